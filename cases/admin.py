@@ -1,0 +1,191 @@
+"""Django admin: reference data (boards, memberships, templates) is edited here; clinical records are
+only read here — they change through the services, which hold the workflow, version and audit rules."""
+
+from django.contrib import admin
+from django.db import transaction
+
+from .models import (
+    AgendaItem,
+    Attendance,
+    AuditEvent,
+    Board,
+    BoardMembership,
+    Case,
+    CaseEvent,
+    Decision,
+    FollowUp,
+    FollowUpTemplate,
+    ImagingStudy,
+    KeyImage,
+    Meeting,
+    Opinion,
+    PathologyReport,
+    Patient,
+)
+from .services.audit import audit_record
+
+admin.site.site_header = "Tumor Board administration"
+admin.site.site_title = "Tumor Board admin"
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Reference data: every change made here is written to the audit trail too."""
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            changes = {name: str(form.cleaned_data.get(name)) for name in form.changed_data}
+            audit_record(
+                actor=request.user, action=f"admin.{'update' if change else 'create'}", obj=obj, changes=changes
+            )
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            audit_record(actor=request.user, action="admin.delete", obj=obj)
+            super().delete_model(request, obj)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Clinical records: visible to administrators, changed only through the portal and API."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class MembershipInline(admin.TabularInline):
+    model = BoardMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Board)
+class BoardAdmin(AuditedAdmin):
+    list_display = ["name", "tumour_site", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "tumour_site"]
+    inlines = [MembershipInline]
+
+
+@admin.register(BoardMembership)
+class BoardMembershipAdmin(AuditedAdmin):
+    list_display = ["user", "board", "role", "specialty"]
+    list_filter = ["board", "role", "specialty"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "board__name"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(FollowUpTemplate)
+class FollowUpTemplateAdmin(AuditedAdmin):
+    list_display = ["name", "code", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(Patient)
+class PatientAdmin(ReadOnlyAdmin):
+    list_display = ["mrn", "family_name", "given_name", "birth_date", "registered_board"]
+    list_filter = ["registered_board", "sex"]
+    search_fields = ["mrn", "family_name", "given_name"]
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdmin):
+    list_display = ["id", "patient", "board", "stage", "priority", "updated_at"]
+    list_filter = ["board", "stage", "priority"]
+    search_fields = ["patient__mrn", "patient__family_name", "clinical_question"]
+    list_select_related = ["patient", "board"]
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "case", "kind", "summary", "actor"]
+    list_filter = ["kind"]
+    search_fields = ["summary", "case__patient__mrn"]
+    list_select_related = ["case__patient", "actor"]
+
+
+class KeyImageInline(admin.TabularInline):
+    model = KeyImage
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImagingStudy)
+class ImagingStudyAdmin(ReadOnlyAdmin):
+    list_display = ["id", "case", "modality", "body_site", "performed_on"]
+    list_filter = ["modality"]
+    search_fields = ["body_site", "accession_number", "case__patient__mrn"]
+    inlines = [KeyImageInline]
+
+
+@admin.register(PathologyReport)
+class PathologyReportAdmin(ReadOnlyAdmin):
+    list_display = ["id", "case", "status", "discrepancy", "supersedes", "signed_out_at"]
+    list_filter = ["status", "discrepancy"]
+    search_fields = ["diagnosis", "specimen", "case__patient__mrn"]
+
+
+@admin.register(Opinion)
+class OpinionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "case", "specialty", "author", "updated_at"]
+    list_filter = ["specialty"]
+    search_fields = ["assessment", "case__patient__mrn"]
+
+
+class AgendaItemInline(admin.TabularInline):
+    model = AgendaItem
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Meeting)
+class MeetingAdmin(ReadOnlyAdmin):
+    list_display = ["starts_at", "board", "status", "agenda_published_at"]
+    list_filter = ["board", "status"]
+    inlines = [AgendaItemInline]
+
+
+@admin.register(Attendance)
+class AttendanceAdmin(ReadOnlyAdmin):
+    list_display = ["meeting", "user", "specialty", "present"]
+    list_filter = ["specialty", "present"]
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "case", "status", "signed_by", "signed_at", "superseded_at"]
+    list_filter = ["status"]
+    search_fields = ["consensus_diagnosis", "case__patient__mrn"]
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ReadOnlyAdmin):
+    list_display = ["id", "case", "kind", "description", "due_on", "status"]
+    list_filter = ["kind", "status"]
+    search_fields = ["description", "case__patient__mrn"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["sequence", "created_at", "actor_username", "action", "object_type", "object_id", "ip_address"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor_username", "object_id", "request_id"]
+    date_hierarchy = "created_at"

@@ -1,0 +1,50 @@
+"""The domain: one module per concern. Models hold data and invariants; rules live in services."""
+
+from .audit import AuditChainHead, AuditEvent
+from .boards import Board, BoardMembership, Role, Specialty
+from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, Stage
+from .decisions import Decision, DecisionStatus, PlanCategory
+from .errors import FrozenRecordError
+from .followups import FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
+from .imaging import ImagingStudy, KeyImage, Modality
+from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
+from .opinions import Opinion
+from .pathology import Discrepancy, PathologyReport, ReportStatus
+from .patients import Patient, Sex
+
+__all__ = [
+    "AgendaItem",
+    "Attendance",
+    "AuditChainHead",
+    "AuditEvent",
+    "Board",
+    "BoardMembership",
+    "Case",
+    "CaseEvent",
+    "CaseEventKind",
+    "Decision",
+    "DecisionStatus",
+    "Discrepancy",
+    "FollowUp",
+    "FollowUpKind",
+    "FollowUpStatus",
+    "FollowUpTemplate",
+    "FrozenRecordError",
+    "ImagingStudy",
+    "KeyImage",
+    "Meeting",
+    "MeetingStatus",
+    "Modality",
+    "Opinion",
+    "Outcome",
+    "PathologyReport",
+    "Patient",
+    "PerformanceStatus",
+    "PlanCategory",
+    "Priority",
+    "ReportStatus",
+    "Role",
+    "Sex",
+    "Specialty",
+    "Stage",
+]

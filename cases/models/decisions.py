@@ -1,0 +1,120 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from .errors import FrozenRecordError
+
+
+class PlanCategory(models.TextChoices):
+    SURGERY = "surgery", "Surgery"
+    SYSTEMIC_THERAPY = "systemic_therapy", "Systemic therapy"
+    RADIOTHERAPY = "radiotherapy", "Radiotherapy"
+    SURVEILLANCE = "surveillance", "Surveillance"
+    FURTHER_IMAGING = "further_imaging", "Further imaging"
+    BIOPSY = "biopsy", "Biopsy"
+    CLINICAL_TRIAL = "clinical_trial", "Clinical trial"
+    SUPPORTIVE_CARE = "supportive_care", "Supportive care"
+    NO_FURTHER_ACTION = "no_further_action", "No further action"
+
+
+def validate_plan(value) -> None:
+    """A plan is a non-empty list of {"category": <PlanCategory>, "detail": <text>} items."""
+    if not isinstance(value, list) or not value:
+        raise ValidationError("The plan needs at least one item.")
+    for item in value:
+        if not isinstance(item, dict) or set(item) - {"category", "detail"}:
+            raise ValidationError('Each plan item is {"category": …, "detail": …}.')
+        if item.get("category") not in PlanCategory.values:
+            raise ValidationError(f"Unknown plan category: {item.get('category')!r}.")
+        if not isinstance(item.get("detail", ""), str):
+            raise ValidationError("A plan item's detail is text.")
+
+
+class DecisionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SIGNED = "signed", "Signed"
+
+
+class Decision(models.Model):
+    """The board's consensus on a case. Signed decisions never change; a correction supersedes them."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="decisions")
+    meeting = models.ForeignKey(
+        "cases.Meeting", on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
+    )
+    consensus_diagnosis = models.TextField()
+    plan = models.JSONField(validators=[validate_plan])
+    rationale = models.TextField(blank=True)
+    dissent = models.TextField(blank=True, help_text="Who disagreed, and why.")
+    participants = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    # The pathology report current when the decision was made: if it is later amended, the
+    # decision is shown as made on a superseded report.
+    pathology_report = models.ForeignKey(
+        "cases.PathologyReport", on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
+    )
+    status = models.CharField(max_length=8, choices=DecisionStatus.choices, default=DecisionStatus.DRAFT)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+    supersede_reason = models.TextField(blank=True)
+    # Set (by a queryset update, the one change a signed row allows) when a correction replaces it.
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=DecisionStatus.values), name="decision_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status="draft", signed_at__isnull=True, signed_by__isnull=True)
+                | models.Q(status="signed", signed_at__isnull=False, signed_by__isnull=False),
+                name="decision_signature_complete",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(supersedes__isnull=True) | ~models.Q(supersede_reason=""),
+                name="decision_supersede_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=models.Q(status="signed", superseded_at__isnull=True),
+                name="decision_one_current_signed_per_case",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} decision {self.pk} on case {self.case_id}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.status == DecisionStatus.SIGNED
+
+    @property
+    def plan_categories(self) -> list[str]:
+        return [item["category"] for item in self.plan or []]
+
+    def plan_items(self) -> list[dict]:
+        return [
+            {
+                "category": item["category"],
+                "label": PlanCategory(item["category"]).label,
+                "detail": item.get("detail", ""),
+            }
+            for item in self.plan or []
+        ]
+
+    def save(self, *args, **kwargs):
+        if self.pk and Decision.objects.filter(pk=self.pk, status=DecisionStatus.SIGNED).exists():
+            raise FrozenRecordError("A signed decision cannot be changed; record a correction that supersedes it.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if Decision.objects.filter(pk=self.pk, status=DecisionStatus.SIGNED).exists():
+            raise FrozenRecordError("A signed decision cannot be deleted.")
+        return super().delete(*args, **kwargs)

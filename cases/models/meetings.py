@@ -1,0 +1,138 @@
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import models
+
+from .boards import Specialty
+
+
+class MeetingStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    IN_PROGRESS = "in_progress", "In progress"
+    HELD = "held", "Held"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+@dataclass(frozen=True)
+class Quorum:
+    """Which quorum specialties of the board are present at a meeting, and which are missing."""
+
+    recorded: bool
+    present: list[str]
+    missing: list[str]
+
+    @property
+    def is_met(self) -> bool:
+        return self.recorded and not self.missing
+
+    @property
+    def present_labels(self) -> list[str]:
+        return [Specialty(code).label for code in self.present]
+
+    @property
+    def missing_labels(self) -> list[str]:
+        return [Specialty(code).label for code in self.missing]
+
+
+class Meeting(models.Model):
+    board = models.ForeignKey("cases.Board", on_delete=models.PROTECT, related_name="meetings")
+    starts_at = models.DateTimeField()
+    location = models.CharField(max_length=200, blank=True)
+    video_link = models.URLField(blank=True)
+    status = models.CharField(max_length=12, choices=MeetingStatus.choices, default=MeetingStatus.SCHEDULED)
+    agenda_published_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=MeetingStatus.values), name="meeting_status_valid"),
+            models.CheckConstraint(
+                condition=~models.Q(location="") | ~models.Q(video_link=""), name="meeting_has_place_or_link"
+            ),
+        ]
+        indexes = [models.Index(fields=["board", "starts_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.board} — {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.agenda_published_at is not None
+
+    def quorum(self) -> Quorum:
+        """Derived from attendance (uses a prefetched `attendance` when there is one)."""
+        rows = list(self.attendance.all())
+        here = {row.specialty for row in rows if row.present}
+        required = self.board.quorum_specialties
+        return Quorum(
+            recorded=bool(rows),
+            present=[code for code in required if code in here],
+            missing=[code for code in required if code not in here],
+        )
+
+
+class Outcome(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DISCUSSED = "discussed", "Discussed"
+    DEFERRED = "deferred", "Deferred"
+
+
+class AgendaItem(models.Model):
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="agenda_items")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="agenda_items")
+    position = models.PositiveSmallIntegerField()
+    presenter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    minutes = models.PositiveSmallIntegerField(default=10)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    deferral_reason = models.TextField(blank=True)
+    is_late = models.BooleanField(default=False, help_text="Added after the agenda was published.")
+    rolled_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="rolled_to",
+        help_text="The item of an earlier meeting that was deferred to this one.",
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "case"], name="agenda_case_once_per_meeting"),
+            models.CheckConstraint(condition=models.Q(outcome__in=Outcome.values), name="agenda_outcome_valid"),
+            models.CheckConstraint(
+                condition=~models.Q(outcome="deferred") | ~models.Q(deferral_reason=""),
+                name="agenda_deferral_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(minutes__gte=1, minutes__lte=240), name="agenda_minutes_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. case {self.case_id}"
+
+
+class Attendance(models.Model):
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendance")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    specialty = models.CharField(max_length=40, choices=Specialty.choices, blank=True)
+    present = models.BooleanField(default=True)
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["specialty", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "user"], name="attendance_once_per_user"),
+            models.CheckConstraint(
+                condition=models.Q(specialty__in=[*Specialty.values, ""]), name="attendance_specialty_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.meeting}"

@@ -1,0 +1,78 @@
+from django.conf import settings
+from django.db import models
+
+from .errors import FrozenRecordError
+
+
+class ReportStatus(models.TextChoices):
+    PRELIMINARY = "preliminary", "Preliminary"
+    FINAL = "final", "Final"
+    AMENDED = "amended", "Amended"
+
+
+class Discrepancy(models.TextChoices):
+    NONE = "none", "None"
+    MINOR = "minor", "Minor"
+    MAJOR = "major", "Major — diagnosis or management changes"
+
+
+class PathologyReport(models.Model):
+    """A pathology report. Amending creates a new report that supersedes this one, which then never changes."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="pathology_reports")
+    specimen = models.CharField(max_length=300)
+    procedure = models.CharField(max_length=300)
+    collected_on = models.DateField()
+    diagnosis = models.TextField()
+    icdo3_code = models.CharField("ICD-O-3 code", max_length=16, blank=True)
+    status = models.CharField(max_length=12, choices=ReportStatus.choices, default=ReportStatus.PRELIMINARY)
+    # One-to-one: a report is superseded at most once, so every amendment chain has exactly one current report.
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+    amendment_reason = models.TextField(blank=True)
+    discrepancy = models.CharField(max_length=8, choices=Discrepancy.choices, blank=True)
+    pathologist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signed_out_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=ReportStatus.values), name="pathology_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(discrepancy__in=[*Discrepancy.values, ""]), name="pathology_discrepancy_valid"
+            ),
+            # An amended report always names what it supersedes, why, and how much it changes.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="amended", supersedes__isnull=False, discrepancy__in=Discrepancy.values)
+                    & ~models.Q(amendment_reason="")
+                )
+                | (~models.Q(status="amended") & models.Q(supersedes__isnull=True, discrepancy="")),
+                name="pathology_amendment_complete",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="preliminary") | models.Q(signed_out_at__isnull=False),
+                name="pathology_signed_out_when_final",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} report {self.pk}: {self.diagnosis[:60]}"
+
+    @property
+    def is_superseded(self) -> bool:
+        return hasattr(self, "superseded_by")
+
+    def save(self, *args, **kwargs):
+        # Model-level guard behind the services: a superseded report is frozen.
+        if self.pk and PathologyReport.objects.filter(supersedes_id=self.pk).exists():
+            raise FrozenRecordError("A superseded pathology report cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.status != ReportStatus.PRELIMINARY or PathologyReport.objects.filter(supersedes_id=self.pk).exists():
+            raise FrozenRecordError("A signed-out pathology report cannot be deleted; amend it instead.")
+        return super().delete(*args, **kwargs)

@@ -1,0 +1,1 @@
+"""PDF board summaries and meeting packets: context from selectors, rendered with WeasyPrint."""

@@ -1,0 +1,218 @@
+"""Non-trivial reads, shared by the web views, the API and the PDF builder.
+
+Each returns its rows with the joins and prefetches it needs, so a page or endpoint issues the
+same small number of queries whatever the number of rows.
+"""
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from . import permissions
+from .models import (
+    AgendaItem,
+    Attendance,
+    Case,
+    CaseEvent,
+    Decision,
+    FollowUp,
+    FollowUpStatus,
+    ImagingStudy,
+    Meeting,
+    MeetingStatus,
+    Opinion,
+    PathologyReport,
+    ReportStatus,
+    Stage,
+)
+
+CASE_ORDERINGS = {
+    "updated": ("-updated_at", "-id"),
+    "-updated": ("updated_at", "id"),
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+    "patient": ("patient__family_name", "patient__given_name", "id"),
+    "stage": ("stage", "-updated_at", "id"),
+    "priority": ("-priority", "-updated_at", "id"),
+}
+
+
+def with_gate_facts(queryset: QuerySet[Case]) -> QuerySet[Case]:
+    """Prefetch what the workflow gates read, so listing next moves costs no query per case."""
+    return queryset.select_related("board").prefetch_related(
+        Prefetch("imaging_studies", queryset=ImagingStudy.objects.only("id", "case_id", "impression")),
+        Prefetch(
+            "pathology_reports",
+            queryset=PathologyReport.objects.only("id", "case_id", "status", "supersedes_id", "created_at"),
+        ),
+        Prefetch("opinions", queryset=Opinion.objects.only("id", "case_id", "specialty")),
+        Prefetch(
+            "decisions",
+            queryset=Decision.objects.only("id", "case_id", "status", "superseded_at", "pathology_report_id"),
+        ),
+    )
+
+
+def case_list(
+    *,
+    user,
+    board: int | None = None,
+    stage: str | None = None,
+    priority: str | None = None,
+    meeting: int | None = None,
+    has_amended_pathology: bool | None = None,
+    search: str = "",
+    ordering: str = "updated",
+) -> QuerySet[Case]:
+    amended = PathologyReport.objects.filter(case=OuterRef("pk"), status=ReportStatus.AMENDED)
+    cases = (
+        permissions.cases_visible_to(user)
+        .select_related("patient", "board")
+        .annotate(has_amended_pathology=Exists(amended))
+    )
+    if board:
+        cases = cases.filter(board_id=board)
+    if stage:
+        cases = cases.filter(stage=stage)
+    if priority:
+        cases = cases.filter(priority=priority)
+    if meeting:
+        cases = cases.filter(agenda_items__meeting_id=meeting)
+    if has_amended_pathology is not None:
+        cases = cases.filter(has_amended_pathology=has_amended_pathology)
+    if search.strip():
+        term = search.strip()
+        cases = cases.filter(
+            Q(patient__mrn__iexact=term)
+            | Q(patient__family_name__icontains=term)
+            | Q(patient__given_name__icontains=term)
+            | Q(clinical_question__icontains=term)
+        )
+    return cases.order_by(*CASE_ORDERINGS.get(ordering, CASE_ORDERINGS["updated"]))
+
+
+def case_detail(*, user, pk) -> Case:
+    """One case with everything its page, API detail and summary PDF show."""
+    queryset = (
+        permissions.cases_visible_to(user)
+        .select_related("patient", "board", "created_by")
+        .prefetch_related(
+            Prefetch(
+                "imaging_studies",
+                queryset=ImagingStudy.objects.select_related("radiologist").prefetch_related("key_images"),
+            ),
+            Prefetch(
+                "pathology_reports",
+                queryset=PathologyReport.objects.select_related("pathologist", "supersedes").order_by(
+                    "created_at", "id"
+                ),
+            ),
+            Prefetch("opinions", queryset=Opinion.objects.select_related("author")),
+            Prefetch(
+                "decisions",
+                queryset=Decision.objects.select_related(
+                    "signed_by", "recorded_by", "meeting", "pathology_report"
+                ).prefetch_related("participants"),
+            ),
+            Prefetch("follow_ups", queryset=FollowUp.objects.select_related("owner")),
+            Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
+            Prefetch(
+                "agenda_items", queryset=AgendaItem.objects.select_related("meeting").order_by("meeting__starts_at")
+            ),
+        )
+    )
+    return permissions.get_visible(queryset, pk)
+
+
+def pathology_chain(case: Case) -> list[PathologyReport]:
+    """Reports oldest first, each marked `is_current` and with `replaced_by` set (from prefetched rows)."""
+    reports = list(case.pathology_reports.all())
+    successor = {r.supersedes_id: r for r in reports if r.supersedes_id}
+    for report in reports:
+        report.replaced_by = successor.get(report.pk)
+        report.is_current = report.replaced_by is None
+        report.diagnosis_changed = bool(
+            report.supersedes_id and report.supersedes.diagnosis.strip() != report.diagnosis.strip()
+        )
+    return reports
+
+
+def opinions_by_specialty(case: Case) -> tuple[dict[str, list[Opinion]], list[str]]:
+    """Opinions grouped by specialty code, and the board's required specialties still missing."""
+    grouped: dict[str, list[Opinion]] = {}
+    for opinion in case.opinions.all():
+        grouped.setdefault(opinion.specialty, []).append(opinion)
+    missing = [code for code in case.board.required_specialties if code not in grouped]
+    return grouped, missing
+
+
+def meeting_list(*, user, upcoming: bool | None = None) -> QuerySet[Meeting]:
+    meetings = (
+        permissions.meetings_visible_to(user).select_related("board").annotate(agenda_count=Count("agenda_items"))
+    )
+    now = timezone.now()
+    if upcoming is True:
+        meetings = meetings.filter(starts_at__gte=now - timezone.timedelta(hours=12)).exclude(
+            status__in=[MeetingStatus.HELD, MeetingStatus.CANCELLED]
+        )
+    elif upcoming is False:
+        meetings = meetings.filter(Q(starts_at__lt=now) | Q(status__in=[MeetingStatus.HELD, MeetingStatus.CANCELLED]))
+        return meetings.order_by("-starts_at", "-id")
+    return meetings.order_by("starts_at", "id")
+
+
+def meeting_detail(*, user, pk) -> Meeting:
+    queryset = (
+        permissions.meetings_visible_to(user)
+        .select_related("board", "created_by")
+        .prefetch_related(
+            Prefetch(
+                "agenda_items",
+                queryset=AgendaItem.objects.select_related(
+                    "case__patient", "case__board", "presenter", "rolled_from__meeting"
+                ),
+            ),
+            Prefetch("attendance", queryset=Attendance.objects.select_related("user")),
+            Prefetch("decisions", queryset=Decision.objects.select_related("signed_by")),
+        )
+    )
+    return permissions.get_visible(queryset, pk)
+
+
+def agenda_time_slots(meeting: Meeting) -> list[tuple[AgendaItem, object, object]]:
+    """(item, starts, ends) for each agenda item, from the meeting start and the minutes allotted."""
+    slots, start = [], meeting.starts_at
+    for item in meeting.agenda_items.all():
+        end = start + timezone.timedelta(minutes=item.minutes)
+        slots.append((item, start, end))
+        start = end
+    return slots
+
+
+def cases_awaiting_input(*, user) -> QuerySet[Case]:
+    """Open cases on the user's boards that need input from the user's specialty and do not have it."""
+    pairs = [
+        (m.board_id, m.specialty)
+        for m in permissions.memberships_of(user).values()
+        if m.specialty and m.specialty in m.board.required_specialties
+    ]
+    if not pairs:
+        return Case.objects.none()
+    wanted = Q()
+    for board_id, specialty in pairs:
+        wanted |= Q(board_id=board_id) & ~Exists(Opinion.objects.filter(case=OuterRef("pk"), specialty=specialty))
+    open_stages = [Stage.IMAGING, Stage.PATHOLOGY, Stage.REVISED_PATHOLOGY, Stage.CONSENSUS]
+    return (
+        permissions.cases_visible_to(user)
+        .filter(wanted, stage__in=open_stages)
+        .select_related("patient", "board")
+        .order_by("-priority", "updated_at")
+    )
+
+
+def overdue_follow_ups(*, user) -> QuerySet[FollowUp]:
+    return (
+        permissions.follow_ups_visible_to(user)
+        .filter(status=FollowUpStatus.PLANNED, due_on__lt=timezone.localdate())
+        .select_related("case__patient", "owner")
+        .order_by("due_on", "id")
+    )

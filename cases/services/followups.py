@@ -1,0 +1,136 @@
+"""Follow-up: were the board's recommendations carried out, and when is the next visit due."""
+
+import calendar
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .. import permissions
+from ..models import Case, CaseEventKind, FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
+from .audit import audit_record
+from .common import case_event_add, check_version, lock
+from .errors import Conflict
+
+
+def add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _require_manager_or_owner(follow_up: FollowUp, by) -> None:
+    if follow_up.owner_id == getattr(by, "pk", None):
+        permissions.require_visible(by, follow_up.case.board_id)
+        return
+    permissions.require(by, "followup.manage", follow_up.case.board_id)
+
+
+def _close(*, follow_up: FollowUp, by, status: str, reason: str, expected_version: int | None) -> FollowUp:
+    _require_manager_or_owner(follow_up, by)
+    with transaction.atomic():
+        follow_up = lock(follow_up)
+        check_version(follow_up, expected_version, "follow-up")
+        if follow_up.status != FollowUpStatus.PLANNED:
+            raise Conflict(
+                f"This follow-up is already {follow_up.get_status_display().lower()}.", code="follow_up_closed"
+            )
+        follow_up.status, follow_up.deviation_reason = status, reason
+        follow_up.completed_at = timezone.now()
+        follow_up.version += 1
+        follow_up.save(update_fields=["status", "deviation_reason", "completed_at", "version"])
+        verb = "done" if status == FollowUpStatus.DONE else "deviated"
+        case_event_add(
+            case=follow_up.case,
+            kind=CaseEventKind.FOLLOW_UP,
+            summary=f"Follow-up {verb}: {follow_up.description}",
+            actor=by,
+            note=reason,
+        )
+        audit_record(
+            actor=by,
+            action=f"follow_up.{verb}",
+            obj=follow_up,
+            changes={"status": ["planned", status], "reason": reason},
+        )
+    return follow_up
+
+
+def follow_up_complete(*, follow_up: FollowUp, by, expected_version: int | None = None) -> FollowUp:
+    return _close(follow_up=follow_up, by=by, status=FollowUpStatus.DONE, reason="", expected_version=expected_version)
+
+
+def follow_up_deviate(*, follow_up: FollowUp, by, reason: str, expected_version: int | None = None) -> FollowUp:
+    """Not done as recommended, with the reason (e.g. the patient's choice)."""
+    if not (reason or "").strip():
+        raise ValidationError({"deviation_reason": "Say why the recommendation was not carried out."})
+    return _close(
+        follow_up=follow_up,
+        by=by,
+        status=FollowUpStatus.DEVIATED,
+        reason=reason.strip(),
+        expected_version=expected_version,
+    )
+
+
+def follow_up_reassign(
+    *, follow_up: FollowUp, by, owner, due_on: date, expected_version: int | None = None
+) -> FollowUp:
+    permissions.require(by, "followup.manage", follow_up.case.board_id)
+    if owner is not None and permissions.membership(owner, follow_up.case.board_id) is None:
+        raise ValidationError({"owner": "The owner must be a member of this board."})
+    with transaction.atomic():
+        follow_up = lock(follow_up)
+        check_version(follow_up, expected_version, "follow-up")
+        before = {"owner": follow_up.owner_id, "due_on": follow_up.due_on.isoformat()}
+        follow_up.owner, follow_up.due_on = owner, due_on
+        follow_up.version += 1
+        follow_up.save(update_fields=["owner", "due_on", "version"])
+        audit_record(
+            actor=by,
+            action="follow_up.update",
+            obj=follow_up,
+            changes={"owner": [before["owner"], follow_up.owner_id], "due_on": [before["due_on"], due_on.isoformat()]},
+        )
+    return follow_up
+
+
+def follow_up_apply_template(
+    *, case: Case, template: FollowUpTemplate, by, start_on: date, owner=None
+) -> list[FollowUp]:
+    """Generate the template's dated surveillance visits from the start of surveillance."""
+    permissions.require(by, "followup.manage", case.board_id)
+    if owner is not None and permissions.membership(owner, case.board_id) is None:
+        raise ValidationError({"owner": "The owner must be a member of this board."})
+    if not template.is_active:
+        raise ValidationError({"template": "This schedule template is retired."})
+    with transaction.atomic():
+        case = lock(case)
+        if case.follow_ups.filter(template=template, status=FollowUpStatus.PLANNED).exists():
+            raise Conflict("This schedule is already applied to the case.", code="template_applied")
+        visits = FollowUp.objects.bulk_create(
+            FollowUp(
+                case=case,
+                template=template,
+                kind=FollowUpKind.SURVEILLANCE,
+                category="surveillance",
+                description=f"Month {months}: {template.visit_description}"[:500],
+                owner=owner,
+                due_on=add_months(start_on, months),
+            )
+            for months in template.visit_months()
+        )
+        case_event_add(
+            case=case,
+            kind=CaseEventKind.FOLLOW_UP,
+            summary=f"{template.name}: {len(visits)} surveillance visits planned",
+            actor=by,
+        )
+        audit_record(
+            actor=by,
+            action="follow_up.apply_template",
+            obj=case,
+            changes={"template": template.code, "start_on": start_on.isoformat(), "visits": len(visits)},
+        )
+    return visits

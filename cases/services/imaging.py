@@ -1,0 +1,71 @@
+"""Imaging studies and their key images."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from PIL import Image, UnidentifiedImageError
+
+from .. import permissions
+from ..models import Case, CaseEventKind, ImagingStudy, KeyImage
+from .audit import audit_record, snapshot
+from .common import case_event_add, save_validated
+
+STUDY_FIELDS = ["modality", "body_site", "performed_on", "accession_number", "findings", "impression"]
+ACCEPTED_FORMATS = {"PNG", "JPEG", "GIF", "WEBP"}
+
+
+def validate_key_image(upload: UploadedFile) -> None:
+    """Accept a key image only if it is small enough and Pillow can read it as an image."""
+    if upload.size is None or upload.size > settings.KEY_IMAGE_MAX_BYTES:
+        limit = settings.KEY_IMAGE_MAX_BYTES // (1024 * 1024)
+        raise ValidationError({"image": f"The image is larger than the {limit} MB limit."})
+    try:
+        upload.seek(0)
+        with Image.open(upload) as probe:
+            image_format = probe.format
+            probe.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ValidationError(
+            {"image": "The file is not an image that can be read (PNG, JPEG, GIF or WebP)."}
+        ) from None
+    finally:
+        upload.seek(0)
+    if image_format not in ACCEPTED_FORMATS:
+        raise ValidationError({"image": f"{image_format} images are not accepted; use PNG, JPEG, GIF or WebP."})
+
+
+def imaging_study_add(*, case: Case, by, key_images: list[tuple[UploadedFile, str]] = (), **fields) -> ImagingStudy:
+    permissions.require(by, "imaging.add", case.board_id)
+    for upload, _caption in key_images:
+        validate_key_image(upload)
+    study = ImagingStudy(case=case, radiologist=by, **fields)
+    with transaction.atomic():
+        save_validated(study)
+        for order, (upload, caption) in enumerate(key_images, start=1):
+            _key_image_save(study=study, upload=upload, caption=caption, order=order)
+        case_event_add(
+            case=case,
+            kind=CaseEventKind.IMAGING,
+            summary=f"{study.get_modality_display()} of {study.body_site} added",
+            actor=by,
+        )
+        audit_record(actor=by, action="imaging.create", obj=study, changes=snapshot(study, STUDY_FIELDS))
+    return study
+
+
+def _key_image_save(*, study: ImagingStudy, upload: UploadedFile, caption: str, order: int) -> KeyImage:
+    key_image = KeyImage(study=study, caption=caption, order=order)
+    key_image.image.save(upload.name or "image", upload, save=False)
+    save_validated(key_image)
+    return key_image
+
+
+def key_image_add(*, study: ImagingStudy, by, upload: UploadedFile, caption: str) -> KeyImage:
+    permissions.require(by, "imaging.add", study.case.board_id)
+    validate_key_image(upload)
+    with transaction.atomic():
+        order = study.key_images.count() + 1
+        key_image = _key_image_save(study=study, upload=upload, caption=caption, order=order)
+        audit_record(actor=by, action="key_image.create", obj=key_image, changes={"caption": caption})
+    return key_image

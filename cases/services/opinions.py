@@ -1,0 +1,84 @@
+"""Specialty input: each specialty speaks for itself, signed by its author."""
+
+from django.db import IntegrityError, transaction
+
+from .. import permissions
+from ..models import Case, CaseEventKind, Opinion, Stage
+from .audit import audit_record, diff, snapshot
+from .common import case_event_add, check_version, lock, save_validated
+from .errors import Conflict
+from .workflow import current_pathology_reports, current_signed_decision
+
+OPINION_FIELDS = ["assessment", "recommendation"]
+
+
+def input_is_closed(case: Case) -> bool:
+    """Input closes once the decision is signed on the current pathology, or the case is closed."""
+    if case.stage == Stage.CLOSED:
+        return True
+    decision = current_signed_decision(case)
+    if decision is None:
+        return False
+    return decision.pathology_report_id is None or decision.pathology_report_id in {
+        r.pk for r in current_pathology_reports(case)
+    }
+
+
+def _refuse_when_closed(case: Case) -> None:
+    if input_is_closed(case):
+        raise Conflict("The board's decision is signed; specialty input on this case is closed.", code="input_closed")
+
+
+def opinion_record(*, case: Case, by, assessment: str, recommendation: str = "") -> Opinion:
+    """Record the input of the author's own specialty on this board."""
+    membership = permissions.require(by, "opinion.record", case.board_id)
+    with transaction.atomic():
+        case = lock(case)
+        _refuse_when_closed(case)
+        opinion = Opinion(
+            case=case,
+            specialty=membership.specialty,
+            author=by,
+            assessment=assessment,
+            recommendation=recommendation,
+        )
+        try:
+            with transaction.atomic():
+                save_validated(opinion)
+        except IntegrityError:
+            raise Conflict(
+                "You have already recorded input on this case; edit it instead.", code="opinion_exists"
+            ) from None
+        case_event_add(
+            case=case, kind=CaseEventKind.OPINION, summary=f"{opinion.get_specialty_display()} input recorded", actor=by
+        )
+        audit_record(actor=by, action="opinion.create", obj=opinion, changes=snapshot(opinion, OPINION_FIELDS))
+    return opinion
+
+
+def opinion_update(*, opinion: Opinion, by, expected_version: int | None = None, **fields) -> Opinion:
+    """Only the author edits their input, until the decision is signed; every edit keeps before/after."""
+    permissions.require(by, "opinion.record", opinion.case.board_id)
+    if opinion.author_id != by.pk:
+        raise permissions.PermissionDenied("Only the author edits their specialty input.")
+    unknown = set(fields) - set(OPINION_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown opinion fields: {sorted(unknown)}")
+    with transaction.atomic():
+        case = lock(opinion.case)
+        opinion = lock(opinion)
+        check_version(opinion, expected_version, "specialty input")
+        _refuse_when_closed(case)
+        before = snapshot(opinion, OPINION_FIELDS)
+        for name, value in fields.items():
+            setattr(opinion, name, value)
+        changes = diff(before, snapshot(opinion, OPINION_FIELDS))
+        if not changes:
+            return opinion
+        opinion.version += 1
+        save_validated(opinion)
+        case_event_add(
+            case=case, kind=CaseEventKind.OPINION, summary=f"{opinion.get_specialty_display()} input edited", actor=by
+        )
+        audit_record(actor=by, action="opinion.update", obj=opinion, changes=changes)
+    return opinion

@@ -1,0 +1,195 @@
+"""The case workflow: stages, allowed moves, and the gates each forward move must pass.
+
+intake → imaging → pathology → revised_pathology → consensus → closed
+
+`pathology → consensus` skips revised_pathology when the pathology stands. Any move back to an
+earlier stage is allowed with a reason (the board asks for more imaging, a diagnosis changed).
+Gates read the case's related rows through `.all()`, so a caller that prefetched them (lists,
+dashboards) pays no extra query, and the transition itself reads them fresh under the lock.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from .. import permissions
+from ..models import Case, CaseEventKind, ReportStatus, Specialty, Stage
+from .audit import audit_record
+from .common import case_event_add, check_version, lock
+from .errors import Conflict, Gate, GatesUnmet
+
+ORDER: list[str] = list(Stage.values)
+
+FORWARD: dict[str, tuple[str, ...]] = {
+    Stage.INTAKE: (Stage.IMAGING,),
+    Stage.IMAGING: (Stage.PATHOLOGY,),
+    Stage.PATHOLOGY: (Stage.REVISED_PATHOLOGY, Stage.CONSENSUS),
+    Stage.REVISED_PATHOLOGY: (Stage.CONSENSUS,),
+    Stage.CONSENSUS: (Stage.CLOSED,),
+    Stage.CLOSED: (),
+}
+
+
+def is_back_move(frm: str, to: str) -> bool:
+    return ORDER.index(to) < ORDER.index(frm)
+
+
+def allowed_targets(stage: str) -> list[str]:
+    """Forward moves first, then every earlier stage (nearest first)."""
+    back = list(reversed(ORDER[: ORDER.index(stage)]))
+    return [*FORWARD[stage], *back]
+
+
+def _label(stage: str) -> str:
+    return Stage(stage).label.lower()
+
+
+# Gates -------------------------------------------------------------------------------------
+
+
+def current_pathology_reports(case: Case) -> list:
+    reports = list(case.pathology_reports.all())
+    superseded = {r.supersedes_id for r in reports if r.supersedes_id}
+    return [r for r in reports if r.pk not in superseded]
+
+
+def current_signed_decision(case: Case):
+    signed = [d for d in case.decisions.all() if d.is_signed and d.superseded_at is None]
+    return signed[0] if signed else None
+
+
+def _referral_gates(case: Case) -> list[Gate]:
+    labels = {name: Case._meta.get_field(name).verbose_name for name in Case.REFERRAL_FIELDS}
+    return [
+        Gate(f"referral_incomplete:{name}", f"intake → imaging needs the referral's {labels[name]}.")
+        for name in case.missing_referral_fields
+    ]
+
+
+def _imaging_gates(case: Case) -> list[Gate]:
+    if any(study.impression.strip() for study in case.imaging_studies.all()):
+        return []
+    return [
+        Gate("imaging_impression_missing", "imaging → pathology needs at least one imaging study with an impression.")
+    ]
+
+
+def _revision_gates(case: Case) -> list[Gate]:
+    if current_pathology_reports(case):
+        return []
+    return [Gate("pathology_report_missing", "pathology → revised pathology needs a pathology report to revise.")]
+
+
+def _consensus_gates(case: Case) -> list[Gate]:
+    given = {opinion.specialty for opinion in case.opinions.all()}
+    gates = [
+        Gate(
+            f"required_specialty_missing:{code}",
+            f"→ consensus needs input from {Specialty(code).label.lower()}.",
+        )
+        for code in case.board.required_specialties
+        if code not in given
+    ]
+    if not case.no_pathology_reason.strip():
+        current = current_pathology_reports(case)
+        if not current or any(r.status == ReportStatus.PRELIMINARY for r in current):
+            gates.append(
+                Gate(
+                    "pathology_not_final",
+                    "→ consensus needs a final (or amended) pathology report, or a recorded reason why there is none.",
+                )
+            )
+    return gates
+
+
+def _closing_gates(case: Case) -> list[Gate]:
+    decision = current_signed_decision(case)
+    if decision is None:
+        return [Gate("decision_not_signed", "consensus → closed needs a signed decision.")]
+    report = decision.pathology_report
+    if report is not None and report.pk not in {r.pk for r in current_pathology_reports(case)}:
+        return [
+            Gate(
+                "decision_on_superseded_pathology",
+                "consensus → closed needs a decision signed on the current pathology; "
+                "the signed one was made on a report that has since been amended.",
+            )
+        ]
+    return []
+
+
+GATES = {
+    Stage.IMAGING: _referral_gates,
+    Stage.PATHOLOGY: _imaging_gates,
+    Stage.REVISED_PATHOLOGY: _revision_gates,
+    Stage.CONSENSUS: _consensus_gates,
+    Stage.CLOSED: _closing_gates,
+}
+
+
+def unmet_gates(case: Case, to: str, note: str = "") -> list[Gate]:
+    if is_back_move(case.stage, to):
+        if note.strip():
+            return []
+        return [Gate("reason_required", f"A move back to {_label(to)} needs a reason.")]
+    return GATES[to](case)
+
+
+@dataclass(frozen=True)
+class Move:
+    to: str
+    is_back: bool
+    unmet: list[Gate]
+
+    @property
+    def label(self) -> str:
+        return Stage(self.to).label
+
+
+def next_moves(case: Case) -> list[Move]:
+    """Every move the case could make now, each with its unmet gates (back moves need only a reason)."""
+    moves = []
+    for to in allowed_targets(case.stage):
+        back = is_back_move(case.stage, to)
+        moves.append(Move(to=to, is_back=back, unmet=[] if back else GATES[to](case)))
+    return moves
+
+
+# The transition ----------------------------------------------------------------------------
+
+
+def apply_stage_locked(*, case: Case, to: str, by, note: str, kind: str = CaseEventKind.TRANSITION) -> Case:
+    """Change the stage of a case already locked by the caller, and record it."""
+    frm = case.stage
+    case.stage = to
+    case.version += 1
+    case.save(update_fields=["stage", "version", "updated_at"])
+    case_event_add(
+        case=case,
+        kind=kind,
+        summary=f"{Stage(frm).label} → {Stage(to).label}",
+        actor=by,
+        note=note,
+        from_stage=frm,
+        to_stage=to,
+    )
+    audit_record(actor=by, action="case.transition", obj=case, changes={"stage": [frm, to], "note": note})
+    return case
+
+
+def case_transition(*, case: Case, to: str, by, note: str = "", expected_version: int | None = None) -> Case:
+    permissions.require(by, "case.transition", case.board_id)
+    if to not in ORDER:
+        raise Conflict(f"Unknown stage {to!r}.", code="unknown_stage")
+    with transaction.atomic():
+        # Lock, then re-check stage and gates: what the user saw may have changed meanwhile.
+        case = lock(case)
+        check_version(case, expected_version, "case")
+        if to not in allowed_targets(case.stage):
+            raise Conflict(
+                f"A case in {_label(case.stage)} cannot move to {_label(to)}.", code="transition_not_allowed"
+            )
+        unmet = unmet_gates(case, to, note)
+        if unmet:
+            raise GatesUnmet(f"The case cannot move from {_label(case.stage)} to {_label(to)}.", unmet)
+        return apply_stage_locked(case=case, to=to, by=by, note=note.strip())

@@ -1,0 +1,1 @@
+"""The portal: thin HTML views over the services and selectors."""
