@@ -80,6 +80,8 @@ def agenda_add(*, meeting: Meeting, case: Case, by, presenter=None, minutes: int
 
 
 def _append(*, meeting: Meeting, case: Case, presenter=None, minutes: int = 10, rolled_from=None) -> AgendaItem:
+    if meeting.agenda_items.filter(case=case).exists():
+        raise Conflict("This case is already on the agenda.", code="already_listed")
     last = meeting.agenda_items.aggregate(last=Max("position"))["last"] or 0
     item = AgendaItem(
         meeting=meeting,

@@ -35,6 +35,8 @@ def opinion_record(*, case: Case, by, assessment: str, recommendation: str = "")
     with transaction.atomic():
         case = lock(case)
         _refuse_when_closed(case)
+        if case.opinions.filter(specialty=membership.specialty, author=by).exists():
+            raise Conflict("You have already recorded input on this case; edit it instead.", code="opinion_exists")
         opinion = Opinion(
             case=case,
             specialty=membership.specialty,
