@@ -87,6 +87,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of failing
     # half-way with "database is locked"; WAL lets readers run beside a writer.
     DATABASES["default"]["OPTIONS"] = {
