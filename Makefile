@@ -33,8 +33,10 @@ run: demo
 	@echo ""
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# Tests run with production settings (debug off) over plain HTTP: a throwaway key, no HTTPS redirect.
 test: setup
-	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} $(PY) -m pytest $(PYTEST_ARGS)
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} DJANGO_SECURE_SSL_REDIRECT=0 \
+		$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class CasesConfig(AppConfig):
     name = "cases"
     verbose_name = "Tumor board"
+
+    def ready(self) -> None:
+        from . import auth  # noqa: F401 - connects the login audit receivers

@@ -106,15 +106,29 @@ def audit_record(
     return event
 
 
-def audit_verify_chain(*, batch_size: int = 2000) -> tuple[int, AuditEvent | None]:
-    """Check every event in order. Returns (events checked, first broken event or None)."""
+@dataclass(frozen=True)
+class ChainReport:
+    checked: int
+    broken: AuditEvent | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+def audit_verify_chain(*, batch_size: int = 2000) -> ChainReport:
+    """Check every event in order against its hash and its predecessor, and the chain's head."""
     previous_hash, expected_sequence, checked = "0" * 64, 1, 0
     for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=batch_size):
-        if (
-            event.sequence != expected_sequence
-            or event.prev_hash != previous_hash
-            or event.compute_hash() != event.hash
-        ):
-            return checked, event
+        if event.sequence != expected_sequence:
+            return ChainReport(checked, event, f"event #{expected_sequence} is missing before #{event.sequence}")
+        if event.prev_hash != previous_hash:
+            return ChainReport(checked, event, f"event #{event.sequence} does not follow from its predecessor")
+        if event.compute_hash() != event.hash:
+            return ChainReport(checked, event, f"event #{event.sequence} was changed after it was written")
         previous_hash, expected_sequence, checked = event.hash, expected_sequence + 1, checked + 1
-    return checked, None
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and (head.last_sequence, head.last_hash) != (checked, previous_hash):
+        return ChainReport(checked, None, f"the chain ends at #{checked} but its head records #{head.last_sequence}")
+    return ChainReport(checked)
