@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # Extra Debian packages the test suite needs beside WeasyPrint's (see scripts/system-deps.sh).
 TEST_SYSTEM_PACKAGES ?=
 
-.PHONY: run test lint setup sysdeps demo clean
+.PHONY: run test lint setup sysdeps demo clean backup restore
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,15 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+# Backups of the database and stored files (docs/operations.md). Uses the same environment as the app.
+backup: setup
+	$(PY) manage.py backup $(if $(OUT),--out $(OUT))
+
+restore: setup
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/tumorboard-….tar (into an empty database)"; exit 2; }
+	$(PY) manage.py restore $(FILE)
+	$(PY) manage.py verify_audit
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
