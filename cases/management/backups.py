@@ -75,8 +75,15 @@ def restore(db: dict, archive_path: Path, media_root: Path) -> None:
             raise FileNotFoundError(f"{archive_path} holds no {engine} database dump")
         if engine == "postgresql":
             subprocess.run(
-                ["pg_restore", "--no-owner", "--exit-on-error", "--single-transaction", "--dbname", str(db["NAME"]),
-                 str(dump)],
+                [
+                    "pg_restore",
+                    "--no-owner",
+                    "--exit-on-error",
+                    "--single-transaction",
+                    "--dbname",
+                    str(db["NAME"]),
+                    str(dump),
+                ],
                 env=pg_env(db),
                 check=True,
             )
