@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # Extra Debian packages the test suite needs beside WeasyPrint's (see scripts/system-deps.sh).
 TEST_SYSTEM_PACKAGES ?=
 
-.PHONY: run test lint setup sysdeps demo clean backup restore
+.PHONY: run test lint audit setup sysdeps demo clean backup restore
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+# Known vulnerabilities in the pinned runtime requirements (pip-audit).
+audit: setup
+	$(PY) scripts/audit-dependencies.py
 
 # Backups of the database and stored files (docs/operations.md). Uses the same environment as the app.
 backup: setup
