@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 INSTALLED := $(VENV)/.installed
 # Extra Debian packages the test suite needs beside WeasyPrint's (see scripts/system-deps.sh).
-TEST_SYSTEM_PACKAGES ?=
+TEST_SYSTEM_PACKAGES ?= poppler-utils
 
 .PHONY: run test lint setup sysdeps demo clean
 

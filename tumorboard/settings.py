@@ -148,3 +148,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
 TUMORBOARD_TRUST_X_FORWARDED_FOR = env_bool("TUMORBOARD_TRUST_X_FORWARDED_FOR", False)
+
+# Paper (cases/printing): rendered PDFs are kept by fingerprint so a reprint is immediate.
+PRINT_CACHE_DIR = Path(os.environ.get("TUMORBOARD_PRINT_CACHE_DIR", VAR_DIR / "print-cache"))
+PRINT_CACHE_MAX_FILES = int(os.environ.get("TUMORBOARD_PRINT_CACHE_MAX_FILES", "2000"))
+# Processes that render packet sections in parallel: 0 = one per core (at most 4), 1 = in the request's process.
+PRINT_WORKERS = int(os.environ.get("TUMORBOARD_PRINT_WORKERS", "0"))
