@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # Extra Debian packages the test suite needs beside WeasyPrint's (see scripts/system-deps.sh).
 TEST_SYSTEM_PACKAGES ?= poppler-utils
 
-.PHONY: run test lint setup sysdeps demo clean
+.PHONY: run test lint setup sysdeps demo clean bench bench-paper
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+# Benchmarks print figures; they are not tests. `bench` runs every bench-* target.
+bench: bench-paper
+
+bench-paper: setup
+	$(PY) bench/paper.py --runs $${RUNS:-3}
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
