@@ -132,23 +132,30 @@ print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUS
 """
 
 
-def baseline(user, meeting, runs: int) -> list[dict]:
-    """WeasyPrint alone, in a fresh process, on the packet's single-document HTML saved to disk."""
+def save_baseline_html(user, meeting) -> Path:
+    """The packet as one HTML document on disk, with its stylesheets and images beside it."""
     folder = WORK / "baseline"
     shutil.copytree(ROOT / "static", folder / "static")
     shutil.copytree(settings.MEDIA_ROOT, folder / "media")
     html = documents.packet_html(user=user, meeting_id=meeting.pk)
     html = html.replace('href="/static/', 'href="static/').replace('src="/media/', 'src="media/')
     (folder / "packet.html").write_text(html)
-    results = []
-    for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, "-c", BASELINE, str(folder / "packet.html"), str(folder / "packet.pdf")],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    results[0]["pages"] = engine.page_count((folder / "packet.pdf").read_bytes())
-    return results
+    return folder
+
+
+def weasyprint_alone(folder: Path) -> dict:
+    """WeasyPrint alone, in a fresh process (timed after its imports), on the saved HTML."""
+    out = subprocess.run(
+        [sys.executable, "-c", BASELINE, str(folder / "packet.html"), str(folder / "packet.pdf")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cold(render, workers: int) -> tuple[float, object]:
+    settings.PRINT_WORKERS = workers
+    shutil.rmtree(settings.PRINT_CACHE_DIR, ignore_errors=True)
+    return timed(render)
 
 
 def main() -> None:
@@ -157,44 +164,40 @@ def main() -> None:
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     user, meeting = build()
-    workers = settings.PRINT_WORKERS or engine.default_workers()
+    workers = engine.default_workers()
     if workers > 1:  # a long-running server has its worker processes already started
-        engine.render_jobs([engine.Job("warm-up", "<p>x</p>", {})] * workers, workers=workers)
+        engine.render_jobs([engine.Job("warm-up", "<p>x</p>", {})] * workers * 2, workers=workers)
     render = lambda: documents.render_meeting_packet(user=user, meeting_id=meeting.pk)  # noqa: E731
+    folder = save_baseline_html(user, meeting)
 
-    cold, warm, changed, pages = [], [], [], 0
+    # The machine is shared: each run measures everything back to back, so load hits all alike.
+    rows = []
     for run in range(args.runs):
-        shutil.rmtree(settings.PRINT_CACHE_DIR, ignore_errors=True)
-        seconds, pdf = timed(render)
-        cold.append(seconds)
-        pages = engine.page_count(pdf.content)
+        parallel, pdf = cold(render, workers)
         if run == 0:
             pool = engine._pool
-            children = [vm_hwm_mb(p) for p in (pool._processes if pool else {})]
-            peak = vm_hwm_mb() + sum(children)
-        warm.append(timed(render)[0])
+            peak = vm_hwm_mb() + sum(vm_hwm_mb(p) for p in (pool._processes if pool else {}))
+        warm = timed(render)[0]
         opinion = m.Opinion.objects.filter(case__agenda_items__meeting=meeting).order_by("?").first()
         opinion.assessment += f" Revised in run {run}."
         opinion.save()
-        changed.append(timed(render)[0])
+        changed = timed(render)[0]
+        single = cold(render, 1)[0]
+        alone = weasyprint_alone(folder)
+        rows.append((parallel, single, warm, changed, alone["seconds"], alone["peak_mb"]))
+        print(f"  run {run + 1}: " + " ".join(f"{v:.3f}" for v in rows[-1][:5]), flush=True)
 
-    settings.PRINT_WORKERS = 1
-    single = []
-    for _ in range(args.runs):
-        shutil.rmtree(settings.PRINT_CACHE_DIR, ignore_errors=True)
-        single.append(timed(render)[0])
-    alone = baseline(user, meeting, args.runs)
-    base = statistics.median(r["seconds"] for r in alone)
-
-    c, w, ch, s = (statistics.median(x) for x in (cold, warm, changed, single))
+    med = [statistics.median(column) for column in zip(*rows, strict=True)]
+    ratio = statistics.median(r[0] / r[4] for r in rows)
+    ratio_single = statistics.median(r[1] / r[4] for r in rows)
+    pages = engine.page_count(pdf.content)
     print(f"Paper bench: 30-case packet, {pages} pages, {workers} worker processes, median of {args.runs} runs")
-    print(f"  cold (empty cache)        {c:7.3f} s   peak memory {peak:6.0f} MB (web process + workers)")
-    print(f"  cold, one process         {s:7.3f} s")
-    print(f"  warm (unchanged)          {w:7.3f} s   {100 * w / c:5.1f} % of cold")
-    print(f"  one case changed          {ch:7.3f} s   {100 * ch / c:5.1f} % of cold")
-    print(f"  WeasyPrint alone          {base:7.3f} s   peak memory {alone[0]['peak_mb']:6.0f} MB, "
-          f"{alone[0]['pages']} pages, same HTML from disk")  # fmt: skip
-    print(f"  ratio cold / WeasyPrint   {c / base:7.2f}     (one process: {s / base:.2f})")
+    print(f"  cold (empty cache)        {med[0]:7.3f} s   peak memory {peak:6.0f} MB (web process + workers)")
+    print(f"  cold, one process         {med[1]:7.3f} s")
+    print(f"  warm (unchanged)          {med[2]:7.3f} s   {100 * med[2] / med[0]:5.1f} % of cold")
+    print(f"  one case changed          {med[3]:7.3f} s   {100 * med[3] / med[0]:5.1f} % of cold")
+    print(f"  WeasyPrint alone          {med[4]:7.3f} s   peak memory {med[5]:6.0f} MB, same HTML from disk")
+    print(f"  ratio cold / WeasyPrint   {ratio:7.2f}     (one process: {ratio_single:.2f})")
     shutil.rmtree(WORK, ignore_errors=True)
 
 
