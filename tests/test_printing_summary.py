@@ -131,3 +131,50 @@ def test_hostile_text_prints_as_text(board, coordinator):
     text = "".join(text_of(pdf).split())  # long words may wrap anywhere
     for fragment in HOSTILE:
         assert "".join(fragment.split()) in text
+
+
+def image_boxes(content: bytes) -> list[tuple[float, float, float, float]]:
+    """(left, bottom, right, top) in points of every image drawn, from the pages' content streams."""
+    import pikepdf
+
+    boxes = []
+    with pikepdf.open(io.BytesIO(content)) as pdf:
+        for page in pdf.pages:
+            ctm, stack = pikepdf.Matrix(), []
+
+            def walk(stream, resources, ctm=ctm, stack=stack):
+                for operands, operator in pikepdf.parse_content_stream(stream):
+                    op = str(operator)
+                    if op == "q":
+                        stack.append(ctm)
+                    elif op == "Q":
+                        ctm = stack.pop()
+                    elif op == "cm":
+                        ctm = pikepdf.Matrix(*[float(x) for x in operands]) @ ctm
+                    elif op == "Do":
+                        xobject = resources.XObject[operands[0]]
+                        if xobject.Subtype == "/Image":
+                            corners = [ctm.transform((x, y)) for x in (0, 1) for y in (0, 1)]
+                            xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+                            boxes.append((min(xs), min(ys), max(xs), max(ys)))
+                        elif xobject.Subtype == "/Form":
+                            inner = pikepdf.Matrix(*[float(v) for v in xobject.get("/Matrix", [1, 0, 0, 1, 0, 0])])
+                            walk(xobject, xobject.get("/Resources", resources), inner @ ctm, [])
+
+            walk(page, page.Resources)
+    return boxes
+
+
+def test_key_images_are_scaled_to_stay_inside_the_page_margins(board, coordinator, radiologist):
+    case = f.CaseFactory(board=board)
+    study = f.ImagingStudyFactory(case=case, radiologist=radiologist)
+    for order, size in enumerate([(3000, 200), (200, 3000), (2400, 2400)], start=1):
+        m.KeyImage.objects.create(study=study, image=f.png_upload("k.png", size), caption=f"Image {order}", order=order)
+    pdf = render_case_summary(user=coordinator, case_id=case.pk)
+    boxes = image_boxes(pdf.content)
+    assert len(boxes) == 3
+    mm = 72 / 25.4
+    for left, bottom, right, top in boxes:  # A4 with 15 mm side, 20 mm top and 18 mm bottom margins
+        assert left >= 15 * mm - 0.5 and right <= (210 - 15) * mm + 0.5
+        assert bottom >= 18 * mm - 0.5 and top <= (297 - 20) * mm + 0.5
+        assert right - left <= 85 * mm and top - bottom <= 71 * mm
