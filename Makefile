@@ -5,9 +5,9 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 INSTALLED := $(VENV)/.installed
 # Extra Debian packages the test suite needs beside WeasyPrint's (see scripts/system-deps.sh).
-TEST_SYSTEM_PACKAGES ?=
+TEST_SYSTEM_PACKAGES ?= poppler-utils
 
-.PHONY: run test lint audit setup sysdeps demo clean backup restore
+.PHONY: run test lint audit setup sysdeps demo clean backup restore bench bench-paper
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ restore: setup
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/tumorboard-….tar (into an empty database)"; exit 2; }
 	$(PY) manage.py restore $(FILE)
 	$(PY) manage.py verify_audit
+
+# Benchmarks print figures; they are not tests. `bench` runs every bench-* target.
+bench: bench-paper
+
+bench-paper: setup
+	$(PY) bench/paper.py --runs $${RUNS:-3}
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

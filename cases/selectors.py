@@ -11,6 +11,7 @@ from . import permissions
 from .models import (
     AgendaItem,
     Attendance,
+    BoardMembership,
     Case,
     CaseEvent,
     Decision,
@@ -216,3 +217,56 @@ def overdue_follow_ups(*, user) -> QuerySet[FollowUp]:
         .select_related("case__patient", "owner")
         .order_by("due_on", "id")
     )
+
+
+# Printing ------------------------------------------------------------------------------------
+
+
+def _printable_cases(queryset: QuerySet[Case]) -> QuerySet[Case]:
+    """Everything a case summary or a packet section shows, in a fixed number of queries."""
+    return queryset.select_related("patient", "board").prefetch_related(
+        Prefetch(
+            "imaging_studies",
+            queryset=ImagingStudy.objects.select_related("radiologist").prefetch_related("key_images"),
+        ),
+        Prefetch(
+            "pathology_reports",
+            queryset=PathologyReport.objects.select_related("pathologist", "supersedes").order_by("created_at", "id"),
+        ),
+        Prefetch("opinions", queryset=Opinion.objects.select_related("author")),
+        Prefetch(
+            "decisions",
+            queryset=Decision.objects.select_related(
+                "signed_by", "recorded_by", "meeting", "pathology_report__superseded_by"
+            ).prefetch_related("participants"),
+        ),
+        Prefetch("follow_ups", queryset=FollowUp.objects.select_related("owner")),
+    )
+
+
+def case_printable(*, user, pk) -> Case:
+    """One case with what its summary PDF shows (404 when not visible)."""
+    return permissions.get_visible(_printable_cases(permissions.cases_visible_to(user)), pk)
+
+
+def meeting_packet(*, user, pk) -> tuple[Meeting, list[Case]]:
+    """A meeting with its agenda, attendance and board members, and its cases in agenda order.
+
+    The query count does not depend on the number of cases.
+    """
+    meeting = permissions.get_visible(
+        permissions.meetings_visible_to(user)
+        .select_related("board")
+        .prefetch_related(
+            Prefetch(
+                "agenda_items",
+                queryset=AgendaItem.objects.select_related("case__patient", "presenter", "rolled_from__meeting"),
+            ),
+            Prefetch("attendance", queryset=Attendance.objects.select_related("user")),
+            Prefetch("board__memberships", queryset=BoardMembership.objects.select_related("user")),
+        ),
+        pk,
+    )
+    items = list(meeting.agenda_items.all())
+    by_id = {case.pk: case for case in _printable_cases(Case.objects.filter(pk__in=[i.case_id for i in items]))}
+    return meeting, [by_id[item.case_id] for item in items]

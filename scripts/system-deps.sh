@@ -2,7 +2,8 @@
 # Checks the system libraries WeasyPrint needs, and installs the missing ones with apt-get when
 # running as root on Debian/Ubuntu; otherwise prints the exact command and fails.
 #   Pango (text layout), HarfBuzz subsetting (without it font subsetting is ~3.7x slower),
-#   fontconfig and a free font family (DejaVu). Extra packages can be passed as arguments.
+#   fontconfig and free fonts the PDFs name (DejaVu Sans; WenQuanYi Micro Hei for Chinese and
+#   Japanese). Extra packages can be passed as arguments.
 set -euo pipefail
 
 packages=()
@@ -13,6 +14,9 @@ have_lib 'libharfbuzz-subset.so.0' || packages+=(libharfbuzz-subset0)
 command -v fc-list >/dev/null 2>&1 || packages+=(fontconfig)
 if ! { command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'DejaVu Sans'; }; then
   packages+=(fonts-dejavu-core)
+fi
+if ! { command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'WenQuanYi Micro Hei'; }; then
+  packages+=(fonts-wqy-microhei)
 fi
 for extra in "$@"; do
   dpkg -s "$extra" >/dev/null 2>&1 || packages+=("$extra")

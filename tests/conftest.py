@@ -130,3 +130,68 @@ def postgres_only():
 
 def audit_actions(**filters):
     return list(m.AuditEvent.objects.filter(**filters).order_by("sequence").values_list("action", flat=True))
+
+
+# Printing (tests/test_printing_*.py) --------------------------------------------------------
+
+import subprocess  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _print_settings(settings, tmp_path):
+    # Each test starts with an empty PDF cache; sections render in the test's own process.
+    settings.PRINT_CACHE_DIR = tmp_path / "print-cache"
+    settings.PRINT_WORKERS = 1
+
+
+def pdf_pages_text(content: bytes) -> list[str]:
+    """The text of each page, as poppler's pdftotext reads it."""
+    result = subprocess.run(
+        ["pdftotext", "-layout", "-enc", "UTF-8", "-", "-"], input=content, capture_output=True, check=True
+    )
+    pages = result.stdout.decode().split("\f")
+    return pages[:-1] if pages and not pages[-1].strip() else pages
+
+
+def pdf_fonts(content: bytes) -> list[str]:
+    """Lines of poppler's pdffonts: name, type, encoding, embedded, subset, unicode."""
+    result = subprocess.run(["pdffonts", "-"], input=content, capture_output=True, check=False)
+    if result.returncode:
+        # Older poppler cannot read standard input: go through a file.
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+            handle.write(content)
+            handle.flush()
+            result = subprocess.run(["pdffonts", handle.name], capture_output=True, check=True)
+    return result.stdout.decode().splitlines()[2:]
+
+
+def pdf_missing_glyphs(content: bytes) -> list[str]:
+    """Characters drawn with no glyph ("tofu"): poppler still extracts them, so look in the fonts.
+
+    WeasyPrint embeds each font as CID TrueType whose codes are the font's glyph ids and whose
+    ToUnicode map says which character each code draws. A code past the embedded font's glyphs,
+    or a glyph without an outline, is a character no installed font could draw.
+    """
+    import io
+    import re
+
+    import pikepdf
+    from fontTools.ttLib import TTFont
+
+    missing = []
+    with pikepdf.open(io.BytesIO(content)) as pdf:
+        for page in pdf.pages:
+            for font in page.Resources.get("/Font", {}).values():
+                descendant = font.DescendantFonts[0]
+                program = TTFont(io.BytesIO(descendant.FontDescriptor.FontFile2.read_bytes()))
+                order, glyf = program.getGlyphOrder(), program["glyf"]
+                cmap = font.ToUnicode.read_bytes().decode("latin-1")
+                for code, text in re.findall(r"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]+)>", cmap):
+                    char = bytes.fromhex(text).decode("utf-16-be")
+                    gid = int(code, 16)
+                    drawn = gid < len(order) and glyf[order[gid]].numberOfContours != 0
+                    if not drawn and not char.isspace() and char != "\uffff":  # U+FFFF: WeasyPrint's .notdef entry
+                        missing.append(char)
+    return sorted(set(missing))

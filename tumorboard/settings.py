@@ -227,3 +227,9 @@ TUMORBOARD_AUDITED_PATHS = (
     r"^/(patients|cases|meetings|key-images"
     r"|api/v1/(patients|cases|imaging-studies|pathology-reports|opinions|meetings|decisions|follow-ups))/"
 )
+
+# Paper (cases/printing): rendered PDFs are kept by fingerprint so a reprint is immediate.
+PRINT_CACHE_DIR = Path(os.environ.get("TUMORBOARD_PRINT_CACHE_DIR", VAR_DIR / "print-cache"))
+PRINT_CACHE_MAX_FILES = int(os.environ.get("TUMORBOARD_PRINT_CACHE_MAX_FILES", "2000"))
+# Processes that render packet sections in parallel: 0 = one per core (at most 4), 1 = in the request's process.
+PRINT_WORKERS = int(os.environ.get("TUMORBOARD_PRINT_WORKERS", "0"))

@@ -1,0 +1,48 @@
+"""Rendered PDFs on disk, named by the fingerprint of everything that went into them.
+
+A fingerprint changes with any change of content, template or option, so an entry is never
+stale: it is only ever replaced by a new name. Old entries are removed when the directory
+holds more than PRINT_CACHE_MAX_FILES, oldest first. The files hold patient data: the
+directory lives beside the database (var/ by default) and is private to the app's user.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+
+
+def _directory() -> Path:
+    path = Path(settings.PRINT_CACHE_DIR)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def cache_get(key: str) -> bytes | None:
+    path = _directory() / f"{key}.pdf"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    os.utime(path)  # recently used entries are culled last
+    return data
+
+
+def cache_put(key: str, data: bytes) -> None:
+    directory = _directory()
+    # Written under a temporary name and renamed: a reader never sees half a file.
+    with tempfile.NamedTemporaryFile(dir=directory, suffix=".part", delete=False) as handle:
+        handle.write(data)
+    os.replace(handle.name, directory / f"{key}.pdf")
+    _cull(directory)
+
+
+def _cull(directory: Path) -> None:
+    entries = list(directory.glob("*.pdf"))
+    excess = len(entries) - settings.PRINT_CACHE_MAX_FILES
+    if excess <= 0:
+        return
+    entries.sort(key=lambda path: path.stat().st_mtime)
+    for path in entries[:excess]:
+        path.unlink(missing_ok=True)

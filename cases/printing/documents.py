@@ -1,0 +1,287 @@
+"""The printing API the portal, the REST API and the management commands call.
+
+    render_case_summary(user=…, case_id=…, pdfa=False) -> RenderedPdf
+    render_meeting_packet(user=…, meeting_id=…, deidentify=False, pdfa=False) -> RenderedPdf
+
+Access goes through the selectors (404 for another board's case or meeting). Printing only
+reads: the caller records the audit event (cases.services.printing).
+
+Speed: a document is fingerprinted from its HTML before any layout, so reprinting unchanged
+content is a file read. A packet is a frame (cover, agenda, header, footer, watermark,
+bookmarks) with one separately rendered and separately cached section per case laid over it:
+when one case changes, only that section and the frame are rendered again.
+"""
+
+import functools
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urljoin
+
+import weasyprint
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.files.storage import default_storage
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+from django.templatetags.static import static
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .. import selectors
+from . import context, engine
+from .cache import cache_get, cache_put
+from .fetcher import ORIGIN, AppURLFetcher, RefusedResource, local_path
+
+PDFA_VARIANT = "pdf/a-3b"
+STYLESHEETS = ("printing/print.css", "printing/chrome.css")
+# Stands in for the print time and fingerprint while the HTML is fingerprinted; random per
+# process so no text a user typed can ever match it.
+_PRINTED = f"tb-printed-{secrets.token_hex(8)}"
+_CREATED = f"tb-created-{secrets.token_hex(8)}"
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    content: bytes
+    filename: str
+    fingerprint: str
+    from_cache: bool
+    subject: object  # the Case or Meeting printed, for the caller's audit event
+    options: dict  # what the audit event records about this print
+    case_ids: tuple[int, ...] = ()
+
+
+def http_response(pdf: RenderedPdf) -> HttpResponse:
+    """The PDF as a download; never kept by browsers or proxies (it holds patient data)."""
+    response = HttpResponse(pdf.content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{pdf.filename}"'
+    response["Cache-Control"] = "no-store, private"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@functools.cache
+def template_version() -> str:
+    """A digest of the PDF templates, their CSS and the renderer: any change invalidates every cached PDF."""
+    digest = hashlib.sha256(f"weasyprint {weasyprint.__version__}; layout 1".encode())
+    roots = [Path(settings.BASE_DIR) / "templates" / "printing", Path(settings.BASE_DIR) / "static" / "printing"]
+    for path in sorted(p for root in roots for p in root.rglob("*") if p.is_file()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _fingerprint(*parts: str) -> str:
+    digest = hashlib.sha256(template_version().encode())
+    for part in parts:
+        digest.update(b"\0" + part.encode())
+    return digest.hexdigest()
+
+
+def load_from_storage(root: str, relative: str) -> bytes:
+    """A static file (collected, or found in the source tree) or a stored media file."""
+    if root == "media":
+        with default_storage.open(relative) as handle:
+            return handle.read()
+    found = finders.find(relative)
+    if found:
+        return Path(found).read_bytes()
+    if staticfiles_storage.exists(relative):
+        with staticfiles_storage.open(relative) as handle:
+            return handle.read()
+    raise RefusedResource(f"No static file {relative!r}.")
+
+
+def _resources(urls) -> dict[str, bytes]:
+    """Every file a document may fetch, read once through the storages, keyed by its URL."""
+    resources = {}
+    for url in urls:
+        absolute = urljoin(ORIGIN, url)
+        if absolute not in resources:
+            root, relative = local_path(absolute)
+            resources[absolute] = load_from_storage(root, relative)
+    return resources
+
+
+def _stamp(html: str, *, fingerprint: str, when: datetime) -> str:
+    local = timezone.localtime(when)
+    printed = f"Printed {local:%d %b %Y %H:%M} · {fingerprint[:10]}"
+    return html.replace(_PRINTED, printed).replace(_CREATED, local.isoformat(timespec="seconds"))
+
+
+def _options(fingerprint: str, from_cache: bool, **flags) -> dict:
+    return {**flags, "fingerprint": fingerprint, "from_cache": from_cache}
+
+
+def _doc(*, title: str, author: str, running_title: str, running_patient: str, draft: bool = False) -> dict:
+    return {
+        "title": title,
+        "author": author,
+        "description": title,
+        "created": _CREATED,
+        "printed": _PRINTED,
+        "running_title": running_title,
+        "running_patient": running_patient,
+        "draft": draft,
+    }
+
+
+# Case summary -------------------------------------------------------------------------------
+
+
+def render_case_summary(*, user, case_id, pdfa: bool = False) -> RenderedPdf:
+    case = selectors.case_printable(user=user, pk=case_id)
+    now = timezone.now()
+    values = context.case_context(case, on=timezone.localdate(now), deidentify=False)
+    who = values["patient"]
+    values["doc"] = _doc(
+        title=f"Case summary — {case.board.name} — case {case.pk}",
+        author=case.board.name,
+        running_title=f"Case summary · case {case.pk}",
+        running_patient=f"{who.name} · {who.mrn}",
+    )
+    values["doc"]["bookmark"] = f"Case {case.pk}"
+    html = render_to_string("printing/case_summary.html", values)
+    fingerprint = _fingerprint("summary", f"pdfa={pdfa}", html.replace(_PRINTED, "").replace(_CREATED, ""))
+    filename = f"case-{case.pk}-summary{'-pdfa' if pdfa else ''}.pdf"
+    result = functools.partial(
+        RenderedPdf, filename=filename, fingerprint=fingerprint, subject=case, case_ids=(case.pk,)
+    )
+    cached = cache_get(f"summary-{fingerprint}")
+    if cached is not None:
+        return result(content=cached, from_cache=True, options=_options(fingerprint, True, pdfa=pdfa))
+    urls = [static(name) for name in STYLESHEETS] + [i["url"] for s in values["imaging"] for i in s["images"]]
+    job = engine.Job(
+        key="summary",
+        html=_stamp(html, fingerprint=fingerprint, when=now),
+        resources=_resources(urls),
+        pdf_variant=PDFA_VARIANT if pdfa else None,
+    )
+    content = engine.render_jobs([job], workers=1, loader=load_from_storage)["summary"]
+    cache_put(f"summary-{fingerprint}", content)
+    return result(content=content, from_cache=False, options=_options(fingerprint, False, pdfa=pdfa))
+
+
+# Meeting packet -----------------------------------------------------------------------------
+
+
+@dataclass
+class Section:
+    row: dict
+    bookmark: str
+    html: str
+    image_urls: list[str]
+    key: str = ""
+    pages: int = 0
+
+    @property
+    def extra_pages(self) -> range:
+        return range(self.pages - 1)
+
+
+def _sections(meeting, cases, *, deidentify: bool, with_title: bool = False) -> tuple[dict, list[Section]]:
+    day = timezone.localtime(meeting.starts_at).date()
+    contexts = {case.pk: context.case_context(case, on=day, deidentify=deidentify) for case in cases}
+    identities = {pk: values["patient"] for pk, values in contexts.items()}
+    front = {**context.meeting_context(meeting), "deidentified": deidentify}
+    front["rows"] = context.agenda_rows(meeting, identities)
+    sections = []
+    for row in front["rows"]:
+        values = contexts[row["case_id"]]
+        who = row["patient"]
+        bookmark = f"{row['position']}. {who.name}" + ("" if deidentify else f" ({who.mrn})")
+        html = render_to_string(
+            "printing/_packet_section.html", {**values, "row": row, "bookmark": bookmark, "with_title": with_title}
+        )
+        urls = [image["url"] for study in values["imaging"] for image in study["images"]]
+        sections.append(Section(row=row, bookmark=bookmark, html=html, image_urls=urls))
+    return front, sections
+
+
+def packet_html(*, user, meeting_id, deidentify: bool = False) -> str:
+    """The whole packet as one HTML document, as WeasyPrint alone would render it (for the bench)."""
+    meeting, cases = selectors.meeting_packet(user=user, pk=meeting_id)
+    front, sections = _sections(meeting, cases, deidentify=deidentify, with_title=True)
+    values = {**front, "sections": sections, "doc": _packet_doc(meeting, front, deidentify)}
+    return _stamp(render_to_string("printing/packet.html", values), fingerprint="0" * 16, when=timezone.now())
+
+
+def _packet_doc(meeting, front: dict, deidentify: bool) -> dict:
+    variant = " (de-identified)" if deidentify else ""
+    return _doc(
+        title=f"{front['board']} — meeting packet, {front['short_date']}{variant}",
+        author=front["board"],
+        running_title=f"Meeting of {front['short_date']}{variant}",
+        running_patient="",
+        draft=not front["published"],
+    )
+
+
+def render_meeting_packet(*, user, meeting_id, deidentify: bool = False, pdfa: bool = False) -> RenderedPdf:
+    meeting, cases = selectors.meeting_packet(user=user, pk=meeting_id)
+    now = timezone.now()
+    front, sections = _sections(meeting, cases, deidentify=deidentify)
+    doc = _packet_doc(meeting, front, deidentify)
+    front_html = render_to_string("printing/_packet_front.html", {**front, "doc": doc})
+    for section in sections:
+        section.key = "section-" + _fingerprint("section", section.html)
+    options = f"deidentify={deidentify};pdfa={pdfa};draft={doc['draft']};title={doc['title']}"
+    fingerprint = _fingerprint("packet", options, front_html, *[s.key for s in sections])
+    filename = (
+        f"{slugify(front['board'])}-{timezone.localtime(meeting.starts_at):%Y-%m-%d}-packet"
+        + ("-deidentified" if deidentify else "")
+        + ("-pdfa" if pdfa else "")
+        + ".pdf"
+    )
+    result = functools.partial(
+        RenderedPdf,
+        filename=filename,
+        fingerprint=fingerprint,
+        subject=meeting,
+        case_ids=tuple(case.pk for case in cases),
+    )
+    options = functools.partial(_options, fingerprint, deidentify=deidentify, pdfa=pdfa)
+    cached = cache_get(f"packet-{fingerprint}")
+    if cached is not None:
+        return result(content=cached, from_cache=True, options=options(True))
+    bodies = _section_pdfs(sections)
+    values = {**front, "sections": sections, "doc": doc}
+    frame_html = _stamp(render_to_string("printing/packet_frame.html", values), fingerprint=fingerprint, when=now)
+    fetcher = AppURLFetcher(resources=_resources([static(name) for name in STYLESHEETS]), loader=load_from_storage)
+    frame_pdf, anchors = engine.render_with_anchors(
+        frame_html, fetcher=fetcher, pdf_variant=PDFA_VARIANT if pdfa else None
+    )
+    starts = [anchors[section.row["anchor"]] for section in sections]
+    # Each section's body goes over exactly the pages its slot reserved in the frame.
+    ends = [*starts[1:], engine.page_count(frame_pdf)]
+    assert [end - start for start, end in zip(starts, ends, strict=True)] == [s.pages for s in sections]
+    starts = [(start, bodies[section.key]) for start, section in zip(starts, sections, strict=True)]
+    content = engine.overlay(frame_pdf, starts)
+    cache_put(f"packet-{fingerprint}", content)
+    return result(content=content, from_cache=False, options=options(False))
+
+
+def _section_pdfs(sections: list[Section]) -> dict[str, bytes]:
+    """Each section's body PDF, from the cache or rendered now (in parallel when several are missing)."""
+    bodies = {s.key: cache_get(s.key) for s in sections}
+    missing = {s.key: s for s in sections if bodies[s.key] is None}
+    if missing:
+        css = [static("printing/print.css")]
+        jobs = [
+            engine.Job(
+                key=key,
+                html=render_to_string("printing/packet_section.html", {"section_html": s.html, "chrome": False}),
+                resources=_resources(css + s.image_urls),
+            )
+            for key, s in missing.items()
+        ]
+        workers = settings.PRINT_WORKERS or engine.default_workers()
+        for key, pdf in engine.render_jobs(jobs, workers=workers, loader=load_from_storage).items():
+            cache_put(key, pdf)
+            bodies[key] = pdf
+    for section in sections:
+        section.pages = engine.page_count(bodies[section.key])
+    return bodies

@@ -1,0 +1,45 @@
+"""Downloads of the paper: a case summary and a meeting packet (thin: parse, render, record, send)."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest
+from django.views.decorators.http import require_GET
+
+from ..printing.documents import http_response, render_case_summary, render_meeting_packet
+from ..services.printing import case_print_record, meeting_print_record
+
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+
+class BadFlag(ValueError):
+    pass
+
+
+def _flag(request, name: str) -> bool:
+    value = request.GET.get(name, "").strip().lower()
+    if value in TRUE | FALSE:
+        return value in TRUE
+    raise BadFlag(f"{name} must be 0 or 1.")
+
+
+@login_required
+@require_GET
+def case_summary_pdf(request, pk: int):
+    try:
+        pdfa = _flag(request, "pdfa")
+    except BadFlag as error:
+        return HttpResponseBadRequest(str(error))
+    pdf = render_case_summary(user=request.user, case_id=pk, pdfa=pdfa)
+    case_print_record(case=pdf.subject, by=request.user, options=pdf.options)
+    return http_response(pdf)
+
+
+@login_required
+@require_GET
+def meeting_packet_pdf(request, pk: int):
+    try:
+        deidentify, pdfa = _flag(request, "deidentify"), _flag(request, "pdfa")
+    except BadFlag as error:
+        return HttpResponseBadRequest(str(error))
+    pdf = render_meeting_packet(user=request.user, meeting_id=pk, deidentify=deidentify, pdfa=pdfa)
+    meeting_print_record(meeting=pdf.subject, by=request.user, options=pdf.options, case_ids=list(pdf.case_ids))
+    return http_response(pdf)
