@@ -129,3 +129,17 @@ def postgres_only():
 
 def audit_actions(**filters):
     return list(m.AuditEvent.objects.filter(**filters).order_by("sequence").values_list("action", flat=True))
+
+
+# Web portal (tests/test_web_*.py) ------------------------------------------------------------
+
+
+@pytest.fixture
+def signed_in(client):
+    """signed_in(user) -> the test client with that user's session."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",
     "rest_framework",
     "cases",
 ]
@@ -78,6 +79,9 @@ TEMPLATES = [
     },
 ]
 
+# Forms render with the project's templates too (templates/includes/form_fields.html).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+
 # SQLite file under var/ unless DATABASE_URL points elsewhere (postgres://user@host:port/name).
 DATABASES = {
     "default": dj_database_url.config(
@@ -107,6 +111,14 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# A session ends after this long without a request: each request saves the session and so
+# pushes its expiry forward (a shared ward computer left signed in locks itself).
+SESSION_IDLE_MINUTES = int(os.environ.get("TUMORBOARD_SESSION_IDLE_MINUTES", "30"))
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
