@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 INSTALLED := $(VENV)/.installed
-# Extra Debian packages the test suite needs beside WeasyPrint's (see scripts/system-deps.sh).
-TEST_SYSTEM_PACKAGES ?=
+# Extra Debian packages the test suite needs beside WeasyPrint's (see scripts/system-deps.sh):
+# Chromium drives the portal's browser tests (tests/test_web_browser.py). `make run` does not need them.
+TEST_SYSTEM_PACKAGES ?= chromium
+SYSTEM_PACKAGES ?=
 
 .PHONY: run test lint setup sysdeps demo clean
 
@@ -17,7 +19,7 @@ $(INSTALLED): requirements.txt requirements-dev.txt | $(PY)
 	touch $(INSTALLED)
 
 sysdeps:
-	@scripts/system-deps.sh $(TEST_SYSTEM_PACKAGES)
+	@scripts/system-deps.sh $(SYSTEM_PACKAGES)
 
 setup: sysdeps $(INSTALLED)
 
@@ -33,6 +35,7 @@ run: demo
 	@echo ""
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+test: SYSTEM_PACKAGES += $(TEST_SYSTEM_PACKAGES)
 test: setup
 	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} $(PY) -m pytest $(PYTEST_ARGS)
 

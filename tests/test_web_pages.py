@@ -25,6 +25,24 @@ def text_of(response) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html_of(response)))
 
 
+def section(text: str, heading: str) -> str:
+    """The text from a heading up to the next card's heading (every dashboard card starts with "h2")."""
+    assert heading in text, heading
+    following = text.split(heading, 1)[1]
+    ends = [following.find(h) for h in DASHBOARD_HEADINGS if h != heading and h in following]
+    return following[: min(ends)] if ends else following
+
+
+DASHBOARD_HEADINGS = [
+    "My boards",
+    "Next meetings",
+    "Awaiting input from my specialty",
+    "Cases that cannot move on yet",
+    "Overdue follow-ups",
+    "Recently updated cases",
+]
+
+
 @pytest.fixture
 def amended_case(make_case, pathologist):
     case = make_case("pathology")
@@ -58,7 +76,7 @@ def test_the_dashboard_lists_cases_awaiting_my_specialty_only(signed_in, board, 
     waiting = f.CaseFactory(board=board, stage="imaging", patient__family_name="Waitingforradiology")
     done = f.CaseFactory(board=board, stage="imaging", patient__family_name="Alreadyreviewed")
     f.OpinionFactory(case=done, specialty="radiology", author=radiologist)
-    text = text_of(signed_in(radiologist).get(reverse("dashboard")))
+    text = section(text_of(signed_in(radiologist).get(reverse("dashboard"))), "Awaiting input from my specialty")
     assert waiting.patient.family_name in text
     assert done.patient.family_name not in text
 
@@ -68,8 +86,7 @@ def test_coordinators_see_cases_whose_next_move_has_unmet_gates_in_plain_words(s
     f.ImagingStudyFactory(case=stuck, impression="")
     ready = f.CaseFactory(board=board, stage="imaging", patient__family_name="Readytomove")
     f.ImagingStudyFactory(case=ready)
-    text = text_of(signed_in(coordinator).get(reverse("dashboard")))
-    assert "Cases that cannot move on yet" in text
+    text = section(text_of(signed_in(coordinator).get(reverse("dashboard"))), "Cases that cannot move on yet")
     assert "Stuckinimaging" in text
     assert "imaging → pathology needs at least one imaging study with an impression." in text
     assert "Readytomove" not in text
@@ -77,6 +94,12 @@ def test_coordinators_see_cases_whose_next_move_has_unmet_gates_in_plain_words(s
 
 def test_board_members_who_are_not_coordinators_do_not_get_the_gate_list(signed_in, radiologist):
     assert "Cases that cannot move on yet" not in text_of(signed_in(radiologist).get(reverse("dashboard")))
+
+
+def test_the_dashboard_lists_recently_updated_cases(signed_in, coordinator, amended_case):
+    text = section(text_of(signed_in(coordinator).get(reverse("dashboard"))), "Recently updated cases")
+    assert amended_case.patient.full_name in text
+    assert "Revised pathology Amended pathology" in text
 
 
 def test_the_dashboard_lists_overdue_follow_ups(signed_in, coordinator, case):

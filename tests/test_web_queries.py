@@ -95,14 +95,14 @@ def test_the_dashboard_query_count_is_constant(
             )
 
     grow(count=1)
-    assert_constant(signed_in(coordinator), reverse("dashboard"), grow, 13, django_assert_num_queries)
+    assert_constant(signed_in(coordinator), reverse("dashboard"), grow, 14, django_assert_num_queries)
 
 
 def test_the_dashboard_of_a_specialist_has_a_constant_query_count(
     signed_in, radiologist, board, django_assert_num_queries
 ):
     assert_constant(
-        signed_in(radiologist), reverse("dashboard"), lambda: many_cases(board), 9, django_assert_num_queries
+        signed_in(radiologist), reverse("dashboard"), lambda: many_cases(board), 10, django_assert_num_queries
     )
 
 
