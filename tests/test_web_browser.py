@@ -94,6 +94,10 @@ def loaded_width(page, image) -> int:
     return image.evaluate("img => img.naturalWidth")
 
 
+def fits_the_width(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
 def shoot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -115,6 +119,7 @@ def register_patient_and_case(page, board) -> m.Case:
     page.get_by_label("Birth date").fill("1994-08-30")
     page.get_by_label("Sex").select_option("female")
     page.get_by_label("Comorbidities").fill("End-stage kidney disease on haemodialysis.")
+    page.get_by_label("Board").select_option(label=board.name)
     page.get_by_role("button", name="Register patient").click()
     page.get_by_role("heading", name="New case for Mira Lindqvist (E2E-000042)").wait_for()
     page.get_by_label("Referring clinician").fill("Dr. Test Referrer, orthopaedic clinic")
@@ -145,12 +150,19 @@ def add_imaging(page, case) -> None:
     thumbnail = page.get_by_role("img", name="Lobulated calcification lateral to the femur")
     thumbnail.scroll_into_view_if_needed()
     assert loaded_width(page, thumbnail) == 320
-    page.get_by_role("link", name="Enlarge key image: Lobulated calcification lateral to the femur").click()
+    # Enlarging works from the keyboard: Enter opens the image, Escape closes it and focus returns.
+    enlarge = page.get_by_role("link", name="Enlarge key image: Lobulated calcification lateral to the femur")
+    enlarge.focus()
+    page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog")
     dialog.wait_for()
     assert loaded_width(page, dialog.get_by_role("img")) == 320
-    dialog.get_by_role("button", name="Close").click()
+    page.keyboard.press("Escape")
     dialog.wait_for(state="detached")
+    assert page.evaluate("document.activeElement.hasAttribute('data-enlarge')")
+    enlarge.click()
+    page.get_by_role("dialog").get_by_role("button", name="Close").click()
+    page.get_by_role("dialog").wait_for(state="detached")
 
 
 def add_and_amend_pathology(page, case) -> None:
@@ -194,6 +206,7 @@ def schedule_and_prepare_meeting(page, case, attendees) -> m.Meeting:
     move(page, "consensus")
     page.get_by_role("link", name="Meetings").click()
     page.get_by_role("link", name="Schedule a meeting").click()
+    page.get_by_label("Board").select_option(label=case.board.name)
     page.get_by_label("Starts at").fill("2030-01-02T16:00")
     page.get_by_label("Location").fill("Conference room 4B")
     page.get_by_role("button", name="Schedule").click()
@@ -261,6 +274,13 @@ def test_the_whole_journey_in_a_real_browser(
     shoot(coordinator_page, "case-page")
     coordinator_page.goto("/")
     shoot(coordinator_page, "dashboard")
+
+    tablet = sign_in(coordinator, width=768)
+    for url in ["/", "/cases/", f"/cases/{case.pk}/", f"/meetings/{meeting.pk}/", f"/meetings/{meeting.pk}/run/"]:
+        tablet.goto(url)
+        assert fits_the_width(tablet), f"{url} scrolls sideways at 768 px"
+    tablet.goto(f"/cases/{case.pk}/")
+    shoot(tablet, "case-page-tablet")
 
     outsider_page = sign_in(outsider)
     image = m.KeyImage.objects.get(study__case=case)

@@ -67,7 +67,12 @@ def test_the_dashboard_lists_my_boards_and_the_next_meetings_with_agenda_counts(
         m.AgendaItem.objects.create(
             meeting=meeting, case=make_case("imaging"), position=1 + meeting.agenda_items.count()
         )
-    text = text_of(signed_in(coordinator).get(reverse("dashboard")))
+    response = signed_in(coordinator).get(reverse("dashboard"))
+    html = html_of(response)
+    assert "<title>Dashboard · Tumor Board</title>" in html
+    for heading in DASHBOARD_HEADINGS:
+        assert html.count(f">{heading}</h2>") == 1, heading
+    text = text_of(response)
     assert "Sarcoma board — Coordinator" in text
     assert "2 cases on the agenda" in text
 

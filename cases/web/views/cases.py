@@ -120,7 +120,11 @@ def patient_new(request):
 @login_required
 def case_new(request, patient_pk):
     patient = permissions.get_patient_for_user(request.user, patient_pk)
-    form = CaseCreateForm(request.POST or None, memberships=boards_allowing(request.user, "case.create"))
+    form = CaseCreateForm(
+        request.POST or None,
+        initial={"board": patient.registered_board_id},
+        memberships=boards_allowing(request.user, "case.create"),
+    )
     if request.method == "POST" and form.is_valid():
         fields = {name: value for name, value in form.cleaned_data.items() if name != "board"}
         ok, case = submit(
