@@ -24,6 +24,7 @@ sysdeps:
 setup: sysdeps $(INSTALLED)
 
 demo: setup
+	@mkdir -p "$${TUMORBOARD_VAR_DIR:-var}"  # the SQLite file and key images live here
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(PY) manage.py load_demo
 
