@@ -559,3 +559,9 @@ def test_a_coordinator_applies_the_surveillance_template_once(signed_in, coordin
     response = client.post(reverse("surveillance-apply", args=[case.pk]), data)
     assert form_errors(response) == ["This schedule is already applied to the case."]
     assert state(case) == before
+
+
+def test_a_move_to_a_stage_that_does_not_exist_is_not_found(signed_in, coordinator, case):
+    client = signed_in(coordinator)
+    assert client.get(reverse("case-move", args=[case.pk, "nowhere"])).status_code == 404
+    assert client.post(reverse("case-move-back", args=[case.pk]), {"to": "nowhere", "note": "x"}).status_code == 404

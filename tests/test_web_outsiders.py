@@ -2,6 +2,7 @@
 and files, whether reading or writing; key images leave the server only through the checked view."""
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -106,7 +107,8 @@ def test_a_member_gets_the_key_image_bytes_from_the_checked_view(signed_in, radi
     response = signed_in(radiologist).get(reverse("key-image", args=[image.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
-    assert response["Cache-Control"] == "private, max-age=600"
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["X-Content-Type-Options"] == "nosniff"
     with image.image.open("rb") as handle:
         assert b"".join(response.streaming_content) == handle.read()
 
@@ -122,3 +124,15 @@ def test_a_key_image_whose_file_is_gone_is_not_found_rather_than_an_error(signed
     image = m.KeyImage.objects.get(pk=everything["image"])
     image.image.storage.delete(image.image.name)
     assert signed_in(radiologist).get(reverse("key-image", args=[image.pk])).status_code == 404
+
+
+def test_a_key_image_stored_under_a_non_image_suffix_is_served_as_bytes_not_as_a_page(
+    signed_in, radiologist, everything
+):
+    image = m.KeyImage.objects.get(pk=everything["image"])
+    with image.image.open("rb") as handle:
+        content = handle.read()
+    name = image.image.storage.save("key-images/polyglot.html", ContentFile(content))
+    m.KeyImage.objects.filter(pk=image.pk).update(image=name)
+    response = signed_in(radiologist).get(reverse("key-image", args=[image.pk]))
+    assert response["Content-Type"] == "application/octet-stream"

@@ -10,7 +10,9 @@ from django.utils import timezone
 from django.views.defaults import server_error
 
 from cases import models as m
+from cases.selectors import CASE_ORDERINGS
 from cases.services import followups, pathology
+from cases.web.forms import SORTS
 from tests import factories as f
 from tests.conftest import audit_actions
 
@@ -197,6 +199,10 @@ def test_the_case_list_pages_thirty_cases_and_keeps_the_filters(signed_in, coord
     assert "Page 1 of 2" in text_of(first)
     assert "?stage=imaging&amp;page=2" in html_of(first)
     assert len(names_in(client.get(reverse("case-list"), {"stage": "imaging", "page": 2}))) == 5
+
+
+def test_every_sort_offered_is_one_the_selector_knows():
+    assert {key for key, _ in SORTS} <= set(CASE_ORDERINGS)
 
 
 def test_an_invalid_filter_is_ignored_rather_than_failing(signed_in, coordinator, listed):

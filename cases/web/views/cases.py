@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -173,7 +174,7 @@ def case_move(request, pk, to):
     case = permissions.get_case_for_user(request.user, pk)
     permissions.require(request.user, "case.transition", case.board_id)
     if to not in Stage.values:
-        raise PermissionDenied("There is no such stage.")
+        raise Http404("There is no such stage.")
     form = MoveForm(request.POST or None, initial={"version": case.version})
     if request.method == "POST" and form.is_valid():
         ok, _ = submit(
@@ -207,5 +208,5 @@ def case_move_back(request, pk):
     """The stage bar's "move back" form names its target in a field; send it to the move page."""
     to = request.POST.get("to", "")
     if to not in Stage.values:
-        raise PermissionDenied("There is no such stage.")
+        raise Http404("There is no such stage.")
     return case_move(request, pk, to)

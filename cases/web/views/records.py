@@ -1,6 +1,6 @@
 """The clinical records of a case: imaging and key images, pathology, specialty input, decisions, follow-up."""
 
-import mimetypes
+from pathlib import PurePath
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,6 +21,14 @@ from ..forms import (
     PathologyReportForm,
     SurveillanceForm,
 )
+
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
 
 
 def visible(queryset_of, user, pk, *related):
@@ -58,9 +66,12 @@ def key_image(request, pk):
         handle = image.image.open("rb")
     except FileNotFoundError:
         raise Http404("The image file is missing.") from None
-    content_type = mimetypes.guess_type(image.image.name)[0] or "application/octet-stream"
+    # The stored suffix comes from the uploader's file name: only the image types we accept are
+    # served as images, anything else as bytes (never, say, text/html from our own origin).
+    content_type = IMAGE_TYPES.get(PurePath(image.image.name).suffix.lower(), "application/octet-stream")
     response = FileResponse(handle, content_type=content_type)
-    response["Cache-Control"] = "private, max-age=600"
+    # Patient images: not kept in the browser's cache of a shared ward computer.
+    response["Cache-Control"] = "private, no-store"
     return response
 
 
