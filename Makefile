@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 INSTALLED := $(VENV)/.installed
-# Extra Debian packages the test suite needs beside WeasyPrint's (see scripts/system-deps.sh).
-TEST_SYSTEM_PACKAGES ?= poppler-utils
+# Extra Debian packages the test suite needs beside WeasyPrint's (see scripts/system-deps.sh):
+# poppler-utils reads PDFs back; Chromium drives the portal's browser tests. `make run` needs neither.
+TEST_SYSTEM_PACKAGES ?= poppler-utils chromium
+SYSTEM_PACKAGES ?=
 
 .PHONY: run test lint audit setup sysdeps demo clean backup restore bench bench-paper
 
@@ -17,11 +19,12 @@ $(INSTALLED): requirements.txt requirements-dev.txt | $(PY)
 	touch $(INSTALLED)
 
 sysdeps:
-	@scripts/system-deps.sh $(TEST_SYSTEM_PACKAGES)
+	@scripts/system-deps.sh $(SYSTEM_PACKAGES)
 
 setup: sysdeps $(INSTALLED)
 
 demo: setup
+	@mkdir -p "$${TUMORBOARD_VAR_DIR:-var}"  # the SQLite file and key images live here
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(PY) manage.py load_demo
 
@@ -34,6 +37,7 @@ run: demo
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # Tests run with production settings (debug off) over plain HTTP: a throwaway key, no HTTPS redirect.
+test: SYSTEM_PACKAGES += $(TEST_SYSTEM_PACKAGES)
 test: setup
 	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} DJANGO_SECURE_SSL_REDIRECT=0 \
 		$(PY) -m pytest $(PYTEST_ARGS)

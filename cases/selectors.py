@@ -17,12 +17,15 @@ from .models import (
     Decision,
     FollowUp,
     FollowUpStatus,
+    FollowUpTemplate,
     ImagingStudy,
     Meeting,
     MeetingStatus,
     Opinion,
     PathologyReport,
+    Patient,
     ReportStatus,
+    Role,
     Stage,
 )
 
@@ -270,3 +273,55 @@ def meeting_packet(*, user, pk) -> tuple[Meeting, list[Case]]:
     items = list(meeting.agenda_items.all())
     by_id = {case.pk: case for case in _printable_cases(Case.objects.filter(pk__in=[i.case_id for i in items]))}
     return meeting, [by_id[item.case_id] for item in items]
+
+
+# Portal reads --------------------------------------------------------------------------------
+
+
+def board_members(*, board_id: int) -> list[BoardMembership]:
+    """A board's members with their users, for presenter, attendance, participant and owner choices."""
+    return list(
+        BoardMembership.objects.filter(board_id=board_id, user__is_active=True)
+        .select_related("user")
+        .order_by("specialty", "user__last_name", "user__username")
+    )
+
+
+def agenda_candidates(*, meeting: Meeting) -> QuerySet[Case]:
+    """Cases the agenda builder may add: this board, referral complete, open, not yet on this meeting."""
+    complete = Q()
+    for name in Case.REFERRAL_FIELDS:
+        complete &= ~Q(**{name: ""})
+    return (
+        Case.objects.filter(complete, board_id=meeting.board_id)
+        .exclude(stage=Stage.CLOSED)
+        .exclude(agenda_items__meeting=meeting)
+        .select_related("patient")
+        .order_by("-priority", "patient__family_name", "id")
+    )
+
+
+def patient_cases(*, user, patient: Patient) -> QuerySet[Case]:
+    """The patient's cases on boards the user may see; other boards' cases stay hidden."""
+    return permissions.cases_visible_to(user).filter(patient=patient).select_related("board").order_by("-created_at")
+
+
+def cases_to_move_on(*, user) -> QuerySet[Case]:
+    """Open cases on the boards the user coordinates, with what the gates read prefetched."""
+    boards = [m.board_id for m in permissions.memberships_of(user).values() if m.role == Role.COORDINATOR]
+    cases = Case.objects.filter(board_id__in=boards).exclude(stage=Stage.CLOSED).select_related("patient")
+    return with_gate_facts(cases).order_by("-priority", "updated_at", "id")
+
+
+def follow_up_templates() -> QuerySet[FollowUpTemplate]:
+    return FollowUpTemplate.objects.filter(is_active=True).order_by("name")
+
+
+def board_meetings(*, board_id: int) -> QuerySet[Meeting]:
+    """A board's meetings that a decision can be recorded at, newest first."""
+    return (
+        Meeting.objects.filter(board_id=board_id)
+        .exclude(status=MeetingStatus.CANCELLED)
+        .select_related("board")
+        .order_by("-starts_at", "-id")
+    )

@@ -195,3 +195,17 @@ def pdf_missing_glyphs(content: bytes) -> list[str]:
                     if not drawn and not char.isspace() and char != "\uffff":  # U+FFFF: WeasyPrint's .notdef entry
                         missing.append(char)
     return sorted(set(missing))
+
+
+# Web portal (tests/test_web_*.py) ------------------------------------------------------------
+
+
+@pytest.fixture
+def signed_in(client):
+    """signed_in(user) -> the test client with that user's session."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",
     "rest_framework",
     "axes",
     "csp",
@@ -87,6 +88,9 @@ TEMPLATES = [
     },
 ]
 
+# Forms render with the project's templates too (templates/includes/form_fields.html).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+
 # SQLite file under var/ unless DATABASE_URL points elsewhere (postgres://user@host:port/name).
 DATABASES = {
     "default": dj_database_url.config(
@@ -128,6 +132,12 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# A session ends after this long without a request: each request saves the session and so
+# pushes its expiry forward (a shared ward computer left signed in locks itself).
+SESSION_IDLE_MINUTES = int(os.environ.get("TUMORBOARD_SESSION_IDLE_MINUTES", "30"))
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -192,10 +202,7 @@ CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
-# Sessions end after an idle period and, whatever the activity, after an absolute lifetime.
-SESSION_IDLE_MINUTES = int(os.environ.get("TUMORBOARD_SESSION_IDLE_MINUTES", "30"))
-SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# Whatever the activity, a session ends this long after sign-in (the idle limit is above).
 SESSION_ABSOLUTE_HOURS = int(os.environ.get("TUMORBOARD_SESSION_ABSOLUTE_HOURS", "12"))
 
 # Repeated failed logins lock the username from that address for a cool-off, never for good.
@@ -224,7 +231,7 @@ CONTENT_SECURITY_POLICY = {
 
 # 403 and 404 answers on these paths are patient-object probes, and are audited.
 TUMORBOARD_AUDITED_PATHS = (
-    r"^/(patients|cases|meetings|key-images"
+    r"^/(patients|cases|meetings|key-images|pathology|decisions|follow-ups|agenda-items"
     r"|api/v1/(patients|cases|imaging-studies|pathology-reports|opinions|meetings|decisions|follow-ups))/"
 )
 

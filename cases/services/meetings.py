@@ -250,3 +250,14 @@ def _roll(*, item: AgendaItem, to_meeting: Meeting, by) -> AgendaItem | None:
         actor=by,
     )
     return rolled
+
+
+def attendance_record_many(*, meeting: Meeting, by, present: list, absent: list) -> list[Attendance]:
+    """Record the whole register at once (the portal's attendance form): all rows or none."""
+    permissions.require(by, "meeting.manage", meeting.board_id)
+    with transaction.atomic():
+        return [
+            attendance_record(meeting=meeting, by=by, user=user, present=is_present)
+            for users, is_present in ((present, True), (absent, False))
+            for user in users
+        ]

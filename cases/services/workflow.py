@@ -106,8 +106,9 @@ def _closing_gates(case: Case) -> list[Gate]:
     decision = current_signed_decision(case)
     if decision is None:
         return [Gate("decision_not_signed", "consensus → closed needs a signed decision.")]
-    report = decision.pathology_report
-    if report is not None and report.pk not in {r.pk for r in current_pathology_reports(case)}:
+    # The id, not the row: lists of cases check this gate without a query per case.
+    report_id = decision.pathology_report_id
+    if report_id is not None and report_id not in {r.pk for r in current_pathology_reports(case)}:
         return [
             Gate(
                 "decision_on_superseded_pathology",

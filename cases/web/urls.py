@@ -1,12 +1,60 @@
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import printing, views
+from . import printing
+from .views import cases, dashboard, meetings, records
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    # Signing in and out
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, extra_context={"idle_minutes": settings.SESSION_IDLE_MINUTES}
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", views.dashboard, name="dashboard"),
+    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("", dashboard.dashboard, name="dashboard"),
+    # Patients and cases
+    path("patients/new/", cases.patient_new, name="patient-new"),
+    path("patients/<int:pk>/", cases.patient_detail, name="patient-detail"),
+    path("patients/<int:patient_pk>/cases/new/", cases.case_new, name="case-new"),
+    path("cases/", cases.case_list, name="case-list"),
+    path("cases/<int:pk>/", cases.case_detail, name="case-detail"),
+    path("cases/<int:pk>/referral/", cases.referral_edit, name="referral-edit"),
+    path("cases/<int:pk>/move/back/", cases.case_move_back, name="case-move-back"),
+    path("cases/<int:pk>/move/<slug:to>/", cases.case_move, name="case-move"),
+    # Clinical records
+    path("cases/<int:pk>/imaging/new/", records.imaging_new, name="imaging-new"),
+    path("key-images/<int:pk>/", records.key_image, name="key-image"),
+    path("cases/<int:pk>/pathology/new/", records.pathology_new, name="pathology-new"),
+    path("pathology/<int:pk>/amend/", records.pathology_amend, name="pathology-amend"),
+    path("pathology/<int:pk>/sign-out/", records.pathology_sign_out, name="pathology-sign-out"),
+    path("cases/<int:pk>/input/", records.opinion_edit, name="opinion-edit"),
+    path("cases/<int:pk>/decision/", records.decision_edit, name="decision-edit"),
+    path("decisions/<int:pk>/sign/", records.decision_sign, name="decision-sign"),
+    path("decisions/<int:pk>/correct/", records.decision_correct, name="decision-correct"),
+    path("cases/<int:pk>/surveillance/", records.surveillance_apply, name="surveillance-apply"),
+    path("follow-ups/<int:pk>/done/", records.follow_up_done, name="follow-up-done"),
+    path("follow-ups/<int:pk>/deviate/", records.follow_up_deviate, name="follow-up-deviate"),
+    # Meetings
+    path("meetings/", meetings.meeting_list, name="meeting-list"),
+    path("meetings/new/", meetings.meeting_new, name="meeting-new"),
+    path("meetings/<int:pk>/", meetings.meeting_detail, name="meeting-detail"),
+    path("meetings/<int:pk>/agenda/", meetings.agenda_add, name="agenda-add"),
+    path("meetings/<int:pk>/agenda/reorder/", meetings.agenda_reorder, name="agenda-reorder"),
+    path("meetings/<int:pk>/agenda/publish/", meetings.agenda_publish, name="agenda-publish"),
+    path("meetings/<int:pk>/attendance/", meetings.attendance_record, name="attendance-record"),
+    path("meetings/<int:pk>/status/", meetings.meeting_status, name="meeting-status"),
+    path("meetings/<int:pk>/run/", meetings.meeting_run, name="meeting-run"),
+    path("meetings/<int:pk>/run/<int:item_pk>/", meetings.meeting_run, name="meeting-run-item"),
+    path("agenda-items/<int:pk>/", meetings.agenda_item_update, name="agenda-item-update"),
+    path("agenda-items/<int:pk>/remove/", meetings.agenda_item_remove, name="agenda-item-remove"),
+    path("agenda-items/<int:pk>/outcome/", meetings.agenda_outcome, name="agenda-outcome"),
+    # Paper
     path("cases/<int:pk>/summary.pdf", printing.case_summary_pdf, name="case-summary-pdf"),
     path("meetings/<int:pk>/packet.pdf", printing.meeting_packet_pdf, name="meeting-packet-pdf"),
 ]

@@ -1,0 +1,103 @@
+"""What the portal views share: showing a service's refusal where the user looks, and safe redirects."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from ..services.errors import GatesUnmet, ServiceError
+
+# A refused gate that belongs to one field of the form rather than to the whole form.
+GATE_FIELDS = {"reason_required": "note"}
+
+
+def refusal_messages(error: Exception) -> list[str]:
+    """One sentence per reason, e.g. the headline of a refused move and each unmet gate."""
+    if isinstance(error, GatesUnmet):
+        return [error.headline, *(gate.message for gate in error.unmet)]
+    if isinstance(error, ServiceError):
+        return [error.message]
+    if hasattr(error, "error_dict"):
+        return [text for texts in error.message_dict.values() for text in texts]
+    return list(error.messages)
+
+
+def submit(form, call) -> tuple[bool, object]:
+    """Call one service for a valid form: (True, result), or (False, None) with the refusal on the form.
+
+    Field errors go beside their fields, everything else above the form. The services are atomic,
+    so a refused form has changed nothing.
+    """
+    try:
+        return True, call()
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            for field, errors in error.error_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form.add_error(None, error)
+    except GatesUnmet as error:
+        form.add_error(None, error.headline)
+        for gate in error.unmet:
+            field = GATE_FIELDS.get(gate.code)
+            form.add_error(field if field in form.fields else None, gate.message)
+    except ServiceError as error:
+        form.add_error(None, error.message)
+    return False, None
+
+
+def act(request, call, done: str) -> bool:
+    """Call one service for a button (publish, sign, mark done); report the outcome as messages."""
+    try:
+        call()
+    except (ValidationError, ServiceError) as error:
+        for text in refusal_messages(error):
+            messages.error(request, text)
+        return False
+    messages.success(request, done)
+    return True
+
+
+def redirect_next(request, default):
+    """Back to where the form was posted from when that is one of our pages, else to `default`."""
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return redirect(target)
+    return redirect(default)
+
+
+def form_page(
+    request,
+    form,
+    *,
+    title: str,
+    submit_label: str,
+    cancel,
+    case=None,
+    intro: str = "",
+    template: str = "cases/form_page.html",
+    **extra,
+):
+    """The page of one form: a title, the case it concerns, the form, its button and a way back."""
+    context = {
+        "form": form,
+        "title": title,
+        "submit_label": submit_label,
+        "cancel": resolve_url(cancel),
+        "case": case,
+        "intro": intro,
+        "next": request.POST.get("next") or request.GET.get("next", ""),
+        **extra,
+    }
+    return render(request, template, context)
+
+
+def case_url(case, anchor: str = "") -> str:
+    return reverse("case-detail", args=[case.pk]) + (f"#{anchor}" if anchor else "")
+
+
+def posted_version(request) -> int | None:
+    """The version a button's form carried, if any (a refused stale edit names it)."""
+    value = request.POST.get("version", "")
+    return int(value) if value.isdigit() else None

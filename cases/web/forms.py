@@ -1,0 +1,408 @@
+"""The portal's forms: they parse and label input; the services decide what is allowed."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from ..models import (
+    Case,
+    Discrepancy,
+    Modality,
+    Outcome,
+    PerformanceStatus,
+    PlanCategory,
+    Priority,
+    ReportStatus,
+    Sex,
+    Stage,
+)
+from ..services.imaging import validate_key_image
+
+KEY_IMAGE_SLOTS = (1, 2, 3)
+
+
+def text_area(rows: int = 3) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows})
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+class PortalForm(forms.Form):
+    template_name = "includes/form_fields.html"
+    required_css_class = "required"
+    error_css_class = "has-error"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class VersionedForm(PortalForm):
+    """Carries the version the user saw, so an edit based on an old one is refused, not lost."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+def board_choices(memberships) -> list[tuple[int, str]]:
+    return [(m.board_id, m.board.name) for m in sorted(memberships, key=lambda m: m.board.name)]
+
+
+def member_choices(members, *, blank: str | None = None) -> list[tuple]:
+    choices = [
+        (m.user_id, f"{m.user.get_full_name() or m.user.username} — {m.get_specialty_display() or 'coordinator'}")
+        for m in members
+    ]
+    return [("", blank), *choices] if blank is not None else choices
+
+
+class BoardChoiceForm(PortalForm):
+    """A form whose first field picks one of the boards the user may do this on (no query)."""
+
+    board = forms.TypedChoiceField(coerce=int)
+
+    def __init__(self, *args, memberships, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.boards = {m.board_id: m.board for m in memberships}
+        self.fields["board"].choices = board_choices(memberships)
+
+    def clean_board(self):
+        return self.boards[self.cleaned_data["board"]]
+
+
+# Patients and cases ---------------------------------------------------------------------------
+
+
+class PatientForm(BoardChoiceForm):
+    mrn = forms.CharField(label="Medical record number", max_length=32)
+    given_name = forms.CharField(max_length=100)
+    family_name = forms.CharField(max_length=100)
+    birth_date = forms.DateField(widget=DateInput)
+    sex = forms.ChoiceField(choices=Sex.choices)
+    comorbidities = forms.CharField(
+        required=False, widget=text_area(), help_text="For example renal failure, diabetes."
+    )
+
+    field_order = ["mrn", "given_name", "family_name", "birth_date", "sex", "comorbidities", "board"]
+
+
+REFERRAL_HELP = "Needed before the case can go on a meeting's agenda."
+
+
+class ReferralFields(forms.Form):
+    referring_clinician = forms.CharField(max_length=200, required=False, help_text=REFERRAL_HELP)
+    referring_email = forms.EmailField(required=False, help_text="Told the outcome once the decision is signed.")
+    clinical_question = forms.CharField(required=False, widget=text_area(), help_text=REFERRAL_HELP)
+    history = forms.CharField(
+        label="History",
+        required=False,
+        widget=text_area(4),
+        help_text="Diagnoses and prior treatment. " + REFERRAL_HELP,
+    )
+    key_labs = forms.CharField(required=False, widget=text_area(2), help_text="For example calcium, phosphate, PTH.")
+    performance_status = forms.TypedChoiceField(
+        choices=[("", "Not recorded"), *PerformanceStatus.choices], coerce=int, empty_value=None, required=False
+    )
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.ROUTINE)
+
+
+class CaseCreateForm(BoardChoiceForm, ReferralFields):
+    field_order = ["board"]
+
+
+class ReferralForm(VersionedForm, ReferralFields):
+    no_pathology_reason = forms.CharField(
+        label="Why there is no pathology",
+        required=False,
+        widget=text_area(2),
+        help_text="Lets the case reach consensus without a final pathology report.",
+    )
+
+
+# Clinical records -----------------------------------------------------------------------------
+
+
+class ImagingStudyForm(PortalForm):
+    modality = forms.ChoiceField(choices=Modality.choices)
+    body_site = forms.CharField(max_length=200)
+    performed_on = forms.DateField(label="Date performed", widget=DateInput)
+    accession_number = forms.CharField(max_length=64, required=False)
+    findings = forms.CharField(required=False, widget=text_area(4))
+    impression = forms.CharField(required=False, widget=text_area(), help_text="Needed to move on to pathology.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for n in KEY_IMAGE_SLOTS:
+            self.fields[f"image_{n}"] = forms.FileField(
+                label=f"Key image {n}",
+                required=False,
+                widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}),
+                help_text="PNG, JPEG, GIF or WebP." if n == 1 else "",
+            )
+            self.fields[f"caption_{n}"] = forms.CharField(
+                label=f"Caption of key image {n}", max_length=300, required=False
+            )
+
+    def clean(self):
+        data = super().clean()
+        for n in KEY_IMAGE_SLOTS:
+            upload, caption = data.get(f"image_{n}"), (data.get(f"caption_{n}") or "").strip()
+            if upload and not caption:
+                self.add_error(f"caption_{n}", "Give the key image a caption.")
+            if caption and not upload and f"image_{n}" not in self.errors:
+                self.add_error(f"image_{n}", "Choose the image this caption belongs to.")
+            if upload:
+                try:
+                    validate_key_image(upload)
+                except ValidationError as error:
+                    self.add_error(f"image_{n}", error.message_dict["image"])
+        return data
+
+    def key_images(self) -> list[tuple]:
+        data = self.cleaned_data
+        return [(data[f"image_{n}"], data[f"caption_{n}"].strip()) for n in KEY_IMAGE_SLOTS if data.get(f"image_{n}")]
+
+    def study_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.base_fields}
+
+
+class PathologyReportForm(PortalForm):
+    specimen = forms.CharField(max_length=300)
+    procedure = forms.CharField(max_length=300)
+    collected_on = forms.DateField(label="Collection date", widget=DateInput)
+    diagnosis = forms.CharField(widget=text_area(4))
+    icdo3_code = forms.CharField(label="ICD-O-3 code", max_length=16, required=False)
+    status = forms.ChoiceField(
+        choices=[(ReportStatus.PRELIMINARY, "Preliminary"), (ReportStatus.FINAL, "Final (signed out now)")],
+        widget=forms.RadioSelect,
+        initial=ReportStatus.FINAL,
+    )
+
+
+class AmendmentForm(VersionedForm):
+    diagnosis = forms.CharField(label="Amended diagnosis", widget=text_area(4))
+    icdo3_code = forms.CharField(label="ICD-O-3 code", max_length=16, required=False)
+    amendment_reason = forms.CharField(label="Reason for the amendment", widget=text_area())
+    discrepancy = forms.ChoiceField(
+        label="Discrepancy class",
+        choices=Discrepancy.choices,
+        widget=forms.RadioSelect,
+        help_text="Major when the diagnosis or the management changes.",
+    )
+
+
+class OpinionForm(VersionedForm):
+    assessment = forms.CharField(widget=text_area(5))
+    recommendation = forms.CharField(required=False, widget=text_area())
+
+
+class MoveForm(VersionedForm):
+    note = forms.CharField(required=False, widget=text_area(2), help_text="Required when moving back: say why.")
+
+
+class DecisionForm(VersionedForm):
+    meeting = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    consensus_diagnosis = forms.CharField(widget=text_area())
+    plan = forms.MultipleChoiceField(
+        choices=PlanCategory.choices, widget=forms.CheckboxSelectMultiple, help_text="Tick each part of the plan."
+    )
+    rationale = forms.CharField(required=False, widget=text_area())
+    dissent = forms.CharField(required=False, widget=text_area(2), help_text="Who disagreed, and why.")
+    participants = forms.TypedMultipleChoiceField(coerce=int, widget=forms.CheckboxSelectMultiple, required=False)
+
+    def __init__(self, *args, meetings, members, correcting: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.meetings = {m.pk: m for m in meetings}
+        self.members = {m.user_id: m.user for m in members}
+        self.fields["meeting"].choices = [("", "Not at a meeting")] + [
+            (m.pk, f"{m.starts_at:%d %b %Y %H:%M} — {m.location or 'video'}") for m in meetings
+        ]
+        self.fields["participants"].choices = member_choices(members)
+        for category, label in PlanCategory.choices:
+            self.fields[f"detail_{category}"] = forms.CharField(
+                label=f"{label}: detail",
+                required=False,
+                max_length=500,
+                widget=forms.TextInput(attrs={"placeholder": "Detail (optional)"}),
+            )
+        if correcting:
+            self.fields["supersede_reason"] = forms.CharField(
+                label="Why the signed decision is corrected", widget=text_area(2)
+            )
+
+    def plan_rows(self):
+        """Each plan category's checkbox beside its detail field."""
+        details = {category: self[f"detail_{category}"] for category in PlanCategory.values}
+        return [(box, details[box.data["value"]]) for box in self["plan"]]
+
+    def decision_fields(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "consensus_diagnosis": data["consensus_diagnosis"],
+            "plan": [{"category": c, "detail": data[f"detail_{c}"].strip()} for c in data["plan"]],
+            "rationale": data["rationale"],
+            "dissent": data["dissent"],
+        }
+
+    def chosen_meeting(self):
+        return self.meetings.get(self.cleaned_data["meeting"])
+
+    def chosen_participants(self) -> list:
+        return [self.members[pk] for pk in self.cleaned_data["participants"]]
+
+
+class DeviationForm(VersionedForm):
+    deviation_reason = forms.CharField(
+        label="Why the recommendation was not carried out",
+        widget=text_area(2),
+        help_text="For example the patient's choice.",
+    )
+
+
+class SurveillanceForm(PortalForm):
+    template = forms.ModelChoiceField(queryset=None, label="Schedule", empty_label=None)
+    start_on = forms.DateField(label="Surveillance starts on", widget=DateInput)
+    owner = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="Owner of the visits")
+
+    def __init__(self, *args, templates, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = templates
+        self.members = {m.user_id: m.user for m in members}
+        self.fields["owner"].choices = member_choices(members, blank="Nobody yet")
+
+    def chosen_owner(self):
+        return self.members.get(self.cleaned_data["owner"])
+
+
+# Meetings ---------------------------------------------------------------------------------------
+
+
+class MeetingForm(BoardChoiceForm):
+    starts_at = forms.DateTimeField(label="Starts at", widget=DateTimeInput)
+    location = forms.CharField(max_length=200, required=False, help_text="A room, or leave empty for a video meeting.")
+    video_link = forms.URLField(required=False, assume_scheme="https")
+
+
+class MemberChoiceMixin:
+    def set_members(self, members, field: str = "presenter") -> None:
+        self.members = {m.user_id: m.user for m in members}
+        self.fields[field].choices = member_choices(members, blank="No presenter yet")
+
+    def chosen_presenter(self):
+        return self.members.get(self.cleaned_data["presenter"])
+
+
+class AgendaAddForm(MemberChoiceMixin, PortalForm):
+    case = forms.TypedChoiceField(
+        coerce=int, label="Case", help_text="Only complete referrals of this board are listed."
+    )
+    presenter = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    minutes = forms.IntegerField(min_value=1, max_value=240, initial=10)
+
+    def __init__(self, *args, candidates, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.candidates = {case.pk: case for case in candidates}
+        self.fields["case"].choices = [
+            (case.pk, f"{case.patient.full_name} ({case.patient.mrn}) — {case.get_stage_display()}")
+            for case in candidates
+        ]
+        self.set_members(members)
+
+    def chosen_case(self) -> Case:
+        return self.candidates[self.cleaned_data["case"]]
+
+
+class AgendaItemForm(MemberChoiceMixin, PortalForm):
+    presenter = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    minutes = forms.IntegerField(min_value=1, max_value=240)
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_members(members)
+
+
+class AttendanceForm(PortalForm):
+    present = forms.TypedMultipleChoiceField(
+        coerce=int, widget=forms.CheckboxSelectMultiple, required=False, label="Present at the meeting"
+    )
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.members = {m.user_id: m.user for m in members}
+        self.fields["present"].choices = member_choices(members)
+
+    def register(self) -> tuple[list, list]:
+        here = set(self.cleaned_data["present"])
+        return (
+            [user for pk, user in self.members.items() if pk in here],
+            [user for pk, user in self.members.items() if pk not in here],
+        )
+
+
+class OutcomeForm(PortalForm):
+    outcome = forms.ChoiceField(
+        choices=[(Outcome.DISCUSSED, "Discussed"), (Outcome.DEFERRED, "Deferred to the next meeting")],
+        widget=forms.RadioSelect,
+        initial=Outcome.DISCUSSED,
+    )
+    deferral_reason = forms.CharField(required=False, widget=text_area(2), help_text="Required when deferring.")
+
+
+# The case list ----------------------------------------------------------------------------------
+
+SORTS = [
+    ("updated", "Recently updated"),
+    ("-updated", "Least recently updated"),
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+    ("patient", "Patient name"),
+    ("stage", "Stage"),
+    ("priority", "Urgent first"),
+]
+
+
+class CaseFilterForm(forms.Form):
+    q = forms.CharField(label="Search by patient name, MRN or clinical question", required=False)
+    board = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False)
+    priority = forms.ChoiceField(choices=[("", "Any priority"), *Priority.choices], required=False)
+    meeting = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="On the agenda of")
+    amended = forms.TypedChoiceField(
+        label="Pathology",
+        choices=[("", "Any pathology"), ("yes", "Has an amended report"), ("no", "No amended report")],
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        required=False,
+    )
+    sort = forms.ChoiceField(choices=SORTS, required=False)
+
+    def __init__(self, *args, memberships, meetings, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["board"].choices = [("", "All my boards"), *board_choices(memberships)]
+        self.fields["meeting"].choices = [("", "Any meeting")] + [
+            (m.pk, f"{m.board.name}, {m.starts_at:%d %b %Y}") for m in meetings
+        ]
+
+    def filters(self) -> dict:
+        """Keyword arguments for selectors.case_list; an invalid filter is dropped rather than failing."""
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "search": data.get("q") or "",
+            "board": data.get("board"),
+            "stage": data.get("stage") or None,
+            "priority": data.get("priority") or None,
+            "meeting": data.get("meeting"),
+            "has_amended_pathology": data.get("amended"),
+            "ordering": data.get("sort") or "updated",
+        }

@@ -1,0 +1,1 @@
+"""The portal's HTML views, one module per area; each view parses input, calls one service or selector, renders."""

@@ -1,0 +1,212 @@
+"""Patients and cases: the list, the case page, registration, the referral and stage moves."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from ... import permissions, selectors
+from ...models import Case, FollowUpStatus, Specialty, Stage
+from ...services import cases as case_services
+from ...services import opinions, workflow
+from ...services.audit import audit_record
+from ..common import case_url, form_page, submit
+from ..forms import CaseCreateForm, CaseFilterForm, MoveForm, PatientForm, ReferralForm
+
+PAGE_SIZE = 25
+
+
+def boards_allowing(user, action: str) -> list:
+    """The user's memberships on boards where they may do `action`; refuse outright when there are none."""
+    allowed = [m for m in permissions.memberships_of(user).values() if permissions.can(user, action, m.board_id)]
+    if not allowed:
+        raise PermissionDenied(permissions.RULES[action][2])
+    return allowed
+
+
+@login_required
+def case_list(request):
+    form = CaseFilterForm(
+        request.GET,
+        memberships=permissions.memberships_of(request.user).values(),
+        meetings=selectors.meeting_list(user=request.user),
+    )
+    cases = selectors.case_list(user=request.user, **form.filters())
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    can_register = any(
+        permissions.can(request.user, "patient.create", board_id)
+        for board_id in permissions.visible_board_ids(request.user)
+    )
+    return render(request, "cases/case_list.html", {"form": form, "page": page, "can_register": can_register})
+
+
+def case_page_context(user, case) -> dict:
+    """Everything the case page shows, read from the rows `selectors.case_detail` prefetched."""
+    reports = selectors.pathology_chain(case)
+    grouped, missing = selectors.opinions_by_specialty(case)
+    membership = permissions.membership(user, case.board_id)
+    can = permissions.allowed_actions(user, case.board_id)
+    moves = workflow.next_moves(case)
+    follow_ups, today = list(case.follow_ups.all()), timezone.localdate()
+    for follow_up in follow_ups:
+        follow_up.overdue = follow_up.is_overdue_on(today)
+        follow_up.closable = follow_up.status == FollowUpStatus.PLANNED and (
+            follow_up.owner_id == user.pk or "followup.manage" in can
+        )
+    stage_index = workflow.ORDER.index(case.stage)
+    return {
+        "case": case,
+        "patient": case.patient,
+        "missing_referral": [Case._meta.get_field(name).verbose_name for name in case.missing_referral_fields],
+        "membership": membership,
+        "can": can,
+        "stages": [(value, label, i - stage_index) for i, (value, label) in enumerate(Stage.choices)],
+        "forward_moves": [m for m in moves if not m.is_back],
+        "back_moves": [m for m in moves if m.is_back],
+        "studies": case.imaging_studies.all(),
+        "reports": reports,
+        "current_report_ids": {r.pk for r in reports if r.is_current},
+        "opinion_groups": [(Specialty(code).label, rows) for code, rows in grouped.items()],
+        "missing_specialties": [Specialty(code).label for code in missing],
+        "my_opinion": next((o for o in case.opinions.all() if o.author_id == user.pk), None),
+        "input_open": not opinions.input_is_closed(case),
+        "decisions": case.decisions.all(),
+        "has_draft": any(not d.is_signed for d in case.decisions.all()),
+        "follow_ups": follow_ups,
+        "agenda_items": case.agenda_items.all(),
+        "events": case.events.all(),
+    }
+
+
+@login_required
+def case_detail(request, pk):
+    case = selectors.case_detail(user=request.user, pk=pk)
+    audit_record(actor=request.user, action="case.view", obj=case)
+    return render(request, "cases/case_detail.html", case_page_context(request.user, case))
+
+
+@login_required
+def patient_detail(request, pk):
+    patient = permissions.get_patient_for_user(request.user, pk)
+    audit_record(actor=request.user, action="patient.view", obj=patient)
+    context = {
+        "patient": patient,
+        "cases": selectors.patient_cases(user=request.user, patient=patient),
+        "can_add_case": any(
+            permissions.can(request.user, "case.create", b) for b in permissions.visible_board_ids(request.user)
+        ),
+    }
+    return render(request, "cases/patient_detail.html", context)
+
+
+@login_required
+def patient_new(request):
+    form = PatientForm(request.POST or None, memberships=boards_allowing(request.user, "patient.create"))
+    if request.method == "POST" and form.is_valid():
+        fields = {name: value for name, value in form.cleaned_data.items() if name != "board"}
+        ok, patient = submit(
+            form, lambda: case_services.patient_create(board=form.cleaned_data["board"], by=request.user, **fields)
+        )
+        if ok:
+            messages.success(request, f"{patient.full_name} is registered. Now register the case (referral).")
+            return redirect("case-new", patient.pk)
+    return form_page(request, form, title="Register a patient", submit_label="Register patient", cancel="dashboard")
+
+
+@login_required
+def case_new(request, patient_pk):
+    patient = permissions.get_patient_for_user(request.user, patient_pk)
+    form = CaseCreateForm(
+        request.POST or None,
+        initial={"board": patient.registered_board_id},
+        memberships=boards_allowing(request.user, "case.create"),
+    )
+    if request.method == "POST" and form.is_valid():
+        fields = {name: value for name, value in form.cleaned_data.items() if name != "board"}
+        ok, case = submit(
+            form,
+            lambda: case_services.case_create(
+                patient=patient, board=form.cleaned_data["board"], by=request.user, **fields
+            ),
+        )
+        if ok:
+            messages.success(request, "The case is registered.")
+            return redirect("case-detail", case.pk)
+    return form_page(
+        request,
+        form,
+        title=f"New case for {patient.full_name} ({patient.mrn})",
+        submit_label="Register case",
+        cancel=reverse("patient-detail", args=[patient.pk]),
+    )
+
+
+@login_required
+def referral_edit(request, pk):
+    case = permissions.get_case_for_user(request.user, pk)
+    permissions.require(request.user, "case.update", case.board_id)
+    initial = {name: getattr(case, name) for name in ReferralForm.base_fields} | {"version": case.version}
+    form = ReferralForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: value for name, value in form.cleaned_data.items() if name != "version"}
+        ok, _ = submit(
+            form,
+            lambda: case_services.case_update(
+                case=case, by=request.user, expected_version=form.cleaned_data["version"], **fields
+            ),
+        )
+        if ok:
+            messages.success(request, "The referral is saved.")
+            return redirect("case-detail", case.pk)
+    return form_page(
+        request, form, title="Edit the referral", submit_label="Save referral", cancel=case_url(case), case=case
+    )
+
+
+@login_required
+def case_move(request, pk, to):
+    """The stage bar posts here; the page itself is shown when a move needs a reason or was refused."""
+    case = permissions.get_case_for_user(request.user, pk)
+    permissions.require(request.user, "case.transition", case.board_id)
+    if to not in Stage.values:
+        raise Http404("There is no such stage.")
+    form = MoveForm(request.POST or None, initial={"version": case.version})
+    if request.method == "POST" and form.is_valid():
+        ok, _ = submit(
+            form,
+            lambda: workflow.case_transition(
+                case=case,
+                to=to,
+                by=request.user,
+                note=form.cleaned_data["note"],
+                expected_version=form.cleaned_data["version"],
+            ),
+        )
+        if ok:
+            messages.success(request, f"The case moved to {Stage(to).label.lower()}.")
+            return redirect("case-detail", case.pk)
+    back = workflow.is_back_move(case.stage, to) if to in workflow.allowed_targets(case.stage) else False
+    return form_page(
+        request,
+        form,
+        title=f"Move the case from {case.get_stage_display().lower()} to {Stage(to).label.lower()}",
+        submit_label=f"Move to {Stage(to).label.lower()}",
+        cancel=case_url(case),
+        case=case,
+        intro="A move back needs a reason, recorded in the timeline." if back else "",
+    )
+
+
+@require_POST
+@login_required
+def case_move_back(request, pk):
+    """The stage bar's "move back" form names its target in a field; send it to the move page."""
+    to = request.POST.get("to", "")
+    if to not in Stage.values:
+        raise Http404("There is no such stage.")
+    return case_move(request, pk, to)

@@ -1,0 +1,291 @@
+"""Meetings: the list, scheduling, the agenda builder, attendance and quorum, and the in-meeting mode."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from ... import permissions, selectors
+from ...models import DecisionStatus, MeetingStatus, Outcome
+from ...services import meetings
+from ...services.audit import audit_record
+from ..common import act, form_page, submit
+from ..forms import AgendaAddForm, AgendaItemForm, AttendanceForm, MeetingForm, OutcomeForm
+from .cases import boards_allowing, case_page_context
+from .records import decision_form
+
+PAST_LIMIT = 30
+NEXT_STATUS = {
+    MeetingStatus.SCHEDULED: [
+        (MeetingStatus.IN_PROGRESS, "Start the meeting"),
+        (MeetingStatus.CANCELLED, "Cancel the meeting"),
+    ],
+    MeetingStatus.IN_PROGRESS: [(MeetingStatus.HELD, "End the meeting")],
+}
+
+
+def meeting_url(meeting, anchor: str = "") -> str:
+    return reverse("meeting-detail", args=[meeting.pk]) + (f"#{anchor}" if anchor else "")
+
+
+def agenda_item_for(user, pk):
+    queryset = permissions.agenda_items_visible_to(user).select_related("meeting__board", "case__patient")
+    return permissions.get_visible(queryset, pk)
+
+
+@login_required
+def meeting_list(request):
+    user = request.user
+    context = {
+        "upcoming": selectors.meeting_list(user=user, upcoming=True),
+        "past": selectors.meeting_list(user=user, upcoming=False)[:PAST_LIMIT],
+        "can_schedule": any(permissions.can(user, "meeting.manage", b) for b in permissions.visible_board_ids(user)),
+    }
+    return render(request, "meetings/meeting_list.html", context)
+
+
+@login_required
+def meeting_new(request):
+    form = MeetingForm(request.POST or None, memberships=boards_allowing(request.user, "meeting.manage"))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        ok, meeting = submit(
+            form,
+            lambda: meetings.meeting_schedule(
+                board=data["board"],
+                by=request.user,
+                starts_at=data["starts_at"],
+                location=data["location"],
+                video_link=data["video_link"],
+            ),
+        )
+        if ok:
+            messages.success(request, "The meeting is scheduled. Build its agenda below.")
+            return redirect("meeting-detail", meeting.pk)
+    return form_page(request, form, title="Schedule a meeting", submit_label="Schedule", cancel="meeting-list")
+
+
+def swapped(ids: list[int], index: int, other: int) -> str:
+    order = list(ids)
+    order[index], order[other] = order[other], order[index]
+    return ",".join(map(str, order))
+
+
+def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_form=None):
+    """The meeting page; a refused form comes back bound, with its errors beside its fields."""
+    user = request.user
+    can_manage = permissions.can(user, "meeting.manage", meeting.board_id)
+    is_open = meeting.status in meetings.OPEN_STATUSES
+    members = selectors.board_members(board_id=meeting.board_id)
+    slots = selectors.agenda_time_slots(meeting)
+    ids = [item.pk for item, _, _ in slots]
+    rows = []
+    for index, (item, starts, ends) in enumerate(slots):
+        form = item_form[1] if item_form and item_form[0] == item.pk else None
+        rows.append(
+            {
+                "item": item,
+                "starts": starts,
+                "ends": ends,
+                "form": form
+                or AgendaItemForm(
+                    prefix=f"item-{item.pk}",
+                    initial={"presenter": item.presenter_id, "minutes": item.minutes},
+                    members=members,
+                ),
+                "up": swapped(ids, index, index - 1) if index > 0 else "",
+                "down": swapped(ids, index, index + 1) if index < len(ids) - 1 else "",
+            }
+        )
+    if add_form is None and can_manage and is_open:
+        add_form = AgendaAddForm(candidates=list(selectors.agenda_candidates(meeting=meeting)), members=members)
+    attendance = {row.user_id: row for row in meeting.attendance.all()}
+    if attendance_form is None:
+        present = [pk for pk, row in attendance.items() if row.present]
+        attendance_form = AttendanceForm(initial={"present": present}, members=members)
+    context = {
+        "meeting": meeting,
+        "rows": rows,
+        "ends_at": slots[-1][2] if slots else meeting.starts_at,
+        "quorum": meeting.quorum(),
+        "members": [(m, attendance.get(m.user_id)) for m in members],
+        "can_manage": can_manage,
+        "is_open": is_open,
+        "add_form": add_form,
+        "attendance_form": attendance_form,
+        "next_status": NEXT_STATUS.get(meeting.status, []) if can_manage else [],
+        "first_pending": next((item for item, _, _ in slots if item.outcome == Outcome.PENDING), None),
+    }
+    return render(request, "meetings/meeting_detail.html", context)
+
+
+@login_required
+def meeting_detail(request, pk):
+    return meeting_page(request, selectors.meeting_detail(user=request.user, pk=pk))
+
+
+@require_POST
+@login_required
+def agenda_add(request, pk):
+    meeting = selectors.meeting_detail(user=request.user, pk=pk)
+    permissions.require(request.user, "meeting.manage", meeting.board_id)
+    form = AgendaAddForm(
+        request.POST,
+        candidates=list(selectors.agenda_candidates(meeting=meeting)),
+        members=selectors.board_members(board_id=meeting.board_id),
+    )
+    if form.is_valid():
+        ok, item = submit(
+            form,
+            lambda: meetings.agenda_add(
+                meeting=meeting,
+                case=form.chosen_case(),
+                by=request.user,
+                presenter=form.chosen_presenter(),
+                minutes=form.cleaned_data["minutes"],
+            ),
+        )
+        if ok:
+            late = " It is flagged as a late addition: the agenda was already published." if item.is_late else ""
+            messages.success(request, f"{item.case.patient.full_name} is on the agenda.{late}")
+            return redirect(meeting_url(meeting, "agenda"))
+    return meeting_page(request, meeting, add_form=form)
+
+
+@require_POST
+@login_required
+def agenda_item_update(request, pk):
+    item = agenda_item_for(request.user, pk)
+    members = selectors.board_members(board_id=item.meeting.board_id)
+    form = AgendaItemForm(request.POST, prefix=f"item-{item.pk}", members=members)
+    if form.is_valid():
+        ok, _ = submit(
+            form,
+            lambda: meetings.agenda_item_update(
+                item=item, by=request.user, presenter=form.chosen_presenter(), minutes=form.cleaned_data["minutes"]
+            ),
+        )
+        if ok:
+            messages.success(request, "The agenda item is saved.")
+            return redirect(meeting_url(item.meeting, "agenda"))
+    meeting = selectors.meeting_detail(user=request.user, pk=item.meeting_id)
+    return meeting_page(request, meeting, item_form=(item.pk, form))
+
+
+@require_POST
+@login_required
+def agenda_item_remove(request, pk):
+    item = agenda_item_for(request.user, pk)
+    act(request, lambda: meetings.agenda_remove(item=item, by=request.user), "The case is removed from the agenda.")
+    return redirect(meeting_url(item.meeting, "agenda"))
+
+
+@require_POST
+@login_required
+def agenda_reorder(request, pk):
+    meeting = permissions.get_meeting_for_user(request.user, pk)
+    order = [int(part) for part in request.POST.get("order", "").split(",") if part.strip().isdigit()]
+    act(request, lambda: meetings.agenda_reorder(meeting=meeting, by=request.user, item_ids=order), "Agenda reordered.")
+    return redirect(meeting_url(meeting, "agenda"))
+
+
+@require_POST
+@login_required
+def agenda_publish(request, pk):
+    meeting = permissions.get_meeting_for_user(request.user, pk)
+    act(
+        request,
+        lambda: meetings.agenda_publish(meeting=meeting, by=request.user),
+        "The agenda is published. Cases added from now on are flagged as late.",
+    )
+    return redirect(meeting_url(meeting, "agenda"))
+
+
+@require_POST
+@login_required
+def attendance_record(request, pk):
+    meeting = selectors.meeting_detail(user=request.user, pk=pk)
+    form = AttendanceForm(request.POST, members=selectors.board_members(board_id=meeting.board_id))
+    if form.is_valid():
+        present, absent = form.register()
+        ok, _ = submit(
+            form,
+            lambda: meetings.attendance_record_many(meeting=meeting, by=request.user, present=present, absent=absent),
+        )
+        if ok:
+            messages.success(request, "Attendance is recorded.")
+            return redirect(meeting_url(meeting, "attendance"))
+    return meeting_page(request, meeting, attendance_form=form)
+
+
+@require_POST
+@login_required
+def meeting_status(request, pk):
+    meeting = permissions.get_meeting_for_user(request.user, pk)
+    status = request.POST.get("status", "")
+    label = MeetingStatus(status).label.lower() if status in MeetingStatus.values else status
+    act(
+        request,
+        lambda: meetings.meeting_set_status(meeting=meeting, by=request.user, status=status),
+        f"The meeting is {label}.",
+    )
+    return redirect(meeting_url(meeting))
+
+
+# In-meeting mode --------------------------------------------------------------------------------
+
+
+@login_required
+def meeting_run(request, pk, item_pk=None, outcome_form=None):
+    """Walk the agenda case by case: the case at a glance, its outcome, and the board's decision."""
+    meeting = selectors.meeting_detail(user=request.user, pk=pk)
+    slots = selectors.agenda_time_slots(meeting)
+    items = [item for item, _, _ in slots]
+    if not items:
+        messages.info(request, "The agenda is empty.")
+        return redirect(meeting_url(meeting, "agenda"))
+    current = next((i for i in items if i.pk == item_pk), None) if item_pk else None
+    current = current or next((i for i in items if i.outcome == Outcome.PENDING), items[0])
+    case = selectors.case_detail(user=request.user, pk=current.case_id)
+    audit_record(actor=request.user, action="case.view", obj=case)
+    index = items.index(current)
+    present = [row.user_id for row in meeting.attendance.all() if row.present]
+    draft = next((d for d in case.decisions.all() if d.status == DecisionStatus.DRAFT), None)
+    context = case_page_context(request.user, case) | {
+        "meeting": meeting,
+        "slots": slots,
+        "current": current,
+        "previous_item": items[index - 1] if index > 0 else None,
+        "next_item": items[index + 1] if index < len(items) - 1 else None,
+        "quorum": meeting.quorum(),
+        "can_manage": permissions.can(request.user, "meeting.manage", meeting.board_id),
+        "outcome_form": outcome_form or OutcomeForm(),
+        "decision_form": decision_form(None, case, decision=draft, meeting_id=meeting.pk, participants=present),
+        "draft": draft,
+        "show_decision_form": draft is not None
+        or not any(d.is_signed and d.superseded_at is None for d in case.decisions.all()),
+        "run_url": reverse("meeting-run-item", args=[meeting.pk, current.pk]),
+    }
+    return render(request, "meetings/meeting_run.html", context)
+
+
+@require_POST
+@login_required
+def agenda_outcome(request, pk):
+    item = agenda_item_for(request.user, pk)
+    form = OutcomeForm(request.POST)
+    if form.is_valid():
+        ok, _ = submit(
+            form,
+            lambda: meetings.agenda_item_record_outcome(
+                item=item,
+                by=request.user,
+                outcome=form.cleaned_data["outcome"],
+                reason=form.cleaned_data["deferral_reason"],
+            ),
+        )
+        if ok:
+            messages.success(request, f"Outcome recorded for {item.case.patient.full_name}.")
+            return redirect("meeting-run-item", item.meeting_id, item.pk)
+    return meeting_run(request, item.meeting_id, item.pk, outcome_form=form)

@@ -1,0 +1,369 @@
+"""The clinical records of a case: imaging and key images, pathology, specialty input, decisions, follow-up."""
+
+from pathlib import PurePath
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from ... import permissions, selectors
+from ...models import DecisionStatus
+from ...services import decisions, followups, imaging, opinions, pathology
+from ..common import act, case_url, form_page, posted_version, redirect_next, submit
+from ..forms import (
+    AmendmentForm,
+    DecisionForm,
+    DeviationForm,
+    ImagingStudyForm,
+    OpinionForm,
+    PathologyReportForm,
+    SurveillanceForm,
+)
+
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
+
+
+def visible(queryset_of, user, pk, *related):
+    return permissions.get_visible(queryset_of(user).select_related(*related), pk)
+
+
+# Imaging ----------------------------------------------------------------------------------------
+
+
+@login_required
+def imaging_new(request, pk):
+    case = permissions.get_case_for_user(request.user, pk)
+    permissions.require(request.user, "imaging.add", case.board_id)
+    form = ImagingStudyForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        ok, _ = submit(
+            form,
+            lambda: imaging.imaging_study_add(
+                case=case, by=request.user, key_images=form.key_images(), **form.study_fields()
+            ),
+        )
+        if ok:
+            messages.success(request, "The imaging study is added.")
+            return redirect(case_url(case, "imaging"))
+    return form_page(
+        request, form, title="Add an imaging study", submit_label="Add study", cancel=case_url(case), case=case
+    )
+
+
+@login_required
+def key_image(request, pk):
+    """Key images leave the server only through here: a member of another board gets 404."""
+    image = visible(permissions.key_images_visible_to, request.user, pk)
+    try:
+        handle = image.image.open("rb")
+    except FileNotFoundError:
+        raise Http404("The image file is missing.") from None
+    # The stored suffix comes from the uploader's file name: only the image types we accept are
+    # served as images, anything else as bytes (never, say, text/html from our own origin).
+    content_type = IMAGE_TYPES.get(PurePath(image.image.name).suffix.lower(), "application/octet-stream")
+    response = FileResponse(handle, content_type=content_type)
+    # Patient images: not kept in the browser's cache of a shared ward computer.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# Pathology --------------------------------------------------------------------------------------
+
+
+@login_required
+def pathology_new(request, pk):
+    case = permissions.get_case_for_user(request.user, pk)
+    permissions.require(request.user, "pathology.add", case.board_id)
+    form = PathologyReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        ok, _ = submit(form, lambda: pathology.pathology_report_add(case=case, by=request.user, **form.cleaned_data))
+        if ok:
+            messages.success(request, "The pathology report is added.")
+            return redirect(case_url(case, "pathology"))
+    return form_page(
+        request, form, title="Add a pathology report", submit_label="Add report", cancel=case_url(case), case=case
+    )
+
+
+@login_required
+def pathology_amend(request, pk):
+    report = visible(permissions.pathology_reports_visible_to, request.user, pk, "case__patient", "case__board")
+    case = report.case
+    permissions.require(request.user, "pathology.amend", case.board_id)
+    initial = {"diagnosis": report.diagnosis, "icdo3_code": report.icdo3_code, "version": report.version}
+    form = AmendmentForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        ok, _ = submit(
+            form,
+            lambda: pathology.pathology_report_amend(
+                report=report,
+                by=request.user,
+                diagnosis=data["diagnosis"],
+                icdo3_code=data["icdo3_code"],
+                amendment_reason=data["amendment_reason"],
+                discrepancy=data["discrepancy"],
+                expected_version=data["version"],
+            ),
+        )
+        if ok:
+            messages.success(request, "The report is amended; the original stays visible, marked as superseded.")
+            return redirect(case_url(case, "pathology"))
+    return form_page(
+        request,
+        form,
+        title="Amend a pathology report",
+        submit_label="Amend report",
+        cancel=case_url(case, "pathology"),
+        case=case,
+        intro=f"The report of {report.collected_on:%d %b %Y} said: “{report.diagnosis}”. "
+        "It is not overwritten: the amendment supersedes it and both stay readable.",
+    )
+
+
+@require_POST
+@login_required
+def pathology_sign_out(request, pk):
+    report = visible(permissions.pathology_reports_visible_to, request.user, pk, "case")
+    act(
+        request,
+        lambda: pathology.pathology_report_sign_out(
+            report=report, by=request.user, expected_version=posted_version(request)
+        ),
+        "The report is signed out as final.",
+    )
+    return redirect(case_url(report.case, "pathology"))
+
+
+# Specialty input --------------------------------------------------------------------------------
+
+
+@login_required
+def opinion_edit(request, pk):
+    """Record my specialty's input, or edit the input I already recorded."""
+    case = selectors.case_detail(user=request.user, pk=pk)
+    membership = permissions.require(request.user, "opinion.record", case.board_id)
+    mine = next((o for o in case.opinions.all() if o.author_id == request.user.pk), None)
+    initial = (
+        {"assessment": mine.assessment, "recommendation": mine.recommendation, "version": mine.version} if mine else {}
+    )
+    form = OpinionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        fields = {"assessment": data["assessment"], "recommendation": data["recommendation"]}
+        if mine:
+            call = lambda: opinions.opinion_update(  # noqa: E731
+                opinion=mine, by=request.user, expected_version=data["version"], **fields
+            )
+        else:
+            call = lambda: opinions.opinion_record(case=case, by=request.user, **fields)  # noqa: E731
+        ok, _ = submit(form, call)
+        if ok:
+            messages.success(request, f"Your {membership.get_specialty_display().lower()} input is saved.")
+            return redirect(case_url(case, "input"))
+    verb = "Edit" if mine else "Record"
+    return form_page(
+        request,
+        form,
+        title=f"{verb} the {membership.get_specialty_display().lower()} input",
+        submit_label="Save input",
+        cancel=case_url(case, "input"),
+        case=case,
+    )
+
+
+# Decisions --------------------------------------------------------------------------------------
+
+
+def decision_form(data, case, *, decision=None, correcting=False, meeting_id=None, participants=()) -> DecisionForm:
+    """The decision form for a case: a draft's values when editing, else the meeting and who is present."""
+    if decision is not None and not correcting:
+        initial = {
+            "meeting": decision.meeting_id,
+            "consensus_diagnosis": decision.consensus_diagnosis,
+            "plan": decision.plan_categories,
+            "rationale": decision.rationale,
+            "dissent": decision.dissent,
+            "participants": [u.pk for u in decision.participants.all()],
+            "version": decision.version,
+        } | {f"detail_{item['category']}": item.get("detail", "") for item in decision.plan}
+    else:
+        initial = {"meeting": meeting_id, "participants": list(participants)}
+    return DecisionForm(
+        data,
+        initial=initial,
+        meetings=selectors.board_meetings(board_id=case.board_id),
+        members=selectors.board_members(board_id=case.board_id),
+        correcting=correcting,
+    )
+
+
+def meeting_from_query(request) -> int | None:
+    value = request.GET.get("meeting", "")
+    return int(value) if value.isdigit() else None
+
+
+@login_required
+def decision_edit(request, pk):
+    """Record the board's decision on a case, or edit its draft."""
+    case = selectors.case_detail(user=request.user, pk=pk)
+    permissions.require(request.user, "decision.record", case.board_id)
+    draft = next((d for d in case.decisions.all() if d.status == DecisionStatus.DRAFT), None)
+    form = decision_form(request.POST or None, case, decision=draft, meeting_id=meeting_from_query(request))
+    if request.method == "POST" and form.is_valid():
+        common = {
+            "by": request.user,
+            "meeting": form.chosen_meeting(),
+            "participants": form.chosen_participants(),
+            **form.decision_fields(),
+        }
+        if draft:
+            call = lambda: decisions.decision_update(  # noqa: E731
+                decision=draft, expected_version=form.cleaned_data["version"], **common
+            )
+        else:
+            call = lambda: decisions.decision_record(case=case, **common)  # noqa: E731
+        ok, _ = submit(form, call)
+        if ok:
+            messages.success(request, "The decision is saved as a draft; the chair signs it.")
+            return redirect_next(request, case_url(case, "decision"))
+    return form_page(
+        request,
+        form,
+        title="Edit the draft decision" if draft else "Record the board's decision",
+        submit_label="Save draft decision",
+        cancel=case_url(case, "decision"),
+        case=case,
+        template="cases/decision_form.html",
+    )
+
+
+@login_required
+def decision_correct(request, pk):
+    decision = visible(permissions.decisions_visible_to, request.user, pk, "case__patient", "case__board")
+    case = decision.case
+    permissions.require(request.user, "decision.supersede", case.board_id)
+    form = decision_form(request.POST or None, case, decision=decision, correcting=True, meeting_id=decision.meeting_id)
+    if request.method == "POST" and form.is_valid():
+        ok, _ = submit(
+            form,
+            lambda: decisions.decision_correct(
+                decision=decision,
+                by=request.user,
+                reason=form.cleaned_data["supersede_reason"],
+                meeting=form.chosen_meeting(),
+                participants=form.chosen_participants(),
+                **form.decision_fields(),
+            ),
+        )
+        if ok:
+            messages.success(request, "The correction is drafted; signing it supersedes the signed decision.")
+            return redirect(case_url(case, "decision"))
+    return form_page(
+        request,
+        form,
+        title="Correct the signed decision",
+        submit_label="Draft the correction",
+        cancel=case_url(case, "decision"),
+        case=case,
+        template="cases/decision_form.html",
+        intro="A signed decision never changes: the correction supersedes it once signed, and both stay visible.",
+    )
+
+
+@require_POST
+@login_required
+def decision_sign(request, pk):
+    decision = visible(permissions.decisions_visible_to, request.user, pk, "case")
+    act(
+        request,
+        lambda: decisions.decision_sign(decision=decision, by=request.user, expected_version=posted_version(request)),
+        "The decision is signed. Follow-up actions are planned and the referrer is told.",
+    )
+    return redirect_next(request, case_url(decision.case, "decision"))
+
+
+# Follow-up --------------------------------------------------------------------------------------
+
+
+@require_POST
+@login_required
+def follow_up_done(request, pk):
+    follow_up = visible(permissions.follow_ups_visible_to, request.user, pk, "case")
+    act(
+        request,
+        lambda: followups.follow_up_complete(
+            follow_up=follow_up, by=request.user, expected_version=posted_version(request)
+        ),
+        "The follow-up is marked done.",
+    )
+    return redirect(case_url(follow_up.case, "follow-up"))
+
+
+@login_required
+def follow_up_deviate(request, pk):
+    follow_up = visible(permissions.follow_ups_visible_to, request.user, pk, "case__patient", "case__board")
+    case = follow_up.case
+    form = DeviationForm(request.POST or None, initial={"version": follow_up.version})
+    if request.method == "POST" and form.is_valid():
+        ok, _ = submit(
+            form,
+            lambda: followups.follow_up_deviate(
+                follow_up=follow_up,
+                by=request.user,
+                reason=form.cleaned_data["deviation_reason"],
+                expected_version=form.cleaned_data["version"],
+            ),
+        )
+        if ok:
+            messages.success(request, "The follow-up is marked as deviated, with the reason.")
+            return redirect(case_url(case, "follow-up"))
+    return form_page(
+        request,
+        form,
+        title=f"Not carried out: {follow_up.description}",
+        submit_label="Mark as deviated",
+        cancel=case_url(case, "follow-up"),
+        case=case,
+    )
+
+
+@login_required
+def surveillance_apply(request, pk):
+    case = permissions.get_case_for_user(request.user, pk)
+    permissions.require(request.user, "followup.manage", case.board_id)
+    form = SurveillanceForm(
+        request.POST or None,
+        templates=selectors.follow_up_templates(),
+        members=selectors.board_members(board_id=case.board_id),
+    )
+    if request.method == "POST" and form.is_valid():
+        ok, visits = submit(
+            form,
+            lambda: followups.follow_up_apply_template(
+                case=case,
+                template=form.cleaned_data["template"],
+                by=request.user,
+                start_on=form.cleaned_data["start_on"],
+                owner=form.chosen_owner(),
+            ),
+        )
+        if ok:
+            messages.success(request, f"{len(visits)} surveillance visits are planned.")
+            return redirect(case_url(case, "follow-up"))
+    return form_page(
+        request,
+        form,
+        title="Apply a surveillance schedule",
+        submit_label="Plan the visits",
+        cancel=case_url(case, "follow-up"),
+        case=case,
+    )

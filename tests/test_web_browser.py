@@ -1,0 +1,300 @@
+"""The whole journey in a real Chromium (Debian's package) through Playwright, against a live server.
+
+A coordinator registers a patient and a case; a radiologist adds imaging with a key image; a
+pathologist adds, then amends, a report; every required specialist records input; the coordinator
+schedules a meeting, builds and publishes the agenda and records attendance; the chair records and
+signs the decision; the case closes; an outsider can open none of it. Screenshots of the dashboard,
+the case page and the meeting page are saved to test-artifacts/.
+
+Locally the test skips, with the reason, when Chromium or Playwright is missing; in CI (CI=true)
+that is a failure.
+"""
+
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from PIL import Image
+
+from cases import models as m
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+PASSWORD = "correct-horse-battery"  # tests/factories.py
+
+
+def browser_missing() -> str:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the Python package playwright is not installed (pip install -r requirements-dev.txt)"
+    if not CHROMIUM.exists():
+        return f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = browser_missing()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI must run the browser tests: {reason}.")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread while the browser is open;
+    # the tests' own ORM calls (and the database flush after each test) are plain synchronous
+    # calls, which Django would otherwise refuse in a thread with a running loop.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def sign_in(browser, live_server):
+    """sign_in(user) -> a page in a fresh browser context, signed in as that user."""
+    contexts = []
+
+    def open_as(user, *, width: int = 1280):
+        context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 900})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/login/")
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(re.compile(r"/$"))
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def png_bytes() -> bytes:
+    image = Image.new("RGB", (320, 240), (30, 30, 30))
+    for x in range(140, 180):
+        for y in range(20, 220):
+            image.putpixel((x, y), (220, 220, 220))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def loaded_width(page, image) -> int:
+    """The natural width of an image once the browser has fetched and decoded it (0 if it failed)."""
+    page.wait_for_function("img => img.complete", arg=image.element_handle())
+    return image.evaluate("img => img.naturalWidth")
+
+
+def fits_the_width(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def shoot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def move(page, stage_label: str) -> None:
+    page.get_by_role("button", name=f"Move to {stage_label}").click()
+    page.get_by_text(f"The case moved to {stage_label}.").wait_for()
+
+
+# The journey, one step per function, each as the person who does it ----------------------------
+
+
+def register_patient_and_case(page, board) -> m.Case:
+    page.get_by_role("link", name="Register a patient").click()
+    page.get_by_label("Medical record number").fill("E2E-000042")
+    page.get_by_label("Given name").fill("Mira")
+    page.get_by_label("Family name").fill("Lindqvist")
+    page.get_by_label("Birth date").fill("1994-08-30")
+    page.get_by_label("Sex").select_option("female")
+    page.get_by_label("Comorbidities").fill("End-stage kidney disease on haemodialysis.")
+    page.get_by_label("Board").select_option(label=board.name)
+    page.get_by_role("button", name="Register patient").click()
+    page.get_by_role("heading", name="New case for Mira Lindqvist (E2E-000042)").wait_for()
+    page.get_by_label("Referring clinician").fill("Dr. Test Referrer, orthopaedic clinic")
+    page.get_by_label("Clinical question").fill("New calcified masses near the nail: relapse or calcinosis?")
+    page.get_by_label("History", exact=False).first.fill("Osteosarcoma of the distal femur treated 12 years ago.")
+    page.get_by_label("Key labs").fill("Calcium and phosphate high; PTH high.")
+    page.get_by_label("Priority").select_option("urgent")
+    page.get_by_role("button", name="Register case").click()
+    page.get_by_text("The case is registered.").wait_for()
+    case = m.Case.objects.get(patient__mrn="E2E-000042")
+    assert case.board == board
+    move(page, "imaging")
+    return case
+
+
+def add_imaging(page, case) -> None:
+    page.goto(f"/cases/{case.pk}/")
+    page.get_by_role("link", name="Add imaging study").click()
+    page.get_by_label("Modality").select_option("XR")
+    page.get_by_label("Body site").fill("Left femur, AP view")
+    page.get_by_label("Date performed").fill("2026-01-10")
+    page.get_by_label("Findings").fill("Lobulated soft-tissue calcification beside a loose screw.")
+    page.get_by_label("Impression").fill("Relapse or tumoral calcinosis.")
+    page.set_input_files("#id_image_1", files=[{"name": "femur.png", "mimeType": "image/png", "buffer": png_bytes()}])
+    page.fill("#id_caption_1", "Lobulated calcification lateral to the femur")
+    page.get_by_role("button", name="Add study").click()
+    page.get_by_text("The imaging study is added.").wait_for()
+    thumbnail = page.get_by_role("img", name="Lobulated calcification lateral to the femur")
+    thumbnail.scroll_into_view_if_needed()
+    assert loaded_width(page, thumbnail) == 320
+    # Enlarging works from the keyboard: Enter opens the image, Escape closes it and focus returns.
+    enlarge = page.get_by_role("link", name="Enlarge key image: Lobulated calcification lateral to the femur")
+    enlarge.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for()
+    assert loaded_width(page, dialog.get_by_role("img")) == 320
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="detached")
+    assert page.evaluate("document.activeElement.hasAttribute('data-enlarge')")
+    enlarge.click()
+    page.get_by_role("dialog").get_by_role("button", name="Close").click()
+    page.get_by_role("dialog").wait_for(state="detached")
+
+
+def add_and_amend_pathology(page, case) -> None:
+    page.goto(f"/cases/{case.pk}/")
+    page.get_by_role("link", name="Add pathology report").click()
+    page.get_by_label("Specimen").fill("Calcified soft-tissue mass")
+    page.get_by_label("Procedure").fill("Excision biopsy at nail revision")
+    page.get_by_label("Collection date").fill("2026-01-20")
+    page.get_by_label("Diagnosis").fill("Residual osteosarcoma.")
+    page.get_by_label("Final (signed out now)").check()
+    page.get_by_role("button", name="Add report").click()
+    page.get_by_text("The pathology report is added.").wait_for()
+    page.get_by_role("link", name="Amend this report").click()
+    page.get_by_label("Amended diagnosis").fill("Callus and tumoral calcinosis; no osteosarcoma.")
+    page.get_by_role("button", name="Amend report").click()
+    # Refused: the reason and the discrepancy class are required, and shown beside their fields.
+    page.locator("#id_amendment_reason_error").wait_for()
+    assert page.locator("#id_amendment_reason").get_attribute("aria-invalid") == "true"
+    page.get_by_label("Reason for the amendment").fill("Re-read with the dialysis history after the review.")
+    page.get_by_label("Major — diagnosis or management changes").check()
+    page.get_by_role("button", name="Amend report").click()
+    page.get_by_text("The report is amended").wait_for()
+    change = page.locator(".diagnosis-change")
+    assert "The diagnosis changed on amendment" in change.text_content()
+    assert change.locator("del").inner_text() == "Residual osteosarcoma."
+    assert page.locator(".report.superseded").get_by_text("Superseded — do not use").is_visible()
+    assert page.locator(".case-header").get_by_text("Revised pathology").is_visible()
+
+
+def record_input(page, case, specialty: str, assessment: str) -> None:
+    page.goto(f"/cases/{case.pk}/")
+    page.get_by_role("link", name=f"Record my {specialty} input").click()
+    page.get_by_label("Assessment").fill(assessment)
+    page.get_by_label("Recommendation").fill("Discuss at the board.")
+    page.get_by_role("button", name="Save input").click()
+    page.get_by_text(f"Your {specialty} input is saved.").wait_for()
+
+
+def schedule_and_prepare_meeting(page, case, attendees) -> m.Meeting:
+    page.goto(f"/cases/{case.pk}/")
+    move(page, "consensus")
+    page.get_by_role("link", name="Meetings").click()
+    page.get_by_role("link", name="Schedule a meeting").click()
+    page.get_by_label("Board").select_option(label=case.board.name)
+    page.get_by_label("Starts at").fill("2030-01-02T16:00")
+    page.get_by_label("Location").fill("Conference room 4B")
+    page.get_by_role("button", name="Schedule").click()
+    page.get_by_text("The meeting is scheduled.").wait_for()
+    page.locator("#id_case").select_option(str(case.pk))
+    page.locator("#id_minutes").fill("20")
+    page.get_by_role("button", name="Add to the agenda").click()
+    page.get_by_text("Mira Lindqvist is on the agenda.").wait_for()
+    page.get_by_role("button", name="Publish the agenda").click()
+    page.get_by_text("The agenda is published.").wait_for()
+    for user in attendees:
+        page.get_by_label(user.get_full_name(), exact=False).check()
+    page.get_by_role("button", name="Record attendance").click()
+    page.get_by_text("Attendance is recorded.").wait_for()
+    assert "✓ Quorate" in page.locator(".quorum").text_content()
+    return m.Meeting.objects.get(location="Conference room 4B")
+
+
+def decide_and_sign(page, meeting) -> None:
+    page.goto(f"/meetings/{meeting.pk}/")
+    page.get_by_role("link", name="In-meeting mode").click()
+    page.get_by_label("Consensus diagnosis").fill("Callus and tumoral calcinosis secondary to renal failure.")
+    page.get_by_label("Surveillance", exact=True).check()
+    page.get_by_label("Surveillance: detail").fill("Treated osteosarcoma schedule.")
+    page.get_by_label("Rationale").fill("The amended pathology shows no tumour.")
+    page.get_by_role("button", name="Save draft decision").click()
+    page.get_by_text("The decision is saved as a draft").wait_for()
+    page.get_by_role("button", name="Sign the decision").click()
+    page.get_by_text("The decision is signed.").wait_for()
+    page.get_by_role("button", name="Record the outcome").click()
+    page.get_by_text("Outcome recorded for Mira Lindqvist.").wait_for()
+
+
+def test_the_whole_journey_in_a_real_browser(
+    sign_in, board, coordinator, chair, radiologist, pathologist, orthopaedic, radonc, outsider
+):
+    coordinator_page = sign_in(coordinator)
+    case = register_patient_and_case(coordinator_page, board)
+
+    add_imaging(sign_in(radiologist), case)
+    coordinator_page.goto(f"/cases/{case.pk}/")
+    move(coordinator_page, "pathology")
+
+    pathologist_page = sign_in(pathologist)
+    add_and_amend_pathology(pathologist_page, case)
+
+    record_input(sign_in(radiologist), case, "radiology", "Lobulated calcification; calcinosis is likely.")
+    record_input(pathologist_page, case, "pathology", "No malignant osteoid on review.")
+    record_input(sign_in(orthopaedic), case, "orthopaedic oncology", "Loose screws explain the pain.")
+    record_input(sign_in(radonc), case, "radiation oncology", "No indication for radiotherapy.")
+
+    meeting = schedule_and_prepare_meeting(
+        coordinator_page, case, [chair, radiologist, pathologist, orthopaedic, radonc]
+    )
+    shoot(coordinator_page, "meeting-page")
+
+    decide_and_sign(sign_in(chair), meeting)
+
+    coordinator_page.goto(f"/cases/{case.pk}/")
+    move(coordinator_page, "closed")
+    case.refresh_from_db()
+    assert case.stage == "closed"
+    assert case.decisions.get().is_signed
+    assert case.follow_ups.count() == 1
+    shoot(coordinator_page, "case-page")
+    coordinator_page.goto("/")
+    shoot(coordinator_page, "dashboard")
+
+    tablet = sign_in(coordinator, width=768)
+    for url in ["/", "/cases/", f"/cases/{case.pk}/", f"/meetings/{meeting.pk}/", f"/meetings/{meeting.pk}/run/"]:
+        tablet.goto(url)
+        assert fits_the_width(tablet), f"{url} scrolls sideways at 768 px"
+    tablet.goto(f"/cases/{case.pk}/")
+    shoot(tablet, "case-page-tablet")
+
+    outsider_page = sign_in(outsider)
+    image = m.KeyImage.objects.get(study__case=case)
+    for url in [
+        f"/cases/{case.pk}/",
+        f"/patients/{case.patient_id}/",
+        f"/meetings/{meeting.pk}/",
+        f"/key-images/{image.pk}/",
+    ]:
+        response = outsider_page.goto(url)
+        assert response.status == 404, url
+        assert outsider_page.get_by_role("heading", name="Not found").is_visible()
+    outsider_page.goto("/cases/?q=E2E-000042")
+    assert outsider_page.get_by_text("No case matches these filters.").is_visible()
+
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
