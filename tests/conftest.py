@@ -129,3 +129,30 @@ def postgres_only():
 
 def audit_actions(**filters):
     return list(m.AuditEvent.objects.filter(**filters).order_by("sequence").values_list("action", flat=True))
+
+
+# API (cases/api/) --------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _api_fresh_throttles():
+    """Throttle counters live in the cache: every test starts with none, so throttling is deterministic."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    """api(user) → a DRF test client signed in as `user` through a session; api() → anonymous."""
+    from rest_framework.test import APIClient
+
+    def client_for(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return client_for
