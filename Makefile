@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # Extra Debian packages the test suite needs beside WeasyPrint's (see scripts/system-deps.sh).
 TEST_SYSTEM_PACKAGES ?=
 
-.PHONY: run test lint setup sysdeps demo clean
+.PHONY: run test lint setup sysdeps demo clean fuzz bench bench-api
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ run: demo
 
 test: setup
 	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} $(PY) -m pytest $(PYTEST_ARGS)
+
+# schemathesis against the live OpenAPI schema: no 5xx, no response that breaks the schema.
+fuzz: setup
+	scripts/fuzz-api.sh
 
 lint: setup
 	$(VENV)/bin/ruff check .

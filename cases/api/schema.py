@@ -24,6 +24,12 @@ IF_MATCH_OPTIONAL = OpenApiParameter(
 )
 
 
+# Path ids are matched by `[0-9]{1,18}` (anything longer is a 404 before any query runs).
+PATH_ID = OpenApiParameter(
+    "id", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}, OpenApiParameter.PATH, required=True
+)
+
+
 class TokenScheme(OpenApiAuthenticationExtension):
     target_class = "cases.api.authentication.TokenAuthentication"
     name = "tokenAuth"
@@ -35,6 +41,8 @@ class TokenScheme(OpenApiAuthenticationExtension):
 class AutoSchema(BaseAutoSchema):
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
+        if "{id}" in self.path:
+            parameters.append(PATH_ID)
         if self.method in ("PUT", "PATCH", "DELETE"):
             parameters.append(IF_MATCH_REQUIRED)
         return parameters

@@ -97,6 +97,11 @@ class UserField(ObjectIdField):
         return user
 
 
+def blank_choice(choices):
+    """A read-only choice that may be empty: the schema must list "" among its values."""
+    return serializers.ChoiceField(choices=choices, allow_blank=True, read_only=True)
+
+
 # Shared pieces ---------------------------------------------------------------------------
 
 
@@ -226,6 +231,7 @@ class ImagingStudySerializer(ModelSerializer):
 
 class PathologyReportSerializer(ModelSerializer):
     pathologist = UserSummarySerializer(read_only=True)
+    discrepancy = blank_choice(m.Discrepancy.choices)
     superseded_by = serializers.SerializerMethodField()
     is_current = serializers.SerializerMethodField()
 
@@ -324,6 +330,7 @@ class DecisionSerializer(ModelSerializer):
 
 class FollowUpSerializer(ModelSerializer):
     owner = UserSummarySerializer(read_only=True, allow_null=True)
+    category = blank_choice(m.PlanCategory.choices)
 
     class Meta:
         model = m.FollowUp
@@ -348,6 +355,8 @@ class FollowUpSerializer(ModelSerializer):
 
 class CaseEventSerializer(ModelSerializer):
     actor = UserSummarySerializer(read_only=True, allow_null=True)
+    from_stage = blank_choice(m.Stage.choices)
+    to_stage = blank_choice(m.Stage.choices)
 
     class Meta:
         model = m.CaseEvent
@@ -374,6 +383,8 @@ class CaseDetailSerializer(CaseListSerializer):
     """Everything the case page shows; built from selectors.case_detail, so the query count is fixed."""
 
     created_by = UserSummarySerializer(read_only=True)
+    referring_email = serializers.CharField(read_only=True, help_text="An e-mail address, or empty.")
+    has_amended_pathology = serializers.SerializerMethodField()
     is_referral_complete = serializers.BooleanField(read_only=True)
     missing_referral_fields = serializers.ListField(child=serializers.CharField(), read_only=True)
     imaging_studies = ImagingStudySerializer(many=True, read_only=True)
@@ -403,6 +414,9 @@ class CaseDetailSerializer(CaseListSerializer):
             "next_moves",
         ]
         read_only_fields = fields
+
+    def get_has_amended_pathology(self, case) -> bool:
+        return any(report.status == m.ReportStatus.AMENDED for report in case.pathology_reports.all())
 
     def get_pathology_reports(self, case) -> PathologyReportSerializer(many=True):
         return PathologyReportSerializer(selectors.pathology_chain(case), many=True, context=self.context).data
@@ -511,6 +525,7 @@ class OpinionUpdateSerializer(InputModelSerializer):
 
 class MeetingSerializer(ModelSerializer):
     board_name = serializers.CharField(source="board.name", read_only=True)
+    video_link = serializers.CharField(read_only=True, help_text="A URL, or empty when the meeting has a place.")
     agenda_count = serializers.IntegerField(read_only=True)
     is_published = serializers.BooleanField(read_only=True)
 
@@ -563,6 +578,7 @@ class AgendaItemSerializer(ModelSerializer):
 
 class AttendanceSerializer(ModelSerializer):
     user = UserSummarySerializer(read_only=True)
+    specialty = blank_choice(m.Specialty.choices)
 
     class Meta:
         model = m.Attendance
@@ -581,10 +597,14 @@ class MeetingDetailSerializer(MeetingSerializer):
     agenda_items = AgendaItemSerializer(many=True, read_only=True)
     attendance = AttendanceSerializer(many=True, read_only=True)
     quorum = serializers.SerializerMethodField()
+    agenda_count = serializers.SerializerMethodField()
 
     class Meta(MeetingSerializer.Meta):
         fields = [*MeetingSerializer.Meta.fields, "agenda_items", "attendance", "quorum"]
         read_only_fields = fields
+
+    def get_agenda_count(self, meeting) -> int:
+        return len(meeting.agenda_items.all())
 
     def get_quorum(self, meeting) -> QuorumSerializer:
         return QuorumSerializer(meeting.quorum()).data
