@@ -5,12 +5,13 @@ GatesUnmet → 409 {detail, code: "gates_unmet", unmet: [{code, message}]}, Conf
 StaleVersion → 412 when the request carried If-Match (else 409). Everything else has {detail, code}.
 """
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
@@ -44,7 +45,10 @@ def exception_handler(exc, context):
         set_rollback()
         return response
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(detail=get_error_detail(exc))
+        detail = get_error_detail(exc)
+        if isinstance(detail, dict) and NON_FIELD_ERRORS in detail:
+            detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
+        exc = exceptions.ValidationError(detail=detail)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(*exc.args)
     elif isinstance(exc, PermissionDenied):

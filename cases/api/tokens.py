@@ -37,6 +37,9 @@ class TokenCreateView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
+    def get_authenticate_header(self, request):
+        return "Token"  # wrong credentials are a 401, not a 403
+
     @extend_schema(request=CredentialsSerializer, responses={200: TokenSerializer}, auth=[], tags=["auth"])
     def post(self, request):
         credentials = CredentialsSerializer(data=request.data)
