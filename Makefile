@@ -36,6 +36,15 @@ run: demo
 test: setup
 	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} $(PY) -m pytest $(PYTEST_ARGS)
 
+# Benchmarks (PostgreSQL; each adds its figures): bench-api compares the API with bare Django views.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tumorboard_bench
+
+bench: bench-api
+
+bench-api: setup
+	@scripts/system-deps.sh wrk
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/api.py
+
 # schemathesis against the live OpenAPI schema: no 5xx, no response that breaks the schema.
 fuzz: setup
 	scripts/fuzz-api.sh
