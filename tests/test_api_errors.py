@@ -151,3 +151,19 @@ def test_errors_are_json_for_anonymous_clients_too(db):
     response = APIClient().post("/api/v1/cases/", data="{", content_type="application/json")
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_times_that_overflow_utc_are_refused_in_filters_and_bodies(client, board, moment):
+    assert client.get("/api/v1/cases/", {"updated_after": moment}).status_code == 400
+    assert client.get("/api/v1/meetings/", {"starts_after": moment}).status_code == 400
+    body = {"board": board.pk, "starts_at": moment, "location": "Room"}
+    assert client.post("/api/v1/meetings/", body).status_code == 400
+
+
+def test_a_surveillance_start_that_would_run_off_the_calendar_is_refused(client, case):
+    template = m.FollowUpTemplate.objects.first()
+    body = {"case": case.pk, "template": template.code, "start_on": "9999-06-01"}
+    response = client.post("/api/v1/follow-ups/apply-template/", body)
+    assert response.status_code == 400 and "start_on" in response.json()
+    assert not m.FollowUp.objects.exists()

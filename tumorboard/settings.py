@@ -185,8 +185,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Tumor Board API",
     "DESCRIPTION": (
         "Cases from imaging through pathology, revised pathology and consensus; meetings and decisions. "
-        "Authenticate with `Authorization: Token <token>` from `POST /api/v1/auth/token/`. Edits (PUT, PATCH) "
-        "need `If-Match` with the ETag of the version you read."
+        "Authenticate with `Authorization: Token <token>` from `POST /api/v1/auth/token/`. Edits (PATCH) need "
+        "`If-Match` with the ETag of the version you read; refusals name their `code`."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -1,7 +1,11 @@
 """Query-string filters (django-filter). Every value is parsed and bounded, so bad input is a 400."""
 
+from datetime import UTC
+
 import django_filters as filters
 from django import forms
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
 
 from .. import models as m
 from .. import selectors
@@ -18,6 +22,23 @@ class IdFilter(filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class BoundedIsoDateTimeField(IsoDateTimeField):
+    """A datetime that stays representable in UTC (the database compares in UTC)."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is not None:
+            try:
+                parsed.astimezone(UTC)
+            except OverflowError:
+                raise ValidationError("The date and time are out of range.", code="invalid") from None
+        return parsed
+
+
+class DateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
+
+
 class SearchFilter(filters.CharFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_length", 200)
@@ -30,7 +51,7 @@ class CaseFilter(filters.FilterSet):
     patient = IdFilter(field_name="patient_id")
     meeting = IdFilter(field_name="agenda_items__meeting_id")
     priority = filters.ChoiceFilter(choices=m.Priority.choices)
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
+    updated_after = DateTimeFilter(field_name="updated_at", lookup_expr="gt")
     search = SearchFilter(method="filter_search", help_text="An exact MRN, or part of a name or of the question.")
 
     class Meta:
@@ -106,8 +127,8 @@ class FollowUpFilter(ByCaseFilter):
 class MeetingFilter(filters.FilterSet):
     board = IdFilter(field_name="board_id")
     status = filters.ChoiceFilter(choices=m.MeetingStatus.choices)
-    starts_after = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    starts_after = DateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = DateTimeFilter(field_name="starts_at", lookup_expr="lt")
 
     class Meta:
         model = m.Meeting

@@ -39,6 +39,11 @@ class TokenScheme(OpenApiAuthenticationExtension):
 
 
 class AutoSchema(BaseAutoSchema):
+    def get_tags(self):
+        # One group per resource in the docs: /api/v1/cases/… → "cases".
+        parts = self.path.strip("/").split("/")
+        return [parts[2]] if len(parts) > 2 and parts[:2] == ["api", "v1"] else super().get_tags()
+
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
         if "{id}" in self.path:

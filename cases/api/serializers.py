@@ -5,8 +5,10 @@ JSON names are snake_case, ids are integers, times are ISO 8601 with their offse
 """
 
 from collections.abc import Mapping
+from datetime import UTC, date
 
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -19,7 +21,18 @@ MAX_ID = 2**63 - 1
 
 
 class DateTimeField(serializers.DateTimeField):
-    """ISO 8601 in the server's time zone, always with a numeric offset (`+00:00`, never `Z`)."""
+    """ISO 8601 in the server's time zone, always with a numeric offset (`+00:00`, never `Z`).
+
+    Input must stay representable in UTC: year 1 at +14:00 or year 9999 at -14:00 is refused, not a crash.
+    """
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        try:
+            parsed.astimezone(UTC)
+        except OverflowError:
+            raise serializers.ValidationError("The date and time are out of range.") from None
+        return parsed
 
     def to_representation(self, value):
         if not value:
@@ -676,5 +689,8 @@ class FollowUpUpdateSerializer(InputSerializer):
 class ApplyTemplateSerializer(InputSerializer):
     case = VisibleObjectField(permissions.cases_visible_to, "case")
     template = serializers.SlugRelatedField(slug_field="code", queryset=m.FollowUpTemplate.objects.all())
-    start_on = serializers.DateField()
+    # Schedules run up to 50 years: a start far in the future would run the visit dates off the calendar.
+    start_on = serializers.DateField(
+        validators=[MinValueValidator(date(1900, 1, 1)), MaxValueValidator(date(2999, 12, 31))]
+    )
     owner = UserField(required=False, allow_null=True, default=None)
