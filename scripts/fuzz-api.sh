@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # make fuzz: serve the app with gunicorn on a free loopback port, against $DATABASE_URL (CI's fresh
 # database) or else a throwaway SQLite file, with the demo data loaded; then schemathesis sends
-# generated requests to every operation of /api/schema/, authenticated with a demo coordinator's
-# token, and fails on any 5xx or any response that breaks the schema.
+# generated requests to every operation of /api/schema/, once per demo user in FUZZ_USERS (each
+# with their own token, so every role's paths run), and fails on any 5xx or any response that
+# breaks the schema.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-EXAMPLES="${FUZZ_EXAMPLES:-30}"
+EXAMPLES="${FUZZ_EXAMPLES:-20}"
+USERS="${FUZZ_USERS:-coordinator chair pathologist}"
 SEED="${FUZZ_SEED:-20261125}"
 
 export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-fuzz-only-not-secret}"
@@ -32,30 +34,35 @@ server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
 
 # Wait for the server, then take a token the way an integration would.
-token="$($PY - "$base" <<'PY'
+take_token() {
+  $PY - "$base" "$1" <<'PY'
 import json, sys, time, urllib.request
 
-base = sys.argv[1]
+base, username = sys.argv[1], sys.argv[2]
 for _ in range(120):
     try:
         urllib.request.urlopen(base + "/api/schema/", timeout=2)
         break
     except OSError:
         time.sleep(0.5)
-body = json.dumps({"username": "coordinator", "password": "tumorboard-demo"}).encode()
+body = json.dumps({"username": username, "password": "tumorboard-demo"}).encode()
 request = urllib.request.Request(base + "/api/v1/auth/token/", body, {"Content-Type": "application/json"})
 print(json.load(urllib.request.urlopen(request, timeout=10))["token"])
 PY
-)"
+}
 
 # Logout is left out: it would revoke the token the rest of the run uses (tests/test_api_auth.py covers it).
 status=0
-.venv/bin/schemathesis --no-color --config-file scripts/fuzz-api.toml run "${base}/api/schema/?format=json" \
-  --header "Authorization: Token ${token}" \
-  --checks not_a_server_error,response_schema_conformance \
-  --exclude-path /api/v1/auth/logout/ \
-  --max-examples "$EXAMPLES" --seed "$SEED" --workers 2 \
-  --request-timeout 30 || status=$?
+for user in $USERS; do
+  echo "== schemathesis as ${user}"
+  token="$(take_token "$user")"
+  .venv/bin/schemathesis --no-color --config-file scripts/fuzz-api.toml run "${base}/api/schema/?format=json" \
+    --header "Authorization: Token ${token}" \
+    --checks not_a_server_error,response_schema_conformance \
+    --exclude-path /api/v1/auth/logout/ \
+    --max-examples "$EXAMPLES" --seed "$SEED" --workers 2 \
+    --request-timeout 30 || status=$?
+done
 
 if grep -q "Traceback" "$log"; then
   echo "The server logged tracebacks during the fuzz run (see $log):" >&2

@@ -68,3 +68,11 @@ class AutoSchema(BaseAutoSchema):
             body = OpenApiTypes.OBJECT if code == "400" else ErrorSerializer
             responses[code] = self._get_response_for_code(body, code, direction=direction)
         return responses
+
+
+def refuse_unknown_fields(result, generator, request, public):
+    """Request bodies refuse fields they do not know (InputSerializer): say so in the schema."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
+    return result
