@@ -69,6 +69,32 @@ def test_only_members_are_recorded_as_attending(api, coordinator, meeting, outsi
     assert response.status_code == 400 and "user" in response.json()
 
 
+def test_an_agenda_item_is_changed_and_removed(api, coordinator, radiologist, meeting, case):
+    client = api(coordinator)
+    item = client.post(f"/api/v1/meetings/{meeting.pk}/agenda/", {"case": case.pk}).json()
+    changed = client.post(
+        f"/api/v1/meetings/{meeting.pk}/agenda/change/",
+        {"item": item["id"], "presenter": radiologist.pk, "minutes": 25},
+    )
+    assert changed.status_code == 200
+    assert (changed.json()["agenda_items"][0]["minutes"], changed.json()["agenda_items"][0]["presenter"]["id"]) == (
+        25,
+        radiologist.pk,
+    )
+    kept = client.post(f"/api/v1/meetings/{meeting.pk}/agenda/change/", {"item": item["id"], "minutes": 5}).json()
+    assert kept["agenda_items"][0]["presenter"]["id"] == radiologist.pk
+    removed = client.post(f"/api/v1/meetings/{meeting.pk}/agenda/remove/", {"item": item["id"]})
+    assert removed.status_code == 200 and removed.json()["agenda_items"] == []
+    assert client.post(f"/api/v1/meetings/{meeting.pk}/agenda/remove/", {"item": item["id"]}).status_code == 404
+
+
+def test_an_item_of_another_meeting_is_not_found(api, coordinator, meeting, board, case):
+    other = f.MeetingFactory(board=board)
+    item = api(coordinator).post(f"/api/v1/meetings/{other.pk}/agenda/", {"case": case.pk}).json()
+    response = api(coordinator).post(f"/api/v1/meetings/{meeting.pk}/agenda/remove/", {"item": item["id"]})
+    assert response.status_code == 404
+
+
 def test_a_deferred_case_needs_a_reason(api, coordinator, meeting, case):
     client = api(coordinator)
     item = client.post(f"/api/v1/meetings/{meeting.pk}/agenda/", {"case": case.pk}).json()

@@ -637,6 +637,16 @@ class AgendaAddSerializer(InputSerializer):
     minutes = serializers.IntegerField(min_value=1, max_value=240, default=10)
 
 
+class AgendaItemChangeSerializer(InputSerializer):
+    item = IdField()
+    presenter = UserField(required=False, allow_null=True)
+    minutes = serializers.IntegerField(min_value=1, max_value=240, required=False)
+
+
+class AgendaItemRemoveSerializer(InputSerializer):
+    item = IdField()
+
+
 class AgendaReorderSerializer(InputSerializer):
     items = serializers.ListField(child=IdField(), max_length=500, allow_empty=False)
 

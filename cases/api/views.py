@@ -337,13 +337,36 @@ class MeetingViewSet(ResourceViewSet):
         meeting_services.agenda_reorder(meeting=meeting, by=request.user, item_ids=fields["items"])
         return self._show_detail(request, meeting)
 
+    def _agenda_item(self, meeting, pk):
+        return permissions.get_visible(meeting.agenda_items.select_related("meeting", "case"), pk)
+
+    @extend_schema(request=s.AgendaItemChangeSerializer, responses={200: s.MeetingDetailSerializer})
+    @action(detail=True, methods=["post"], url_path="agenda/change")
+    def change_item(self, request, pk=None):
+        """Change an agenda item's presenter (null for none) or minutes; what is left out stays."""
+        meeting = self._meeting()
+        fields = parse(s.AgendaItemChangeSerializer, request)
+        item = self._agenda_item(meeting, fields.pop("item"))
+        presenter = fields.pop("presenter", item.presenter)
+        meeting_services.agenda_item_update(item=item, by=request.user, presenter=presenter, **fields)
+        return self._show_detail(request, meeting)
+
+    @extend_schema(request=s.AgendaItemRemoveSerializer, responses={200: s.MeetingDetailSerializer})
+    @action(detail=True, methods=["post"], url_path="agenda/remove")
+    def remove_item(self, request, pk=None):
+        """Take a case off the agenda (only while its outcome is pending)."""
+        meeting = self._meeting()
+        fields = parse(s.AgendaItemRemoveSerializer, request)
+        meeting_services.agenda_remove(item=self._agenda_item(meeting, fields["item"]), by=request.user)
+        return self._show_detail(request, meeting)
+
     @extend_schema(request=s.AgendaOutcomeSerializer, responses={200: s.MeetingDetailSerializer})
     @action(detail=True, methods=["post"], url_path="agenda/outcome")
     def outcome(self, request, pk=None):
         """Record an agenda item as discussed, or deferred with a reason (it rolls to the next meeting)."""
         meeting = self._meeting()
         fields = parse(s.AgendaOutcomeSerializer, request)
-        item = permissions.get_visible(meeting.agenda_items.select_related("meeting", "case"), fields.pop("item"))
+        item = self._agenda_item(meeting, fields.pop("item"))
         meeting_services.agenda_item_record_outcome(item=item, by=request.user, **fields)
         return self._show_detail(request, meeting)
 
