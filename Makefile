@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 TEST_SYSTEM_PACKAGES ?= poppler-utils chromium
 SYSTEM_PACKAGES ?=
 
-.PHONY: run test lint audit setup sysdeps demo clean backup restore bench bench-paper
+.PHONY: run test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,20 @@ test: setup
 	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} DJANGO_SECURE_SSL_REDIRECT=0 \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
+# Benchmarks print figures; they are not tests. `bench` runs every bench-* target.
+# bench-api compares the API with bare Django views on PostgreSQL.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tumorboard_bench
+
+bench: bench-api bench-paper
+
+bench-api: setup
+	@scripts/system-deps.sh wrk
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/api.py
+
+# schemathesis against the live OpenAPI schema: no 5xx, no response that breaks the schema.
+fuzz: setup
+	scripts/fuzz-api.sh
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -59,9 +73,6 @@ restore: setup
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/tumorboard-….tar (into an empty database)"; exit 2; }
 	$(PY) manage.py restore $(FILE)
 	$(PY) manage.py verify_audit
-
-# Benchmarks print figures; they are not tests. `bench` runs every bench-* target.
-bench: bench-paper
 
 bench-paper: setup
 	$(PY) bench/paper.py --runs $${RUNS:-3}

@@ -325,3 +325,69 @@ def board_meetings(*, board_id: int) -> QuerySet[Meeting]:
         .select_related("board")
         .order_by("-starts_at", "-id")
     )
+
+
+# API lists and searches (cases/api/) ------------------------------------------------------
+
+
+def case_search(cases: QuerySet[Case], term: str) -> QuerySet[Case]:
+    """An exact MRN, or part of the patient's name or of the clinical question (as case_list's search)."""
+    term = term.strip()
+    if not term:
+        return cases
+    return cases.filter(
+        Q(patient__mrn__iexact=term)
+        | Q(patient__family_name__icontains=term)
+        | Q(patient__given_name__icontains=term)
+        | Q(clinical_question__icontains=term)
+    )
+
+
+def patient_search(patients: QuerySet[Patient], term: str) -> QuerySet[Patient]:
+    term = term.strip()
+    if not term:
+        return patients
+    return patients.filter(Q(mrn__iexact=term) | Q(family_name__icontains=term) | Q(given_name__icontains=term))
+
+
+def patient_list(*, user) -> QuerySet[Patient]:
+    return permissions.patients_visible_to(user).order_by("family_name", "given_name", "id")
+
+
+def imaging_study_list(*, user) -> QuerySet[ImagingStudy]:
+    return (
+        permissions.imaging_studies_visible_to(user)
+        .select_related("radiologist")
+        .prefetch_related("key_images")
+        .order_by("-performed_on", "-id")
+    )
+
+
+def pathology_report_list(*, user) -> QuerySet[PathologyReport]:
+    # `superseded_by` is the reverse one-to-one: joined here so each row's successor costs no query.
+    return (
+        permissions.pathology_reports_visible_to(user)
+        .select_related("pathologist", "superseded_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def opinion_list(*, user) -> QuerySet[Opinion]:
+    return permissions.opinions_visible_to(user).select_related("author").order_by("-updated_at", "-id")
+
+
+def decision_list(*, user) -> QuerySet[Decision]:
+    return (
+        permissions.decisions_visible_to(user)
+        .select_related("recorded_by", "signed_by")
+        .prefetch_related("participants")
+        .order_by("-created_at", "-id")
+    )
+
+
+def follow_up_list(*, user) -> QuerySet[FollowUp]:
+    return permissions.follow_ups_visible_to(user).select_related("owner").order_by("due_on", "id")
+
+
+def case_timeline(case: Case) -> QuerySet[CaseEvent]:
+    return case.events.select_related("actor").order_by("-created_at", "-id")

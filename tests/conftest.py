@@ -209,3 +209,30 @@ def signed_in(client):
         return client
 
     return sign_in
+
+
+# API (cases/api/) --------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _api_fresh_throttles():
+    """Throttle counters live in the cache: every test starts with none, so throttling is deterministic."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    """api(user) → a DRF test client signed in as `user` through a session; api() → anonymous."""
+    from rest_framework.test import APIClient
+
+    def client_for(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return client_for

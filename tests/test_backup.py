@@ -1,5 +1,6 @@
 """The restore drill: back up the demo, restore it into a fresh database, compare every table, verify the trail."""
 
+import importlib
 import io
 import sqlite3
 import time
@@ -15,6 +16,14 @@ from cases.models import AuditEvent
 from cases.services.audit import audit_verify_chain
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def reference_data():
+    """An earlier transactional test's flush empties every table, the data migrations' rows too."""
+    from django.apps import apps
+
+    importlib.import_module("cases.migrations.0002_reference_data").forwards(apps, None)
 
 
 def rows_by_table(cursor, tables):

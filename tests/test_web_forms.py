@@ -29,9 +29,9 @@ def state(case=None) -> dict:
     """Row counts of everything a form could write, and the case's stage and version."""
     snapshot = {model.__name__: model.objects.count() for model in COUNTED}
     # Sign-ins and refused probes are audited too; what matters here is that no data change was.
-    snapshot["AuditEvent"] = m.AuditEvent.objects.exclude(action__startswith="auth.").exclude(
-        action__startswith="access."
-    ).count()
+    snapshot["AuditEvent"] = (
+        m.AuditEvent.objects.exclude(action__startswith="auth.").exclude(action__startswith="access.").count()
+    )
     if case is not None:
         case.refresh_from_db()
         snapshot["case"] = (case.stage, case.version)

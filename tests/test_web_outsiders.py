@@ -90,7 +90,9 @@ def test_an_outsider_gets_not_found_reading_or_writing(signed_in, outsider, ever
     assert counts() == before
     # The outsider read and changed nothing; the probes themselves are on the record.
     assert set(m.AuditEvent.objects.filter(actor=outsider).values_list("action", flat=True)) <= {
-        "auth.login", "access.denied_404"}
+        "auth.login",
+        "access.denied_404",
+    }
     assert m.AuditEvent.objects.filter(actor=outsider, action="access.denied_404").exists()
 
 

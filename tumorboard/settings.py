@@ -49,6 +49,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "axes",
     "csp",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "knox",
     "cases",
 ]
 
@@ -166,9 +170,73 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "tumorboard@localhost")
 
+# The API (cases/api/): session authentication (CSRF enforced) for the portal, expiring hashed tokens
+# for integrations; JSON only; every error through one handler; per-client throttles.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Token first: an anonymous request is then told 401 with `WWW-Authenticate: Token`.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "cases.api.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "cases.api.pagination.PagePagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "cases.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "cases.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("TUMORBOARD_API_ANON_RATE", "60/min"),
+        "user": os.environ.get("TUMORBOARD_API_USER_RATE", "1200/min"),
+        "login": os.environ.get("TUMORBOARD_API_LOGIN_RATE", "10/min"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+# API tokens: stored as SHA-512 digests, expire, revoked by POST /api/v1/auth/logout/.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=int(os.environ.get("TUMORBOARD_API_TOKEN_HOURS", "10"))),
+    "AUTO_REFRESH": False,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tumor Board API",
+    "DESCRIPTION": (
+        "Cases from imaging through pathology, revised pathology and consensus; meetings and decisions. "
+        "Authenticate with `Authorization: Token <token>` from `POST /api/v1/auth/token/`. Edits (PATCH) need "
+        "`If-Match` with the ETag of the version you read; refusals name their `code`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cases.api.schema.refuse_unknown_fields",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "cases.models.Stage",
+        "ReportStatusEnum": "cases.models.ReportStatus",
+        "MeetingStatusEnum": "cases.models.MeetingStatus",
+        "DecisionStatusEnum": "cases.models.DecisionStatus",
+        "FollowUpStatusEnum": "cases.models.FollowUpStatus",
+        "AgendaOutcomeEnum": "cases.models.Outcome",
+        "OutcomeChoiceEnum": [("discussed", "Discussed"), ("deferred", "Deferred")],
+    },
 }
 
 LOGGING = {

@@ -1,0 +1,706 @@
+"""Wire formats. Output serializers only read; input serializers only parse and check shapes.
+
+No business rule lives here: every write goes through a service, which decides what is allowed.
+JSON names are snake_case, ids are integers, times are ISO 8601 with their offset.
+"""
+
+from collections.abc import Mapping
+from datetime import UTC, date
+
+from django.contrib.auth import get_user_model
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+
+from .. import models as m
+from .. import permissions, selectors
+from ..services import workflow
+
+MAX_ID = 2**63 - 1
+
+
+class DateTimeField(serializers.DateTimeField):
+    """ISO 8601 in the server's time zone, always with a numeric offset (`+00:00`, never `Z`).
+
+    Input must stay representable in UTC: year 1 at +14:00 or year 9999 at -14:00 is refused, not a crash.
+    """
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        try:
+            parsed.astimezone(UTC)
+        except OverflowError:
+            raise serializers.ValidationError("The date and time are out of range.") from None
+        return parsed
+
+    def to_representation(self, value):
+        if not value:
+            return None
+        return self.enforce_timezone(value).isoformat()
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: DateTimeField,
+    }
+
+
+class InputSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so a misspelt field is an error rather than silently dropped."""
+
+    ignored = {"csrfmiddlewaretoken"}
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(str(name) for name in data if name not in self.fields and name not in self.ignored)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class InputModelSerializer(InputSerializer, ModelSerializer):
+    """Field constraints (lengths, choices, ranges) read from the model; never saved by DRF."""
+
+
+class IdField(serializers.IntegerField):
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class ObjectIdField(IdField):
+    """An id in the body turned into an object: the id's range is checked before the lookup."""
+
+    def to_internal_value(self, data):
+        pk = super().to_internal_value(data)
+        super().run_validators(pk)
+        return self.lookup(pk)
+
+    def run_validators(self, value):
+        pass  # the bounds were checked on the id; `value` is the object now
+
+    def lookup(self, pk: int):
+        raise NotImplementedError
+
+    def to_representation(self, value):
+        return value.pk
+
+
+class VisibleObjectField(ObjectIdField):
+    """An id in the body, resolved among the objects the user can see: anything else is not found (404)."""
+
+    def __init__(self, visible, noun: str, **kwargs):
+        self.visible, self.noun = visible, noun
+        super().__init__(**kwargs)
+
+    def lookup(self, pk):
+        queryset = self.visible(self.context["request"].user)
+        try:
+            return queryset.get(pk=pk)
+        except queryset.model.DoesNotExist:
+            raise NotFound(f"No {self.noun} {pk} that you can see.") from None
+
+
+class UserField(ObjectIdField):
+    def lookup(self, pk):
+        user = get_user_model().objects.filter(pk=pk, is_active=True).first()
+        if user is None:
+            raise serializers.ValidationError("No such user.")
+        return user
+
+
+def blank_choice(choices):
+    """A read-only choice that may be empty: the schema must list "" among its values."""
+    return serializers.ChoiceField(choices=choices, allow_blank=True, read_only=True)
+
+
+# Shared pieces ---------------------------------------------------------------------------
+
+
+class UserSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class GateSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    unmet = GateSerializer(many=True, required=False)
+    current_version = serializers.IntegerField(required=False)
+
+
+# Boards and patients ---------------------------------------------------------------------
+
+
+class BoardSerializer(ModelSerializer):
+    required_specialties = serializers.ListField(child=serializers.CharField(), read_only=True)
+    quorum_specialties = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = m.Board
+        fields = ["id", "name", "tumour_site", "required_specialties", "quorum_specialties", "is_active"]
+        read_only_fields = fields
+
+
+class PatientSummarySerializer(ModelSerializer):
+    class Meta:
+        model = m.Patient
+        fields = ["id", "mrn", "given_name", "family_name", "birth_date", "sex"]
+        read_only_fields = fields
+
+
+class PatientSerializer(ModelSerializer):
+    class Meta:
+        model = m.Patient
+        fields = [
+            "id",
+            "mrn",
+            "given_name",
+            "family_name",
+            "birth_date",
+            "sex",
+            "comorbidities",
+            "registered_board",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PatientCreateSerializer(InputModelSerializer):
+    board = VisibleObjectField(permissions.boards_visible_to, "board")
+
+    class Meta:
+        model = m.Patient
+        fields = ["board", "mrn", "given_name", "family_name", "birth_date", "sex", "comorbidities"]
+
+
+# Cases -----------------------------------------------------------------------------------
+
+
+class CaseListSerializer(ModelSerializer):
+    patient = PatientSummarySerializer(read_only=True)
+    board_name = serializers.CharField(source="board.name", read_only=True)
+    has_amended_pathology = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = m.Case
+        fields = [
+            "id",
+            "patient",
+            "board",
+            "board_name",
+            "stage",
+            "priority",
+            "referring_clinician",
+            "clinical_question",
+            "performance_status",
+            "has_amended_pathology",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class KeyImageSerializer(ModelSerializer):
+    class Meta:
+        model = m.KeyImage
+        fields = ["id", "image", "caption", "width", "height", "order"]
+        read_only_fields = fields
+
+
+class ImagingStudySerializer(ModelSerializer):
+    radiologist = UserSummarySerializer(read_only=True)
+    key_images = KeyImageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = m.ImagingStudy
+        fields = [
+            "id",
+            "case",
+            "modality",
+            "body_site",
+            "performed_on",
+            "accession_number",
+            "findings",
+            "impression",
+            "radiologist",
+            "key_images",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class PathologyReportSerializer(ModelSerializer):
+    pathologist = UserSummarySerializer(read_only=True)
+    discrepancy = blank_choice(m.Discrepancy.choices)
+    superseded_by = serializers.SerializerMethodField()
+    is_current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = m.PathologyReport
+        fields = [
+            "id",
+            "case",
+            "specimen",
+            "procedure",
+            "collected_on",
+            "diagnosis",
+            "icdo3_code",
+            "status",
+            "supersedes",
+            "superseded_by",
+            "is_current",
+            "amendment_reason",
+            "discrepancy",
+            "pathologist",
+            "signed_out_at",
+            "version",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def _successor(self, report):
+        # selectors.pathology_chain sets `replaced_by`; lists select_related the reverse one-to-one.
+        if hasattr(report, "replaced_by"):
+            return report.replaced_by
+        return getattr(report, "superseded_by", None)
+
+    def get_superseded_by(self, report) -> int | None:
+        successor = self._successor(report)
+        return successor.pk if successor else None
+
+    def get_is_current(self, report) -> bool:
+        return self._successor(report) is None
+
+
+class OpinionSerializer(ModelSerializer):
+    author = UserSummarySerializer(read_only=True)
+
+    class Meta:
+        model = m.Opinion
+        fields = [
+            "id",
+            "case",
+            "specialty",
+            "author",
+            "assessment",
+            "recommendation",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PlanItemSerializer(InputSerializer):
+    category = serializers.ChoiceField(choices=m.PlanCategory.choices)
+    detail = serializers.CharField(allow_blank=True, required=False, default="", max_length=2000)
+
+
+class DecisionSerializer(ModelSerializer):
+    plan = PlanItemSerializer(many=True, read_only=True)
+    participants = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    recorded_by = UserSummarySerializer(read_only=True)
+    signed_by = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = m.Decision
+        fields = [
+            "id",
+            "case",
+            "meeting",
+            "consensus_diagnosis",
+            "plan",
+            "rationale",
+            "dissent",
+            "participants",
+            "pathology_report",
+            "status",
+            "recorded_by",
+            "signed_by",
+            "signed_at",
+            "supersedes",
+            "supersede_reason",
+            "superseded_at",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class FollowUpSerializer(ModelSerializer):
+    owner = UserSummarySerializer(read_only=True, allow_null=True)
+    category = blank_choice(m.PlanCategory.choices)
+
+    class Meta:
+        model = m.FollowUp
+        fields = [
+            "id",
+            "case",
+            "decision",
+            "template",
+            "kind",
+            "category",
+            "description",
+            "owner",
+            "due_on",
+            "status",
+            "deviation_reason",
+            "completed_at",
+            "version",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CaseEventSerializer(ModelSerializer):
+    actor = UserSummarySerializer(read_only=True, allow_null=True)
+    from_stage = blank_choice(m.Stage.choices)
+    to_stage = blank_choice(m.Stage.choices)
+
+    class Meta:
+        model = m.CaseEvent
+        fields = ["id", "kind", "summary", "note", "from_stage", "to_stage", "actor", "created_at"]
+        read_only_fields = fields
+
+
+class CaseAgendaSerializer(ModelSerializer):
+    starts_at = DateTimeField(source="meeting.starts_at", read_only=True)
+
+    class Meta:
+        model = m.AgendaItem
+        fields = ["id", "meeting", "starts_at", "position", "outcome", "deferral_reason"]
+        read_only_fields = fields
+
+
+class MoveSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(choices=m.Stage.choices, read_only=True)
+    is_back = serializers.BooleanField(read_only=True)
+    unmet = GateSerializer(many=True, read_only=True)
+
+
+class CaseDetailSerializer(CaseListSerializer):
+    """Everything the case page shows; built from selectors.case_detail, so the query count is fixed."""
+
+    created_by = UserSummarySerializer(read_only=True)
+    referring_email = serializers.CharField(read_only=True, help_text="An e-mail address, or empty.")
+    has_amended_pathology = serializers.SerializerMethodField()
+    is_referral_complete = serializers.BooleanField(read_only=True)
+    missing_referral_fields = serializers.ListField(child=serializers.CharField(), read_only=True)
+    imaging_studies = ImagingStudySerializer(many=True, read_only=True)
+    pathology_reports = serializers.SerializerMethodField()
+    opinions = OpinionSerializer(many=True, read_only=True)
+    decisions = DecisionSerializer(many=True, read_only=True)
+    follow_ups = FollowUpSerializer(many=True, read_only=True)
+    agenda_items = CaseAgendaSerializer(many=True, read_only=True)
+    next_moves = serializers.SerializerMethodField()
+
+    class Meta(CaseListSerializer.Meta):
+        fields = [
+            *CaseListSerializer.Meta.fields,
+            "referring_email",
+            "history",
+            "key_labs",
+            "no_pathology_reason",
+            "created_by",
+            "is_referral_complete",
+            "missing_referral_fields",
+            "imaging_studies",
+            "pathology_reports",
+            "opinions",
+            "decisions",
+            "follow_ups",
+            "agenda_items",
+            "next_moves",
+        ]
+        read_only_fields = fields
+
+    def get_has_amended_pathology(self, case) -> bool:
+        return any(report.status == m.ReportStatus.AMENDED for report in case.pathology_reports.all())
+
+    def get_pathology_reports(self, case) -> PathologyReportSerializer(many=True):
+        return PathologyReportSerializer(selectors.pathology_chain(case), many=True, context=self.context).data
+
+    def get_next_moves(self, case) -> MoveSerializer(many=True):
+        return MoveSerializer(workflow.next_moves(case), many=True).data
+
+
+CASE_INPUT_FIELDS = [
+    "referring_clinician",
+    "referring_email",
+    "clinical_question",
+    "history",
+    "key_labs",
+    "performance_status",
+    "priority",
+    "no_pathology_reason",
+]
+
+
+class CaseCreateSerializer(InputModelSerializer):
+    patient = VisibleObjectField(permissions.patients_visible_to, "patient")
+    board = VisibleObjectField(permissions.boards_visible_to, "board")
+
+    class Meta:
+        model = m.Case
+        fields = ["patient", "board", *CASE_INPUT_FIELDS]
+
+
+class CaseUpdateSerializer(InputModelSerializer):
+    class Meta:
+        model = m.Case
+        fields = CASE_INPUT_FIELDS
+
+
+class TransitionSerializer(InputSerializer):
+    to = serializers.ChoiceField(choices=m.Stage.choices)
+    note = serializers.CharField(allow_blank=True, required=False, default="", max_length=5000)
+
+
+# Imaging and pathology -------------------------------------------------------------------
+
+
+class ImagingStudyCreateSerializer(InputModelSerializer):
+    case = VisibleObjectField(permissions.cases_visible_to, "case")
+
+    class Meta:
+        model = m.ImagingStudy
+        fields = ["case", "modality", "body_site", "performed_on", "accession_number", "findings", "impression"]
+
+
+class KeyImageCreateSerializer(InputSerializer):
+    image = serializers.FileField(allow_empty_file=False, max_length=200)
+    caption = serializers.CharField(max_length=300)
+
+
+PATHOLOGY_FIELDS = ["specimen", "procedure", "collected_on", "diagnosis", "icdo3_code"]
+
+
+class PathologyReportCreateSerializer(InputModelSerializer):
+    case = VisibleObjectField(permissions.cases_visible_to, "case")
+    status = serializers.ChoiceField(
+        choices=[m.ReportStatus.PRELIMINARY, m.ReportStatus.FINAL], default=m.ReportStatus.PRELIMINARY
+    )
+
+    class Meta:
+        model = m.PathologyReport
+        fields = ["case", *PATHOLOGY_FIELDS, "status"]
+
+
+class PathologyReportUpdateSerializer(InputModelSerializer):
+    class Meta:
+        model = m.PathologyReport
+        fields = PATHOLOGY_FIELDS
+
+
+class PathologyAmendSerializer(InputModelSerializer):
+    amendment_reason = serializers.CharField(max_length=5000)
+    discrepancy = serializers.ChoiceField(choices=m.Discrepancy.choices)
+
+    class Meta:
+        model = m.PathologyReport
+        fields = ["diagnosis", "amendment_reason", "discrepancy", "specimen", "procedure", "collected_on", "icdo3_code"]
+        extra_kwargs = {name: {"required": False} for name in ["specimen", "procedure", "collected_on", "icdo3_code"]}
+
+
+# Opinions --------------------------------------------------------------------------------
+
+
+class OpinionCreateSerializer(InputModelSerializer):
+    case = VisibleObjectField(permissions.cases_visible_to, "case")
+
+    class Meta:
+        model = m.Opinion
+        fields = ["case", "assessment", "recommendation"]
+
+
+class OpinionUpdateSerializer(InputModelSerializer):
+    class Meta:
+        model = m.Opinion
+        fields = ["assessment", "recommendation"]
+
+
+# Meetings --------------------------------------------------------------------------------
+
+
+class MeetingSerializer(ModelSerializer):
+    board_name = serializers.CharField(source="board.name", read_only=True)
+    video_link = serializers.CharField(read_only=True, help_text="A URL, or empty when the meeting has a place.")
+    agenda_count = serializers.IntegerField(read_only=True)
+    is_published = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = m.Meeting
+        fields = [
+            "id",
+            "board",
+            "board_name",
+            "starts_at",
+            "location",
+            "video_link",
+            "status",
+            "agenda_published_at",
+            "is_published",
+            "agenda_count",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class AgendaCaseSerializer(ModelSerializer):
+    patient = PatientSummarySerializer(read_only=True)
+
+    class Meta:
+        model = m.Case
+        fields = ["id", "patient", "stage", "priority", "clinical_question"]
+        read_only_fields = fields
+
+
+class AgendaItemSerializer(ModelSerializer):
+    case = AgendaCaseSerializer(read_only=True)
+    presenter = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = m.AgendaItem
+        fields = [
+            "id",
+            "position",
+            "case",
+            "presenter",
+            "minutes",
+            "outcome",
+            "deferral_reason",
+            "is_late",
+            "rolled_from",
+        ]
+        read_only_fields = fields
+
+
+class AttendanceSerializer(ModelSerializer):
+    user = UserSummarySerializer(read_only=True)
+    specialty = blank_choice(m.Specialty.choices)
+
+    class Meta:
+        model = m.Attendance
+        fields = ["id", "user", "specialty", "present", "recorded_at"]
+        read_only_fields = fields
+
+
+class QuorumSerializer(serializers.Serializer):
+    recorded = serializers.BooleanField(read_only=True)
+    present = serializers.ListField(child=serializers.CharField(), read_only=True)
+    missing = serializers.ListField(child=serializers.CharField(), read_only=True)
+    is_met = serializers.BooleanField(read_only=True)
+
+
+class MeetingDetailSerializer(MeetingSerializer):
+    agenda_items = AgendaItemSerializer(many=True, read_only=True)
+    attendance = AttendanceSerializer(many=True, read_only=True)
+    quorum = serializers.SerializerMethodField()
+    agenda_count = serializers.SerializerMethodField()
+
+    class Meta(MeetingSerializer.Meta):
+        fields = [*MeetingSerializer.Meta.fields, "agenda_items", "attendance", "quorum"]
+        read_only_fields = fields
+
+    def get_agenda_count(self, meeting) -> int:
+        return len(meeting.agenda_items.all())
+
+    def get_quorum(self, meeting) -> QuorumSerializer:
+        return QuorumSerializer(meeting.quorum()).data
+
+
+class MeetingCreateSerializer(InputModelSerializer):
+    board = VisibleObjectField(permissions.boards_visible_to, "board")
+
+    class Meta:
+        model = m.Meeting
+        fields = ["board", "starts_at", "location", "video_link"]
+
+
+class AgendaAddSerializer(InputSerializer):
+    case = VisibleObjectField(permissions.cases_visible_to, "case")
+    presenter = UserField(required=False, allow_null=True, default=None)
+    minutes = serializers.IntegerField(min_value=1, max_value=240, default=10)
+
+
+class AgendaItemChangeSerializer(InputSerializer):
+    item = IdField()
+    presenter = UserField(required=False, allow_null=True)
+    minutes = serializers.IntegerField(min_value=1, max_value=240, required=False)
+
+
+class AgendaItemRemoveSerializer(InputSerializer):
+    item = IdField()
+
+
+class AgendaReorderSerializer(InputSerializer):
+    items = serializers.ListField(child=IdField(), max_length=500, allow_empty=False)
+
+
+class AgendaOutcomeSerializer(InputSerializer):
+    item = IdField()
+    outcome = serializers.ChoiceField(choices=[m.Outcome.DISCUSSED, m.Outcome.DEFERRED])
+    reason = serializers.CharField(allow_blank=True, required=False, default="", max_length=5000)
+
+
+class MeetingStatusSerializer(InputSerializer):
+    status = serializers.ChoiceField(choices=m.MeetingStatus.choices)
+
+
+class AttendanceRecordSerializer(InputSerializer):
+    user = UserField()
+    present = serializers.BooleanField(default=True)
+    specialty = serializers.ChoiceField(choices=m.Specialty.choices, required=False, allow_null=True, default=None)
+
+
+# Decisions and follow-up -----------------------------------------------------------------
+
+
+class DecisionFieldsSerializer(InputSerializer):
+    meeting = VisibleObjectField(permissions.meetings_visible_to, "meeting", required=False, allow_null=True)
+    participants = serializers.ListField(child=UserField(), max_length=100, required=False)
+    consensus_diagnosis = serializers.CharField(max_length=10000)
+    plan = PlanItemSerializer(many=True, allow_empty=False, max_length=50)
+    rationale = serializers.CharField(allow_blank=True, required=False, max_length=10000)
+    dissent = serializers.CharField(allow_blank=True, required=False, max_length=10000)
+
+
+class DecisionCreateSerializer(DecisionFieldsSerializer):
+    case = VisibleObjectField(permissions.cases_visible_to, "case")
+
+
+class DecisionCorrectSerializer(DecisionFieldsSerializer):
+    reason = serializers.CharField(max_length=5000)
+
+
+class FollowUpDeviateSerializer(InputSerializer):
+    reason = serializers.CharField(max_length=5000)
+
+
+class FollowUpUpdateSerializer(InputSerializer):
+    owner = UserField(required=False, allow_null=True)
+    due_on = serializers.DateField(required=False)
+
+
+class ApplyTemplateSerializer(InputSerializer):
+    case = VisibleObjectField(permissions.cases_visible_to, "case")
+    template = serializers.SlugRelatedField(slug_field="code", queryset=m.FollowUpTemplate.objects.all())
+    # Schedules run up to 50 years: a start far in the future would run the visit dates off the calendar.
+    start_on = serializers.DateField(
+        validators=[MinValueValidator(date(1900, 1, 1)), MaxValueValidator(date(2999, 12, 31))]
+    )
+    owner = UserField(required=False, allow_null=True, default=None)

@@ -1,0 +1,69 @@
+"""Token views: django-rest-knox keeps only a SHA-512 digest of each token, with an expiry; revocable.
+
+`POST /api/v1/auth/token/ {username, password}` → `{token, expiry}`; send `Authorization: Token <token>`;
+`POST /api/v1/auth/logout/` revokes the token the request carried. Login attempts are throttled per client.
+"""
+
+from django.contrib.auth import authenticate, user_logged_in, user_logged_out
+from drf_spectacular.utils import extend_schema, inline_serializer
+from knox.models import get_token_model
+from knox.settings import knox_settings
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from ..services.audit import audit_record
+from .authentication import TokenAuthentication
+from .serializers import DateTimeField, InputSerializer
+
+
+class CredentialsSerializer(InputSerializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=200, trim_whitespace=False, style={"input_type": "password"})
+
+
+TokenSerializer = inline_serializer(
+    "Token", {"token": serializers.CharField(), "expiry": DateTimeField(allow_null=True)}
+)
+
+
+class TokenCreateView(APIView):
+    """Exchange a username and password for a token that expires."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    def get_authenticate_header(self, request):
+        return "Token"  # wrong credentials are a 401, not a 403
+
+    @extend_schema(request=CredentialsSerializer, responses={200: TokenSerializer}, auth=[], tags=["auth"])
+    def post(self, request):
+        credentials = CredentialsSerializer(data=request.data)
+        credentials.is_valid(raise_exception=True)
+        user = authenticate(request, **credentials.validated_data)
+        if user is None or not user.is_active:
+            raise exceptions.AuthenticationFailed("The username or password is not correct.")
+        instance, token = get_token_model().objects.create(user=user, expiry=knox_settings.TOKEN_TTL)
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
+        audit_record(actor=user, action="api_token.create", object_type="api_token", object_id=instance.token_key)
+        return Response({"token": token, "expiry": DateTimeField().to_representation(instance.expiry)})
+
+
+class TokenRevokeView(APIView):
+    """Revoke the token this request carries."""
+
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None}, tags=["auth"])
+    def post(self, request):
+        request.auth.delete()
+        user_logged_out.send(sender=request.user.__class__, request=request, user=request.user)
+        audit_record(
+            actor=request.user, action="api_token.revoke", object_type="api_token", object_id=request.auth.token_key
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)

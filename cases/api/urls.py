@@ -1,0 +1,23 @@
+from django.urls import path, re_path
+from rest_framework.routers import SimpleRouter
+
+from . import tokens, views
+from .errors import not_found
+
+router = SimpleRouter()
+router.register("patients", views.PatientViewSet, basename="patient")
+router.register("boards", views.BoardViewSet, basename="board")
+router.register("cases", views.CaseViewSet, basename="case")
+router.register("imaging-studies", views.ImagingStudyViewSet, basename="imaging-study")
+router.register("pathology-reports", views.PathologyReportViewSet, basename="pathology-report")
+router.register("opinions", views.OpinionViewSet, basename="opinion")
+router.register("meetings", views.MeetingViewSet, basename="meeting")
+router.register("decisions", views.DecisionViewSet, basename="decision")
+router.register("follow-ups", views.FollowUpViewSet, basename="follow-up")
+
+urlpatterns = [
+    path("auth/token/", tokens.TokenCreateView.as_view(), name="api-token"),
+    path("auth/logout/", tokens.TokenRevokeView.as_view(), name="api-logout"),
+    *router.urls,
+    re_path(r"^.*$", not_found),
+]

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# make fuzz: serve the app with gunicorn on a free loopback port, against $DATABASE_URL (CI's fresh
+# database) or else a throwaway SQLite file, with the demo data loaded; then schemathesis sends
+# generated requests to every operation of /api/schema/, once per demo user in FUZZ_USERS (each
+# with their own token, so every role's paths run), and fails on any 5xx or any response that
+# breaks the schema.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+EXAMPLES="${FUZZ_EXAMPLES:-20}"
+USERS="${FUZZ_USERS:-coordinator chair pathologist}"
+SEED="${FUZZ_SEED:-20261125}"
+
+export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-fuzz-only-not-secret}"
+export DJANGO_DEBUG=0
+# Generated traffic is far above any human rate: lift the throttles for this run only.
+export TUMORBOARD_API_USER_RATE=1000000/min TUMORBOARD_API_ANON_RATE=1000000/min TUMORBOARD_API_LOGIN_RATE=1000000/min
+mkdir -p var
+if [ -z "${DATABASE_URL:-}" ]; then
+  export TUMORBOARD_VAR_DIR="$PWD/var/fuzz"
+  rm -rf "$TUMORBOARD_VAR_DIR"
+  mkdir -p "$TUMORBOARD_VAR_DIR"
+fi
+
+$PY manage.py migrate --noinput -v0
+$PY manage.py load_demo --force | tail -n 1
+
+port="$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+base="http://127.0.0.1:${port}"
+log="var/fuzz-server.log"
+.venv/bin/gunicorn tumorboard.wsgi --bind "127.0.0.1:${port}" --workers 2 --timeout 60 \
+  --access-logfile /dev/null --error-logfile "$log" &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+
+# Wait for the server, then take a token the way an integration would.
+take_token() {
+  $PY - "$base" "$1" <<'PY'
+import json, sys, time, urllib.request
+
+base, username = sys.argv[1], sys.argv[2]
+for _ in range(120):
+    try:
+        urllib.request.urlopen(base + "/api/schema/", timeout=2)
+        break
+    except OSError:
+        time.sleep(0.5)
+body = json.dumps({"username": username, "password": "tumorboard-demo"}).encode()
+request = urllib.request.Request(base + "/api/v1/auth/token/", body, {"Content-Type": "application/json"})
+print(json.load(urllib.request.urlopen(request, timeout=10))["token"])
+PY
+}
+
+# Logout is left out: it would revoke the token the rest of the run uses (tests/test_api_auth.py covers it).
+status=0
+for user in $USERS; do
+  echo "== schemathesis as ${user}"
+  token="$(take_token "$user")"
+  .venv/bin/schemathesis --no-color --config-file scripts/fuzz-api.toml run "${base}/api/schema/?format=json" \
+    --header "Authorization: Token ${token}" \
+    --checks not_a_server_error,response_schema_conformance \
+    --exclude-path /api/v1/auth/logout/ \
+    --max-examples "$EXAMPLES" --seed "$SEED" --workers 2 \
+    --request-timeout 30 || status=$?
+done
+
+if grep -q "Traceback" "$log"; then
+  echo "The server logged tracebacks during the fuzz run (see $log):" >&2
+  grep -B2 -A20 "Traceback" "$log" | head -n 80 >&2
+  status=1
+fi
+exit "$status"
