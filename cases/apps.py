@@ -6,4 +6,4 @@ class CasesConfig(AppConfig):
     verbose_name = "Tumor board"
 
     def ready(self) -> None:
-        from . import auth  # noqa: F401 - connects the login audit receivers
+        from . import auth, checks  # noqa: F401 - connects the login audit receivers, registers checks

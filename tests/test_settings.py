@@ -6,10 +6,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_check(**env):
+def run_check(*command, **env):
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+        list(command) or [sys.executable, "manage.py", "check"],
         cwd=ROOT,
         env={**clean, **env},
         capture_output=True,
@@ -19,12 +19,32 @@ def run_check(**env):
 
 
 def test_the_app_refuses_to_start_without_a_secret_key_when_debug_is_off():
-    result = run_check(DJANGO_DEBUG="0")
+    result = run_check(sys.executable, "manage.py", "check", "--deploy", DJANGO_DEBUG="0")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
+    server = run_check(sys.executable, "manage.py", "runserver", "--noreload", "127.0.0.1:0", DJANGO_DEBUG="0")
+    assert server.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in server.stderr
+    for entry in ("tumorboard.wsgi", "tumorboard.asgi"):
+        served = run_check(sys.executable, "-c", f"import {entry}", DJANGO_DEBUG="0")
+        assert served.returncode != 0
+        assert (
+            served.stderr.strip()
+            .splitlines()[-1]
+            .endswith(
+                "DJANGO_SECRET_KEY is not set: export a long random value, or DJANGO_DEBUG=1 for local development."
+            )
+        )
+
+
+def test_tooling_that_serves_nothing_works_without_the_key():
+    result = run_check(sys.executable, "manage.py", "makemigrations", "--check", "--dry-run", DJANGO_DEBUG="0")
+    assert result.returncode == 0, result.stderr
 
 
 def test_debug_mode_starts_without_a_secret_key():
+    result = run_check(sys.executable, "manage.py", "check", "--deploy", DJANGO_DEBUG="1")
+    assert "tumorboard.E001" not in result.stderr
     result = run_check(DJANGO_DEBUG="1")
     assert result.returncode == 0, result.stderr
 

@@ -1,0 +1,8 @@
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+def refuse_to_start_without_a_secret_key() -> None:
+    """Called by the WSGI and ASGI entry points: the application never serves without its key."""
+    if settings.TUMORBOARD_SECRET_KEY_MISSING:
+        raise ImproperlyConfigured(settings.SECRET_KEY_MISSING)
