@@ -55,7 +55,20 @@ RULES: dict[str, tuple[set[str], set[str] | None, str]] = {
     "decision.sign": ({CHAIR}, None, "Only the board's chair signs a decision."),
     "decision.supersede": ({CHAIR}, None, "Only the board's chair corrects a signed decision."),
     "followup.manage": ({COORDINATOR, CHAIR}, None, "Only a coordinator or the chair plans follow-up."),
+    "case.viewers": ({COORDINATOR}, None, "Only a coordinator sees who viewed a case."),
 }
+
+AUDIT_PERMISSION = "cases.view_auditevent"
+
+
+def can_read_audit(user) -> bool:
+    """Auditors and administrators: staff accounts with 'Can view audit event' (superusers have it)."""
+    return bool(getattr(user, "is_active", False) and user.is_staff and user.has_perm(AUDIT_PERMISSION))
+
+
+def require_audit_reader(user) -> None:
+    if not can_read_audit(user):
+        raise PermissionDenied("Only auditors and administrators read the audit trail.")
 
 
 def memberships_of(user) -> dict[int, BoardMembership]:

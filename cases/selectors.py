@@ -4,13 +4,14 @@ Each returns its rows with the joins and prefetches it needs, so a page or endpo
 same small number of queries whatever the number of rows.
 """
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from . import permissions
 from .models import (
     AgendaItem,
     Attendance,
+    AuditEvent,
     BoardMembership,
     Case,
     CaseEvent,
@@ -391,3 +392,47 @@ def follow_up_list(*, user) -> QuerySet[FollowUp]:
 
 def case_timeline(case: Case) -> QuerySet[CaseEvent]:
     return case.events.select_related("actor").order_by("-created_at", "-id")
+
+
+# Audit trail -------------------------------------------------------------------------------
+
+VIEW_ACTIONS = ("case.view", "case.print", "meeting.print")
+
+
+def audit_search(
+    *,
+    username: str = "",
+    mrn: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    action: str = "",
+    date_from=None,
+    date_to=None,
+) -> QuerySet[AuditEvent]:
+    """Audit events, newest first, by who, which patient (MRN), which object and when."""
+    events = AuditEvent.objects.all()
+    if username:
+        events = events.filter(actor_username=username)
+    if mrn:
+        events = events.filter(patient_id__in=Patient.objects.filter(mrn=mrn).values("pk"))
+    if object_type:
+        events = events.filter(object_type=object_type)
+    if object_id:
+        events = events.filter(object_id=object_id)
+    if action:
+        events = events.filter(action__startswith=action)
+    if date_from:
+        events = events.filter(created_at__date__gte=date_from)
+    if date_to:
+        events = events.filter(created_at__date__lte=date_to)
+    return events.order_by("-sequence")
+
+
+def case_viewers(*, case_id: int) -> list[dict]:
+    """Who opened or printed this case: one row per person, with how often and when last."""
+    return list(
+        AuditEvent.objects.filter(case_id=case_id, action__in=VIEW_ACTIONS)
+        .values("actor_username")
+        .annotate(times=Count("id"), last_seen=Max("created_at"))
+        .order_by("-last_seen")
+    )

@@ -406,3 +406,21 @@ class CaseFilterForm(forms.Form):
             "has_amended_pathology": data.get("amended"),
             "ordering": data.get("sort") or "updated",
         }
+
+
+class AuditFilterForm(forms.Form):
+    username = forms.CharField(required=False, max_length=150, label="User")
+    mrn = forms.CharField(required=False, max_length=32, label="Patient MRN")
+    object_type = forms.CharField(required=False, max_length=60, label="Object type", help_text="e.g. case, patient")
+    object_id = forms.CharField(required=False, max_length=40, label="Object id")
+    action = forms.CharField(required=False, max_length=60, label="Action", help_text="e.g. case.view, pathology.")
+    date_from = forms.DateField(required=False, label="From", widget=DateInput)
+    date_to = forms.DateField(required=False, label="To", widget=DateInput)
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        return {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
+
+    def described(self) -> dict:
+        return {name: str(value) for name, value in self.filters().items()}

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import printing
-from .views import cases, dashboard, meetings, records
+from .views import audit, cases, dashboard, meetings, records
 
 urlpatterns = [
     # Signing in and out
@@ -54,6 +54,8 @@ urlpatterns = [
     path("agenda-items/<int:pk>/", meetings.agenda_item_update, name="agenda-item-update"),
     path("agenda-items/<int:pk>/remove/", meetings.agenda_item_remove, name="agenda-item-remove"),
     path("agenda-items/<int:pk>/outcome/", meetings.agenda_outcome, name="agenda-outcome"),
+    # Audit trail (auditors and administrators)
+    path("audit/", audit.audit_log, name="audit-log"),
     # Paper
     path("cases/<int:pk>/summary.pdf", printing.case_summary_pdf, name="case-summary-pdf"),
     path("meetings/<int:pk>/packet.pdf", printing.meeting_packet_pdf, name="meeting-packet-pdf"),

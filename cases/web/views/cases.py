@@ -87,7 +87,10 @@ def case_page_context(user, case) -> dict:
 def case_detail(request, pk):
     case = selectors.case_detail(user=request.user, pk=pk)
     audit_record(actor=request.user, action="case.view", obj=case)
-    return render(request, "cases/case_detail.html", case_page_context(request.user, case))
+    context = case_page_context(request.user, case)
+    # Coordinators see who opened or printed the case (this visit included).
+    context["viewers"] = selectors.case_viewers(case_id=case.pk) if "case.viewers" in context["can"] else None
+    return render(request, "cases/case_detail.html", context)
 
 
 @login_required
