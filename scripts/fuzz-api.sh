@@ -13,6 +13,8 @@ SEED="${FUZZ_SEED:-20261125}"
 
 export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-fuzz-only-not-secret}"
 export DJANGO_DEBUG=0
+# gunicorn serves plain HTTP on loopback here; production redirects to HTTPS.
+export DJANGO_SECURE_SSL_REDIRECT=0
 # Generated traffic is far above any human rate: lift the throttles for this run only.
 export TUMORBOARD_API_USER_RATE=1000000/min TUMORBOARD_API_ANON_RATE=1000000/min TUMORBOARD_API_LOGIN_RATE=1000000/min
 mkdir -p var
