@@ -54,3 +54,21 @@ def test_an_image_over_the_size_limit_is_refused(case, radiologist, settings):
 def test_only_radiology_adds_imaging(case, pathologist):
     with pytest.raises(PermissionDenied):
         add(case, pathologist, [])
+
+
+def test_the_stored_suffix_comes_from_the_content_not_the_uploaders_name(case, radiologist):
+    study = add(case, radiologist, [(f.png_upload("looks-like-a-page.html"), "caption")])
+    assert study.key_images.get().image.name.endswith(".png")
+
+
+def test_fetching_a_key_image_is_audited_and_the_api_points_to_the_checked_view(case, radiologist):
+    from django.test import Client
+
+    study = add(case, radiologist, [(f.png_upload(), "caption")])
+    image = study.key_images.get()
+    client = Client()
+    client.force_login(radiologist)
+    assert client.get(f"/key-images/{image.pk}/").status_code == 200
+    assert m.AuditEvent.objects.filter(action="key_image.view", actor=radiologist, case_id=case.pk).exists()
+    listed = client.get(f"/api/v1/imaging-studies/{study.pk}/").json()["key_images"][0]
+    assert listed["image"] == f"/key-images/{image.pk}/"

@@ -10,6 +10,7 @@ from datetime import UTC, date
 from django.contrib.auth import get_user_model
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import reverse
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
@@ -214,10 +215,16 @@ class CaseListSerializer(ModelSerializer):
 
 
 class KeyImageSerializer(ModelSerializer):
+    # Not the storage path: the access-checked URL that serves the image to members of the board.
+    image = serializers.SerializerMethodField()
+
     class Meta:
         model = m.KeyImage
         fields = ["id", "image", "caption", "width", "height", "order"]
         read_only_fields = fields
+
+    def get_image(self, obj) -> str:
+        return reverse("key-image", args=[obj.pk])
 
 
 class ImagingStudySerializer(ModelSerializer):

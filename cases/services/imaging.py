@@ -12,10 +12,12 @@ from .audit import audit_record, snapshot
 from .common import case_event_add, save_validated
 
 STUDY_FIELDS = ["modality", "body_site", "performed_on", "accession_number", "findings", "impression"]
-ACCEPTED_FORMATS = {"PNG", "JPEG", "GIF", "WEBP"}
+# The stored file's suffix comes from what Pillow found inside, never from the uploader's name.
+ACCEPTED_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp"}
 
 
-def validate_key_image(upload: UploadedFile) -> None:
+def validate_key_image(upload: UploadedFile) -> str:
+    """Return the image's format if it is an accepted image small enough to keep; refuse otherwise."""
     """Accept a key image only if it is small enough and Pillow can read it as an image."""
     if upload.size is None or upload.size > settings.KEY_IMAGE_MAX_BYTES:
         limit = settings.KEY_IMAGE_MAX_BYTES // (1024 * 1024)
@@ -33,17 +35,17 @@ def validate_key_image(upload: UploadedFile) -> None:
         upload.seek(0)
     if image_format not in ACCEPTED_FORMATS:
         raise ValidationError({"image": f"{image_format} images are not accepted; use PNG, JPEG, GIF or WebP."})
+    return image_format
 
 
 def imaging_study_add(*, case: Case, by, key_images: list[tuple[UploadedFile, str]] = (), **fields) -> ImagingStudy:
     permissions.require(by, "imaging.add", case.board_id)
-    for upload, _caption in key_images:
-        validate_key_image(upload)
+    formats = [validate_key_image(upload) for upload, _caption in key_images]
     study = ImagingStudy(case=case, radiologist=by, **fields)
     with transaction.atomic():
         save_validated(study)
-        for order, (upload, caption) in enumerate(key_images, start=1):
-            _key_image_save(study=study, upload=upload, caption=caption, order=order)
+        for order, ((upload, caption), image_format) in enumerate(zip(key_images, formats, strict=True), start=1):
+            _key_image_save(study=study, upload=upload, image_format=image_format, caption=caption, order=order)
         case_event_add(
             case=case,
             kind=CaseEventKind.IMAGING,
@@ -54,18 +56,20 @@ def imaging_study_add(*, case: Case, by, key_images: list[tuple[UploadedFile, st
     return study
 
 
-def _key_image_save(*, study: ImagingStudy, upload: UploadedFile, caption: str, order: int) -> KeyImage:
+def _key_image_save(
+    *, study: ImagingStudy, upload: UploadedFile, image_format: str, caption: str, order: int
+) -> KeyImage:
     key_image = KeyImage(study=study, caption=caption, order=order)
-    key_image.image.save(upload.name or "image", upload, save=False)
+    key_image.image.save("image" + ACCEPTED_FORMATS[image_format], upload, save=False)
     save_validated(key_image)
     return key_image
 
 
 def key_image_add(*, study: ImagingStudy, by, upload: UploadedFile, caption: str) -> KeyImage:
     permissions.require(by, "imaging.add", study.case.board_id)
-    validate_key_image(upload)
+    image_format = validate_key_image(upload)
     with transaction.atomic():
         order = study.key_images.count() + 1
-        key_image = _key_image_save(study=study, upload=upload, caption=caption, order=order)
+        key_image = _key_image_save(study=study, upload=upload, image_format=image_format, caption=caption, order=order)
         audit_record(actor=by, action="key_image.create", obj=key_image, changes={"caption": caption})
     return key_image

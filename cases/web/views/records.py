@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from ... import permissions, selectors
 from ...models import DecisionStatus
 from ...services import decisions, followups, imaging, opinions, pathology
+from ...services.audit import audit_record
 from ..common import act, case_url, form_page, posted_version, redirect_next, submit
 from ..forms import (
     AmendmentForm,
@@ -62,6 +63,7 @@ def imaging_new(request, pk):
 def key_image(request, pk):
     """Key images leave the server only through here: a member of another board gets 404."""
     image = visible(permissions.key_images_visible_to, request.user, pk)
+    audit_record(actor=request.user, action="key_image.view", obj=image)
     try:
         handle = image.image.open("rb")
     except FileNotFoundError:
