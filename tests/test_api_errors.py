@@ -167,3 +167,19 @@ def test_a_surveillance_start_that_would_run_off_the_calendar_is_refused(client,
     response = client.post("/api/v1/follow-ups/apply-template/", body)
     assert response.status_code == 400 and "start_on" in response.json()
     assert not m.FollowUp.objects.exists()
+
+
+def test_a_meeting_in_another_century_is_refused_whatever_its_offset(client, board):
+    """Found by make fuzz: '1380-…+22:45' reached PostgreSQL, which cannot store that offset (500)."""
+    moment = "1380-02-27T21:19:23.640000+22:45"
+    response = client.post("/api/v1/meetings/", {"board": board.pk, "starts_at": moment, "location": "Room"})
+    assert response.status_code == 400 and "starts_at" in response.json()
+    assert not m.Meeting.objects.exists()
+    assert client.get("/api/v1/meetings/", {"starts_after": moment}).status_code == 200
+
+
+def test_times_are_stored_in_utc_whatever_offset_they_came_with(client, board):
+    body = {"board": board.pk, "starts_at": "2027-02-27T21:19:23+13:45", "location": "Room"}
+    response = client.post("/api/v1/meetings/", body)
+    assert response.status_code == 201
+    assert m.Meeting.objects.get().starts_at.isoformat() == "2027-02-27T07:34:23+00:00"

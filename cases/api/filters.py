@@ -29,7 +29,8 @@ class BoundedIsoDateTimeField(IsoDateTimeField):
         parsed = super().to_python(value)
         if parsed is not None:
             try:
-                parsed.astimezone(UTC)
+                # In UTC: PostgreSQL refuses offsets past ±15:59 that ISO 8601 text can carry.
+                return parsed.astimezone(UTC)
             except OverflowError:
                 raise ValidationError("The date and time are out of range.", code="invalid") from None
         return parsed

@@ -30,10 +30,10 @@ class DateTimeField(serializers.DateTimeField):
     def to_internal_value(self, value):
         parsed = super().to_internal_value(value)
         try:
-            parsed.astimezone(UTC)
+            # Stored in UTC: PostgreSQL refuses offsets past ±15:59 that ISO 8601 text can carry.
+            return parsed.astimezone(UTC)
         except OverflowError:
             raise serializers.ValidationError("The date and time are out of range.") from None
-        return parsed
 
     def to_representation(self, value):
         if not value:

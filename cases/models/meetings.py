@@ -1,6 +1,7 @@
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from .boards import Specialty
@@ -56,6 +57,10 @@ class Meeting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.board} — {self.starts_at:%Y-%m-%d %H:%M}"
+
+    def clean(self) -> None:
+        if self.starts_at and not (2000 <= self.starts_at.year <= 2199):
+            raise ValidationError({"starts_at": "Give the meeting's real date and time (years 2000 to 2199)."})
 
     @property
     def is_published(self) -> bool:
