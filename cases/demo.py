@@ -140,14 +140,18 @@ class DemoBuilder:
     def u(self, name: str):
         return self.users[name]
 
-    def held_meeting(self, board: Board, days_ago: int, attendees: list[str], cases_: list) -> Meeting:
-        coordinator = self.u("coordinator")
-        meeting = meetings.meeting_schedule(
-            board=board,
-            by=coordinator,
-            starts_at=(self.now - timedelta(days=days_ago)).replace(hour=16, minute=0, second=0, microsecond=0),
-            location="Conference room 4B, oncology centre",
+    def at(self, *, days: int, hour: int):
+        return (self.now + timedelta(days=days)).replace(hour=hour, minute=0, second=0, microsecond=0)
+
+    def schedule(self, board: Board, *, days: int, hour: int = 16, **place) -> Meeting:
+        place = place or {"location": "Conference room 4B, oncology centre"}
+        return meetings.meeting_schedule(
+            board=board, by=self.u("coordinator"), starts_at=self.at(days=days, hour=hour), **place
         )
+
+    def held_meeting(self, board: Board, days_ago: int, attendees: list[str], cases_: list, **place) -> Meeting:
+        coordinator = self.u("coordinator")
+        meeting = self.schedule(board, days=-days_ago, **place)
         for case in cases_:
             meetings.agenda_add(meeting=meeting, case=case, by=coordinator, minutes=15)
         meetings.agenda_publish(meeting=meeting, by=coordinator)
@@ -166,6 +170,23 @@ class DemoBuilder:
         for stage in stages:
             case = workflow.case_transition(case=case, to=stage, by=self.u(by), note=note)
         return case
+
+    def referral(self, board: Board, patient, **fields):
+        return cases.case_create(patient=patient, board=board, by=self.u("coordinator"), **fields)
+
+    def add_imaging(self, case, *, days_ago: int, **fields):
+        performed_on = timezone.localdate() - timedelta(days=days_ago)
+        return imaging.imaging_study_add(case=case, by=self.u("radiologist"), performed_on=performed_on, **fields)
+
+    def add_report(self, case, *, days_ago: int, status: str = "final", **fields):
+        collected_on = timezone.localdate() - timedelta(days=days_ago)
+        return pathology.pathology_report_add(
+            case=case, by=self.u("pathologist"), status=status, collected_on=collected_on, **fields
+        )
+
+    def add_inputs(self, case, assessments: dict[str, str]) -> None:
+        for username, text in assessments.items():
+            opinions.opinion_record(case=case, by=self.u(username), assessment=text)
 
     # The seed case ------------------------------------------------------------------------
 
@@ -360,46 +381,40 @@ class DemoBuilder:
 
         # 1. Sarcoma, intake, referral still incomplete.
         patient = self.patient(sarcoma, "DEMO-100002", "Ravi", "Okonkwo", 54, "male", "Hypertension.")
-        cases.case_create(
-            patient=patient,
-            board=sarcoma,
-            by=coordinator,
+        self.referral(
+            sarcoma,
+            patient,
             referring_clinician="Dr. Amara Diallo, general surgery",
             clinical_question="Enlarging deep mass of the right thigh: biopsy approach?",
-            priority="routine",
         )
 
         # 2. Sarcoma, imaging: MR reported, awaiting biopsy.
         patient = self.patient(sarcoma, "DEMO-100003", "Greta", "Holm", 41, "female")
-        case = cases.case_create(
-            patient=patient,
-            board=sarcoma,
-            by=coordinator,
+        calf = self.referral(
+            sarcoma,
+            patient,
             referring_clinician="Dr. Amara Diallo, general surgery",
             clinical_question="Deep 9 cm mass of the left calf: imaging-guided biopsy and staging plan?",
             history="Painless swelling of the left calf noticed six months ago, slowly growing. No prior cancer.",
             key_labs="Full blood count and LDH normal.",
             performance_status=0,
         )
-        self.move(case, "imaging")
-        imaging.imaging_study_add(
-            case=case,
-            by=self.u("radiologist"),
+        self.move(calf, "imaging")
+        self.add_imaging(
+            calf,
+            days_ago=6,
             modality="MR",
             body_site="Left calf",
-            performed_on=timezone.localdate() - timedelta(days=6),
             accession_number="DEMO-MR-5120",
             findings="Deep heterogeneous intramuscular mass in the soleus, 9 × 6 × 5 cm.",
             impression="Deep soft-tissue mass suspicious for sarcoma; core biopsy along the planned surgical track.",
         )
-        upcoming_cases = [case]
 
         # 3. Sarcoma, consensus: every input given, listed for the next meeting.
         patient = self.patient(sarcoma, "DEMO-100004", "Tomasz", "Brenner", 17, "male")
-        case = cases.case_create(
-            patient=patient,
-            board=sarcoma,
-            by=coordinator,
+        fibula = self.referral(
+            sarcoma,
+            patient,
             referring_clinician="Dr. Ines Carvalho, paediatric oncology",
             clinical_question=(
                 "Ewing sarcoma of the left fibula after induction chemotherapy: surgery or radiotherapy "
@@ -413,45 +428,42 @@ class DemoBuilder:
             performance_status=1,
             priority="urgent",
         )
-        self.move(case, "imaging")
-        imaging.imaging_study_add(
-            case=case,
-            by=self.u("radiologist"),
+        self.move(fibula, "imaging")
+        self.add_imaging(
+            fibula,
+            days_ago=10,
             modality="MR",
             body_site="Left leg",
-            performed_on=timezone.localdate() - timedelta(days=10),
             findings="Marked shrinkage of the fibular soft-tissue component.",
             impression="Good radiological response.",
         )
-        self.move(case, "pathology")
-        pathology.pathology_report_add(
-            case=case,
-            by=self.u("pathologist"),
-            status="final",
+        self.move(fibula, "pathology")
+        self.add_report(
+            fibula,
+            days_ago=130,
             specimen="Core biopsy, left fibula",
             procedure="CT-guided core biopsy",
-            collected_on=timezone.localdate() - timedelta(days=130),
             diagnosis="Small round blue cell tumour, EWSR1 rearranged: Ewing sarcoma.",
             icdo3_code="9260/3",
         )
-        for username, text in [
-            ("radiologist", "Good response; the margin to the peroneal nerve is now clear."),
-            ("pathologist", "Diagnosis confirmed; response to be graded on the resection specimen."),
-            ("orthopaedic", "Resection of the proximal fibula is feasible with nerve preservation."),
-            ("radonc", "Surgery preferred; radiotherapy kept for close or positive margins."),
-        ]:
-            opinions.opinion_record(case=case, by=self.u(username), assessment=text)
-        self.move(case, "consensus")
-        upcoming_cases.append(case)
+        self.add_inputs(
+            fibula,
+            {
+                "radiologist": "Good response; the margin to the peroneal nerve is now clear.",
+                "pathologist": "Diagnosis confirmed; response to be graded on the resection specimen.",
+                "orthopaedic": "Resection of the proximal fibula is feasible with nerve preservation.",
+                "radonc": "Surgery preferred; radiotherapy kept for close or positive margins.",
+            },
+        )
+        self.move(fibula, "consensus")
 
-        upcoming = meetings.meeting_schedule(
-            board=sarcoma,
-            by=coordinator,
-            starts_at=(self.now + timedelta(days=7)).replace(hour=16, minute=0, second=0, microsecond=0),
+        upcoming = self.schedule(
+            sarcoma,
+            days=7,
             location="Conference room 4B, oncology centre",
             video_link="https://meet.example.org/sarcoma-board",
         )
-        for case in upcoming_cases:
+        for case in (calf, fibula):
             meetings.agenda_add(
                 meeting=upcoming, case=case, by=coordinator, presenter=self.u("orthopaedic"), minutes=15
             )
@@ -459,44 +471,39 @@ class DemoBuilder:
 
         # 4. Breast, pathology: preliminary core biopsy report.
         patient = self.patient(breast, "DEMO-200011", "Maren", "Castell", 62, "female", "Type 2 diabetes.")
-        case = cases.case_create(
-            patient=patient,
-            board=breast,
-            by=coordinator,
+        left_breast = self.referral(
+            breast,
+            patient,
             referring_clinician="Dr. Yusuf Demir, breast clinic",
             clinical_question="Screen-detected 14 mm mass of the left breast: primary surgery or neoadjuvant therapy?",
             history="Screen-detected lesion, no palpable axillary nodes.",
             key_labs="None relevant.",
             performance_status=0,
         )
-        self.move(case, "imaging")
-        imaging.imaging_study_add(
-            case=case,
-            by=self.u("radiologist"),
+        self.move(left_breast, "imaging")
+        self.add_imaging(
+            left_breast,
+            days_ago=9,
             modality="US",
             body_site="Left breast and axilla",
-            performed_on=timezone.localdate() - timedelta(days=9),
             findings="Irregular 14 mm hypoechoic mass at 2 o'clock; normal axillary nodes.",
             impression="BI-RADS 5 lesion; axilla normal.",
         )
-        self.move(case, "pathology")
-        pathology.pathology_report_add(
-            case=case,
-            by=self.u("pathologist"),
+        self.move(left_breast, "pathology")
+        self.add_report(
+            left_breast,
+            days_ago=5,
             status="preliminary",
             specimen="Core biopsy, left breast 2 o'clock",
             procedure="Ultrasound-guided 14G core biopsy",
-            collected_on=timezone.localdate() - timedelta(days=5),
             diagnosis="Invasive carcinoma of no special type, grade 2; receptor studies pending.",
         )
-        breast_upcoming = [case]
 
         # 5. Breast, revised pathology: HER2 status revised on repeat testing.
         patient = self.patient(breast, "DEMO-200012", "Lior", "Ashkenazi", 48, "female")
-        case = cases.case_create(
-            patient=patient,
-            board=breast,
-            by=coordinator,
+        right_breast = self.referral(
+            breast,
+            patient,
             referring_clinician="Dr. Yusuf Demir, breast clinic",
             clinical_question="Right breast carcinoma: is systemic therapy before surgery indicated?",
             history="Palpable 28 mm right breast mass for two months.",
@@ -504,24 +511,21 @@ class DemoBuilder:
             performance_status=0,
             priority="urgent",
         )
-        self.move(case, "imaging")
-        imaging.imaging_study_add(
-            case=case,
-            by=self.u("radiologist"),
+        self.move(right_breast, "imaging")
+        self.add_imaging(
+            right_breast,
+            days_ago=20,
             modality="MR",
             body_site="Both breasts",
-            performed_on=timezone.localdate() - timedelta(days=20),
             findings="Single 29 mm enhancing mass, right upper outer quadrant.",
             impression="Unifocal right breast cancer.",
         )
-        self.move(case, "pathology")
-        report = pathology.pathology_report_add(
-            case=case,
-            by=self.u("pathologist"),
-            status="final",
+        self.move(right_breast, "pathology")
+        report = self.add_report(
+            right_breast,
+            days_ago=18,
             specimen="Core biopsy, right breast",
             procedure="Ultrasound-guided core biopsy",
-            collected_on=timezone.localdate() - timedelta(days=18),
             diagnosis="Invasive carcinoma NST, grade 3; ER positive, HER2 equivocal (2+).",
         )
         pathology.pathology_report_amend(
@@ -531,78 +535,61 @@ class DemoBuilder:
             amendment_reason="Reflex in-situ hybridisation showed HER2 amplification.",
             discrepancy=Discrepancy.MAJOR,
         )
-        breast_upcoming.append(case)
 
         # 6. Breast, closed: decision signed at a past meeting.
         patient = self.patient(breast, "DEMO-200013", "Beatriz", "Ollanta", 57, "female")
-        case = cases.case_create(
-            patient=patient,
-            board=breast,
-            by=coordinator,
+        dcis = self.referral(
+            breast,
+            patient,
             referring_clinician="Dr. Yusuf Demir, breast clinic",
             clinical_question="Low-grade DCIS after wide local excision: radiotherapy or surveillance?",
             history="Wide local excision of 12 mm low-grade DCIS, margins clear.",
             key_labs="None relevant.",
             performance_status=0,
         )
-        self.move(case, "imaging")
-        imaging.imaging_study_add(
-            case=case,
-            by=self.u("radiologist"),
+        self.move(dcis, "imaging")
+        self.add_imaging(
+            dcis,
+            days_ago=60,
             modality="XR",
             body_site="Left breast (mammogram)",
-            performed_on=timezone.localdate() - timedelta(days=60),
             findings="Post-excision changes only.",
             impression="No residual calcification.",
         )
-        self.move(case, "pathology")
-        pathology.pathology_report_add(
-            case=case,
-            by=self.u("pathologist"),
-            status="final",
+        self.move(dcis, "pathology")
+        self.add_report(
+            dcis,
+            days_ago=45,
             specimen="Wide local excision, left breast",
             procedure="Wide local excision",
-            collected_on=timezone.localdate() - timedelta(days=45),
             diagnosis="DCIS, low nuclear grade, 12 mm, margins clear (closest 4 mm).",
         )
-        for username, text in [
-            ("radiologist", "No residual disease on imaging."),
-            ("pathologist", "Low-grade DCIS completely excised."),
-            ("outsider", "Surgery complete."),
-            ("medonc", "Endocrine therapy optional; discussed risk and benefit."),
-        ]:
-            opinions.opinion_record(case=case, by=self.u(username), assessment=text)
-        self.move(case, "consensus")
-        past = meetings.meeting_schedule(
-            board=breast,
-            by=coordinator,
-            starts_at=(self.now - timedelta(days=21)).replace(hour=8, minute=0, second=0, microsecond=0),
-            video_link="https://meet.example.org/breast-board",
+        self.add_inputs(
+            dcis,
+            {
+                "radiologist": "No residual disease on imaging.",
+                "pathologist": "Low-grade DCIS completely excised.",
+                "outsider": "Surgery complete.",
+                "medonc": "Endocrine therapy optional; discussed risk and benefit.",
+            },
         )
-        meetings.agenda_add(meeting=past, case=case, by=coordinator)
-        meetings.agenda_publish(meeting=past, by=coordinator)
-        meetings.meeting_set_status(meeting=past, by=coordinator, status=MeetingStatus.IN_PROGRESS)
-        for username in ("outsider", "medonc", "radiologist", "pathologist"):
-            meetings.attendance_record(meeting=past, by=coordinator, user=self.u(username))
+        self.move(dcis, "consensus")
+        attendees = ["outsider", "medonc", "radiologist", "pathologist"]
+        past = self.held_meeting(breast, 21, attendees, [dcis], video_link="https://meet.example.org/breast-board")
         decision = decisions.decision_record(
-            case=case,
+            case=dcis,
             by=self.u("outsider"),
             meeting=past,
-            participants=[self.u(n) for n in ("outsider", "medonc", "radiologist", "pathologist")],
+            participants=[self.u(n) for n in attendees],
             consensus_diagnosis="Completely excised low-grade DCIS.",
             plan=[{"category": "surveillance", "detail": "Annual mammography."}],
             rationale="Low recurrence risk; patient prefers to avoid radiotherapy.",
             dissent="Radiology would have offered radiotherapy given age under 60.",
         )
         decisions.decision_sign(decision=decision, by=self.u("outsider"))
-        self.move(case, "closed")
+        self.move(dcis, "closed")
         self.finish_meeting(past)
 
-        next_breast = meetings.meeting_schedule(
-            board=breast,
-            by=coordinator,
-            starts_at=(self.now + timedelta(days=10)).replace(hour=8, minute=0, second=0, microsecond=0),
-            location="Seminar room 2, breast unit",
-        )
-        for case in breast_upcoming:
+        next_breast = self.schedule(breast, days=10, hour=8, location="Seminar room 2, breast unit")
+        for case in (left_breast, right_breast):
             meetings.agenda_add(meeting=next_breast, case=case, by=coordinator, presenter=self.u("outsider"))
