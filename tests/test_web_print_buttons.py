@@ -169,3 +169,10 @@ def test_once_the_agenda_is_published_the_draft_note_goes_and_the_packet_is_no_d
     assert not any("DRAFT" in note for note in page.notes)
     packet = follow(client, page.groups["Print the meeting packet"]["Print packet"][0])
     assert "DRAFT" not in text_of(packet.content)
+
+
+def test_an_empty_agenda_offers_no_packet_yet(signed_in, coordinator, board):
+    empty = f.MeetingFactory(board=board, created_by=coordinator)
+    page = buttons(signed_in(coordinator).get(reverse("meeting-detail", args=[empty.pk])))
+    assert page.groups["Print the meeting packet"] == {}
+    assert page.notes == ["The packet can be printed once a case is on the agenda."]
