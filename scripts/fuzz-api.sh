@@ -13,8 +13,13 @@ SEED="${FUZZ_SEED:-20261125}"
 
 export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-fuzz-only-not-secret}"
 export DJANGO_DEBUG=0
+# Production settings over plain HTTP on loopback, as `make test` runs them: no redirect to HTTPS.
+export DJANGO_SECURE_SSL_REDIRECT=0
 # Generated traffic is far above any human rate: lift the throttles for this run only.
 export TUMORBOARD_API_USER_RATE=1000000/min TUMORBOARD_API_ANON_RATE=1000000/min TUMORBOARD_API_LOGIN_RATE=1000000/min
+# Likewise the login lockout: schemathesis learns the demo usernames from responses and sends them
+# with generated passwords, which would lock the next user out before their own token is taken.
+export TUMORBOARD_LOGIN_FAILURE_LIMIT=1000000
 mkdir -p var
 if [ -z "${DATABASE_URL:-}" ]; then
   export TUMORBOARD_VAR_DIR="$PWD/var/fuzz"

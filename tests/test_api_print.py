@@ -225,3 +225,14 @@ def test_the_schema_documents_the_downloads_as_pdf_with_json_refusals(client, db
             assert list(operation["responses"][code]["content"]) == ["application/json"]
         query = {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}
         assert query == {flag: {"type": "boolean", "default": False} for flag in flags}
+
+
+# Found by `make fuzz` on PostgreSQL ------------------------------------------------------------
+
+
+def test_a_time_filter_with_an_offset_postgresql_refuses_is_compared_in_utc(api, coordinator, board):
+    f.MeetingFactory(board=board, starts_at=timezone.now())
+    client = api(coordinator)
+    response = client.get("/api/v1/meetings/", {"starts_before": "1380-02-27T21:19:23.64+22:45"})
+    assert response.status_code == 200 and response.json()["count"] == 0
+    assert client.get("/api/v1/meetings/", {"starts_before": "2999-01-01T00:00:00+22:45"}).json()["count"] == 1
