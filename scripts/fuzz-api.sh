@@ -17,6 +17,9 @@ export DJANGO_DEBUG=0
 export DJANGO_SECURE_SSL_REDIRECT=0
 # Generated traffic is far above any human rate: lift the throttles for this run only.
 export TUMORBOARD_API_USER_RATE=1000000/min TUMORBOARD_API_ANON_RATE=1000000/min TUMORBOARD_API_LOGIN_RATE=1000000/min
+# Likewise the login lockout: schemathesis learns the demo usernames from responses and sends them
+# with generated passwords, which would lock the next user out before their own token is taken.
+export TUMORBOARD_LOGIN_FAILURE_LIMIT=1000000
 mkdir -p var
 if [ -z "${DATABASE_URL:-}" ]; then
   export TUMORBOARD_VAR_DIR="$PWD/var/fuzz"
@@ -30,8 +33,9 @@ $PY manage.py load_demo --force | tail -n 1
 port="$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:${port}"
 log="var/fuzz-server.log"
+# The app's own log (Django's tracebacks) goes to the workers' stderr: keep it with gunicorn's.
 .venv/bin/gunicorn tumorboard.wsgi --bind "127.0.0.1:${port}" --workers 2 --timeout 60 \
-  --access-logfile /dev/null --error-logfile "$log" &
+  --access-logfile /dev/null --error-logfile "$log" >>"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
 

@@ -3,8 +3,9 @@
 A coordinator registers a patient and a case; a radiologist adds imaging with a key image; a
 pathologist adds, then amends, a report; every required specialist records input; the coordinator
 schedules a meeting, builds and publishes the agenda and records attendance; the chair records and
-signs the decision; the case closes; an outsider can open none of it. Screenshots of the dashboard,
-the case page and the meeting page are saved to test-artifacts/.
+signs the decision; the case closes; the print buttons give the case summary and the meeting packet;
+an outsider can open none of it. Screenshots of the dashboard, the case page and the meeting page are
+saved to test-artifacts/.
 
 Locally the test skips, with the reason, when Chromium or Playwright is missing; in CI (CI=true)
 that is a failure.
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from PIL import Image
+from pypdf import PdfReader
 
 from cases import models as m
 
@@ -240,6 +242,30 @@ def decide_and_sign(page, meeting) -> None:
     page.get_by_text("Outcome recorded for Mira Lindqvist.").wait_for()
 
 
+def downloaded_text(download) -> str:
+    """The text of a downloaded PDF, whitespace folded, as pypdf reads it."""
+    content = Path(download.path()).read_bytes()
+    assert content.startswith(b"%PDF")
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def print_summary_and_packet(page, case, meeting) -> None:
+    """The case page's button gives the summary (clicked); the meeting page's the packet (from the keyboard)."""
+    page.goto(f"/cases/{case.pk}/")
+    with page.expect_download() as summary:
+        page.get_by_role("link", name="Print summary", exact=True).click()
+    assert summary.value.suggested_filename == f"case-{case.pk}-summary.pdf"
+    assert "LINDQVIST, Mira" in downloaded_text(summary.value)
+    page.goto(f"/meetings/{meeting.pk}/")
+    page.get_by_role("link", name="Print packet", exact=True).focus()
+    with page.expect_download() as packet:
+        page.keyboard.press("Enter")
+    assert packet.value.suggested_filename.endswith("-packet.pdf")
+    text = downloaded_text(packet.value)
+    assert "LINDQVIST, Mira" in text and "Callus and tumoral calcinosis" in text and "DRAFT" not in text
+    shoot(page, "meeting-page-after-decision")
+
+
 def test_the_whole_journey_in_a_real_browser(
     sign_in, board, coordinator, chair, radiologist, pathologist, orthopaedic, radonc, outsider
 ):
@@ -271,6 +297,12 @@ def test_the_whole_journey_in_a_real_browser(
     assert case.stage == "closed"
     assert case.decisions.get().is_signed
     assert case.follow_ups.count() == 1
+    print_summary_and_packet(coordinator_page, case, meeting)
+    assert [e.action for e in m.AuditEvent.objects.filter(action__endswith=".print").order_by("sequence")] == [
+        "case.print",
+        "meeting.print",
+    ]
+    coordinator_page.goto(f"/cases/{case.pk}/")
     shoot(coordinator_page, "case-page")
     coordinator_page.goto("/")
     shoot(coordinator_page, "dashboard")

@@ -23,13 +23,15 @@ class IdFilter(filters.NumberFilter):
 
 
 class BoundedIsoDateTimeField(IsoDateTimeField):
-    """A datetime that stays representable in UTC (the database compares in UTC)."""
+    """A datetime that stays representable in UTC (the database compares in UTC).
+
+    Handed over in UTC: PostgreSQL refuses offsets Python accepts (e.g. +22:45).
+    """
 
     def to_python(self, value):
         parsed = super().to_python(value)
         if parsed is not None:
             try:
-                # In UTC: PostgreSQL refuses offsets past ±15:59 that ISO 8601 text can carry.
                 return parsed.astimezone(UTC)
             except OverflowError:
                 raise ValidationError("The date and time are out of range.", code="invalid") from None

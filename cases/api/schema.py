@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from .serializers import ErrorSerializer
 
@@ -28,6 +28,14 @@ IF_MATCH_OPTIONAL = OpenApiParameter(
 PATH_ID = OpenApiParameter(
     "id", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}, OpenApiParameter.PATH, required=True
 )
+
+# The two downloads (`…/summary.pdf`, `…/packet.pdf`): a PDF when it works, JSON when refused.
+PDF_DOWNLOAD = {
+    (200, "application/pdf"): OpenApiResponse(
+        OpenApiTypes.BINARY,
+        description="The PDF, as an attachment (`Content-Disposition: attachment; filename=…`), never cached.",
+    )
+}
 
 
 class TokenScheme(OpenApiAuthenticationExtension):

@@ -477,6 +477,20 @@ class TransitionSerializer(InputSerializer):
     note = serializers.CharField(allow_blank=True, required=False, default="", max_length=5000)
 
 
+class SummaryPdfQuerySerializer(serializers.Serializer):
+    """The query of `GET /cases/{id}/summary.pdf`; other query parameters are ignored, as on every GET."""
+
+    pdfa = serializers.BooleanField(required=False, default=False, help_text="PDF/A-3b, for archiving.")
+
+
+class PacketPdfQuerySerializer(SummaryPdfQuerySerializer):
+    deidentify = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="For teaching: initials, masked record numbers, ages instead of birth dates.",
+    )
+
+
 # Imaging and pathology -------------------------------------------------------------------
 
 

@@ -4,7 +4,16 @@ from rest_framework.routers import SimpleRouter
 from . import tokens, views
 from .errors import not_found
 
-router = SimpleRouter()
+
+class Router(SimpleRouter):
+    """Downloads are named like files, `cases/{id}/summary.pdf`, without the other actions' trailing slash."""
+
+    def get_routes(self, viewset):
+        routes = super().get_routes(viewset)
+        return [route._replace(url=route.url.replace(r"\.pdf{trailing_slash}", r"\.pdf")) for route in routes]
+
+
+router = Router()
 router.register("patients", views.PatientViewSet, basename="patient")
 router.register("boards", views.BoardViewSet, basename="board")
 router.register("cases", views.CaseViewSet, basename="case")

@@ -5,11 +5,13 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from .. import models as m
 from .. import permissions, selectors
+from ..printing.documents import http_response, render_case_summary, render_meeting_packet
 from ..services import cases as case_services
 from ..services import decisions as decision_services
 from ..services import followups as follow_up_services
@@ -19,16 +21,36 @@ from ..services import opinions as opinion_services
 from ..services import pathology as pathology_services
 from ..services import workflow
 from ..services.audit import audit_record
+from ..services.errors import Conflict
+from ..services.printing import case_print_record, meeting_print_record
 from . import filters
 from . import serializers as s
 from .etags import expected_version, with_etag
-from .schema import IF_MATCH_OPTIONAL
+from .schema import IF_MATCH_OPTIONAL, PDF_DOWNLOAD
 
 
 def parse(serializer_class, request, **kwargs) -> dict:
     serializer = serializer_class(data=request.data, context={"request": request}, **kwargs)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+def parse_query(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.query_params, context={"request": request})
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class PdfOrJsonNegotiation(DefaultContentNegotiation):
+    """The PDF downloads answer a PDF, or a JSON refusal, whatever the Accept header asks for
+    (`Accept: application/pdf` is not refused with 406)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+# A download: GET only, no filters or pagination, PDF or JSON.
+download = {"methods": ["get"], "filter_backends": [], "content_negotiation_class": PdfOrJsonNegotiation}
 
 
 def show(request, obj, serializer_class, *, status_code=status.HTTP_200_OK) -> Response:
@@ -164,6 +186,20 @@ class CaseViewSet(ResourceViewSet):
         audit_record(actor=request.user, action="case.timeline_view", obj=case)
         page = self.paginate_queryset(selectors.case_timeline(case))
         return self.get_paginated_response(s.CaseEventSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="v1_cases_summary_pdf_retrieve",
+        parameters=[s.SummaryPdfQuerySerializer],
+        responses=PDF_DOWNLOAD,
+        filters=False,
+    )
+    @action(detail=True, url_path=r"summary\.pdf", **download)
+    def summary_pdf(self, request, pk=None):
+        """The case summary as a PDF (`?pdfa=1` for PDF/A-3b); every download is audited (`case.print`)."""
+        options = parse_query(s.SummaryPdfQuerySerializer, request)
+        pdf = render_case_summary(user=request.user, case_id=pk, **options)
+        case_print_record(case=pdf.subject, by=request.user, options={**pdf.options, "via": "api"})
+        return http_response(pdf)
 
 
 # Imaging and pathology -------------------------------------------------------------------
@@ -391,6 +427,28 @@ class MeetingViewSet(ResourceViewSet):
         fields = parse(s.AttendanceRecordSerializer, request)
         row = meeting_services.attendance_record(meeting=meeting, by=request.user, **fields)
         return show(request, row, s.AttendanceSerializer)
+
+    @extend_schema(
+        operation_id="v1_meetings_packet_pdf_retrieve",
+        parameters=[s.PacketPdfQuerySerializer],
+        responses={**PDF_DOWNLOAD, 409: s.ErrorSerializer},
+        filters=False,
+    )
+    @action(detail=True, url_path=r"packet\.pdf", **download)
+    def packet_pdf(self, request, pk=None):
+        """The meeting packet as a PDF: `?deidentify=1` for teaching, `?pdfa=1` for PDF/A-3b; watermarked
+        DRAFT while the agenda is unpublished. Every download is audited (`meeting.print`, naming its cases).
+        An empty agenda has no packet (409 `agenda_empty`)."""
+        options = parse_query(s.PacketPdfQuerySerializer, request)
+        # The packet renderer cannot yet lay out a packet without a case section (it fails): until it
+        # can, an empty agenda is refused here rather than answered with a 500.
+        if not self._meeting().agenda_items.exists():
+            raise Conflict("The agenda is empty: there is no packet to print yet.", code="agenda_empty")
+        pdf = render_meeting_packet(user=request.user, meeting_id=pk, **options)
+        meeting_print_record(
+            meeting=pdf.subject, by=request.user, options={**pdf.options, "via": "api"}, case_ids=list(pdf.case_ids)
+        )
+        return http_response(pdf)
 
 
 # Decisions and follow-up -----------------------------------------------------------------
