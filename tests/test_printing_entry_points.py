@@ -113,3 +113,15 @@ def test_the_demo_seed_case_and_meetings_print_from_the_web_and_the_command_line
             check=True,
         )
         assert (ARTIFACTS / f"demo-{name}-packet-page1.png").stat().st_size > 10_000
+
+
+def test_a_meeting_with_an_empty_agenda_prints_from_the_portal_too(db, board, coordinator):
+    from django.test import Client
+
+    from tests import factories as f
+
+    empty = f.MeetingFactory(board=board, created_by=coordinator)
+    client = Client()
+    client.force_login(coordinator)
+    response = client.get(f"/meetings/{empty.pk}/packet.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"

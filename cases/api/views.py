@@ -21,7 +21,6 @@ from ..services import opinions as opinion_services
 from ..services import pathology as pathology_services
 from ..services import workflow
 from ..services.audit import audit_record
-from ..services.errors import Conflict
 from ..services.printing import case_print_record, meeting_print_record
 from . import filters
 from . import serializers as s
@@ -431,19 +430,14 @@ class MeetingViewSet(ResourceViewSet):
     @extend_schema(
         operation_id="v1_meetings_packet_pdf_retrieve",
         parameters=[s.PacketPdfQuerySerializer],
-        responses={**PDF_DOWNLOAD, 409: s.ErrorSerializer},
+        responses=PDF_DOWNLOAD,
         filters=False,
     )
     @action(detail=True, url_path=r"packet\.pdf", **download)
     def packet_pdf(self, request, pk=None):
         """The meeting packet as a PDF: `?deidentify=1` for teaching, `?pdfa=1` for PDF/A-3b; watermarked
-        DRAFT while the agenda is unpublished. Every download is audited (`meeting.print`, naming its cases).
-        An empty agenda has no packet (409 `agenda_empty`)."""
+        DRAFT while the agenda is unpublished. Every download is audited (`meeting.print`, naming its cases)."""
         options = parse_query(s.PacketPdfQuerySerializer, request)
-        # The packet renderer cannot yet lay out a packet without a case section (it fails): until it
-        # can, an empty agenda is refused here rather than answered with a 500.
-        if not self._meeting().agenda_items.exists():
-            raise Conflict("The agenda is empty: there is no packet to print yet.", code="agenda_empty")
         pdf = render_meeting_packet(user=request.user, meeting_id=pk, **options)
         meeting_print_record(
             meeting=pdf.subject, by=request.user, options={**pdf.options, "via": "api"}, case_ids=list(pdf.case_ids)

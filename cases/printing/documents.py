@@ -256,7 +256,7 @@ def render_meeting_packet(*, user, meeting_id, deidentify: bool = False, pdfa: b
     )
     starts = [anchors[section.row["anchor"]] for section in sections]
     # Each section's body goes over exactly the pages its slot reserved in the frame.
-    ends = [*starts[1:], engine.page_count(frame_pdf)]
+    ends = [*starts[1:], engine.page_count(frame_pdf)] if starts else []
     assert [end - start for start, end in zip(starts, ends, strict=True)] == [s.pages for s in sections]
     starts = [(start, bodies[section.key]) for start, section in zip(starts, sections, strict=True)]
     content = engine.overlay(frame_pdf, starts)
