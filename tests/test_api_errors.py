@@ -183,3 +183,10 @@ def test_times_are_stored_in_utc_whatever_offset_they_came_with(client, board):
     response = client.post("/api/v1/meetings/", body)
     assert response.status_code == 201
     assert m.Meeting.objects.get().starts_at.isoformat() == "2027-02-27T07:34:23+00:00"
+
+
+def test_api_route_names_do_not_shadow_the_portals():
+    from django.urls import reverse
+
+    assert reverse("case-detail", args=[1]) == "/cases/1/"
+    assert reverse("api:case-detail", args=[1]) == "/api/v1/cases/1/"

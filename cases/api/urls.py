@@ -24,6 +24,9 @@ router.register("meetings", views.MeetingViewSet, basename="meeting")
 router.register("decisions", views.DecisionViewSet, basename="decision")
 router.register("follow-ups", views.FollowUpViewSet, basename="follow-up")
 
+# Namespaced: the router's names (case-detail, …) would otherwise shadow the portal's.
+app_name = "api"
+
 urlpatterns = [
     path("auth/token/", tokens.TokenCreateView.as_view(), name="api-token"),
     path("auth/logout/", tokens.TokenRevokeView.as_view(), name="api-logout"),
