@@ -441,3 +441,23 @@ def test_the_500_page_is_friendly(db):
     assert response.status_code == 500
     assert b"Something went wrong" in response.content
     assert b"What you were doing may not have been saved" in response.content
+
+
+def test_the_case_header_says_when_the_diagnosis_changed(signed_in, coordinator, make_case, pathologist):
+    from django.urls import reverse
+
+    from cases.services import pathology as pathology_services
+
+    case = make_case("pathology")
+    page = signed_in(coordinator).get(reverse("case-detail", args=[case.pk]))
+    assert b"Diagnosis changed on amendment" not in page.content
+    pathology_services.pathology_report_amend(
+        report=case.pathology_reports.get(),
+        by=pathologist,
+        diagnosis="Tumoral calcinosis.",
+        amendment_reason="Re-review.",
+        discrepancy="major",
+    )
+    page = signed_in(coordinator).get(reverse("case-detail", args=[case.pk]))
+    header = page.content.split(b'class="case-header"')[1].split(b"</header>")[0]
+    assert b"Diagnosis changed on amendment (major discrepancy)." in header
