@@ -120,10 +120,11 @@ FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"
 NOT_UTF8 = "The request holds text that is not valid UTF-8. Nothing was saved; check the text and send it again."
 
 
-def _is_utf8(encoded: bytes) -> bool:
+def _is_text(encoded: bytes, charset: str = "utf-8") -> bool:
+    """Whether percent-encoded bytes decode as `charset` (the form's declared one; ours are UTF-8)."""
     try:
-        unquote_to_bytes(encoded.replace(b"+", b" ")).decode("utf-8")
-    except UnicodeDecodeError:
+        unquote_to_bytes(encoded.replace(b"+", b" ")).decode(charset)
+    except (UnicodeDecodeError, LookupError):
         return False
     return True
 
@@ -160,7 +161,7 @@ class RequestInputMiddleware:
         return self.get_response(request)
 
     def refusal(self, request) -> tuple[int, str, str] | None:
-        if not _is_utf8(request.META.get("QUERY_STRING", "").encode("iso-8859-1", "replace")):
+        if not _is_text(request.META.get("QUERY_STRING", "").encode("iso-8859-1", "replace")):
             return 400, "invalid_utf8", NOT_UTF8
         if request.method not in ("POST", "PUT", "PATCH"):
             return None
@@ -169,7 +170,9 @@ class RequestInputMiddleware:
             if _has_body(request) and not request.path.startswith("/api/"):
                 return 415, "unsupported_media_type", "The portal accepts only its own forms' submissions."
             return None
-        if content_type == "application/x-www-form-urlencoded" and not _is_utf8(request.body):
+        if content_type == "application/x-www-form-urlencoded" and not _is_text(
+            request.body, request.encoding or "utf-8"
+        ):
             return 400, "invalid_utf8", NOT_UTF8
         # Multipart fields are decoded one by one, undecodable bytes becoming U+FFFD (which nobody types).
         if any("\ufffd" in value for _name, values in request.POST.lists() for value in values):
