@@ -101,7 +101,8 @@ def refusal_response(request, status: int, code: str, message: str):
     """The portal shows templates/400.html with the reason; under /api/ it is JSON like every API error."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message, "code": code}, status=status)
-    return render(request, "400.html", {"heading": "Nothing was saved", "message": message}, status=status)
+    heading = "The request could not be read" if request.method in ("GET", "HEAD") else "Nothing was saved"
+    return render(request, "400.html", {"heading": heading, "message": message}, status=status)
 
 
 def refusal_for(exception) -> tuple[int, str, str]:
@@ -117,7 +118,7 @@ def refusal_for(exception) -> tuple[int, str, str]:
 
 
 FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
-NOT_UTF8 = "The request holds text that is not valid UTF-8. Nothing was saved; check the text and send it again."
+NOT_UTF8 = "The request holds text that is not valid UTF-8: check the text (or the address) and send it again."
 
 
 def _is_text(encoded: bytes, charset: str = "utf-8") -> bool:

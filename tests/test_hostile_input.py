@@ -792,7 +792,10 @@ def check_stored_images(verdicts: Verdicts, upload: hc.Upload, client) -> None:
 
 @pytest.mark.parametrize("name", [n for n in url_names(web_urls.urlpatterns) if n not in WEB_READ_ONLY])
 def test_every_portal_form_refuses_hostile_input_and_changes_nothing(name, world, server_errors):
-    assert name in WEB_FORMS, f"The portal view {name!r} has no entry in WEB_FORMS of {__file__}: add one."
+    assert name in WEB_FORMS, (
+        f"The portal view {name!r} is not in the corpus: give it an entry in WEB_FORMS of {__file__} "
+        "(or, if it reads no body at all, add it to WEB_READ_ONLY)."
+    )
     verdicts = Verdicts("web", name)
     WebCorpus(world, name, WEB_FORMS[name], server_errors, verdicts).run()
     verdicts.assert_none()
