@@ -1,8 +1,13 @@
 import re
 import uuid
+from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
@@ -64,6 +69,11 @@ class NoStoreMiddleware:
         return response
 
 
+def printable(text: str) -> str:
+    """Control characters written as \\xNN: a probe's path may hold a NUL, which PostgreSQL's JSON cannot."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda match: f"\\x{ord(match[0]):02x}", text)
+
+
 class AccessDeniedAuditMiddleware:
     """Audits every 403 or 404 answered on a patient-data URL: someone looked for what they may not see."""
 
@@ -79,6 +89,93 @@ class AccessDeniedAuditMiddleware:
                 actor=user,
                 action=f"access.denied_{response.status_code}",
                 object_type="url",
-                changes={"path": request.path[:500], "method": request.method},
+                changes={"path": printable(request.path[:500]), "method": request.method},
             )
         return response
+
+
+# Requests refused before a form could read them -----------------------------------------------
+
+
+def refusal_response(request, status: int, code: str, message: str):
+    """The portal shows templates/400.html with the reason; under /api/ it is JSON like every API error."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message, "code": code}, status=status)
+    heading = "The request could not be read" if request.method in ("GET", "HEAD") else "Nothing was saved"
+    return render(request, "400.html", {"heading": heading, "message": message}, status=status)
+
+
+def refusal_for(exception) -> tuple[int, str, str]:
+    """(status, code, message) for an exception Django raises while reading a request."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+        return 413, "payload_too_large", f"The request is larger than the {limit:g} MB limit. Shorten the text."
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        return 400, "too_many_fields", "The request has more fields or files than any form of this site."
+    if isinstance(exception, BadRequest) and exception.args:
+        return 400, "bad_request", str(exception)
+    return 400, "bad_request", "The request could not be read."
+
+
+FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+NOT_UTF8 = "The request holds text that is not valid UTF-8: check the text (or the address) and send it again."
+
+
+def _is_text(encoded: bytes, charset: str = "utf-8") -> bool:
+    """Whether percent-encoded bytes decode as `charset` (the form's declared one; ours are UTF-8)."""
+    try:
+        unquote_to_bytes(encoded.replace(b"+", b" ")).decode(charset)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+def _has_body(request) -> bool:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > 0
+    except ValueError:
+        return True
+
+
+class RequestInputMiddleware:
+    """Refuses, before any view reads it, input that no form or serializer could read faithfully.
+
+    Django decodes query strings and form bodies with errors="replace": bytes that are not UTF-8 would
+    reach a form as U+FFFD and be stored mangled. A portal POST that is not a form submission (JSON,
+    plain text) would reach a button as "no fields" and act. A body over DATA_UPLOAD_MAX_MEMORY_SIZE,
+    too many fields or a broken multipart body get a message (413/400) instead of a bare 400 or a 500.
+    The API negotiates its own content types (DRF answers 415).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            refusal = self.refusal(request)
+        except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent) as error:
+            refusal = refusal_for(error)
+        except MultiPartParserError:
+            refusal = 400, "parse_error", "The multipart form could not be read."
+        if refusal:
+            return refusal_response(request, *refusal)
+        return self.get_response(request)
+
+    def refusal(self, request) -> tuple[int, str, str] | None:
+        if not _is_text(request.META.get("QUERY_STRING", "").encode("iso-8859-1", "replace")):
+            return 400, "invalid_utf8", NOT_UTF8
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return None
+        content_type = request.content_type
+        if content_type not in FORM_CONTENT_TYPES:
+            if _has_body(request) and not request.path.startswith("/api/"):
+                return 415, "unsupported_media_type", "The portal accepts only its own forms' submissions."
+            return None
+        if content_type == "application/x-www-form-urlencoded" and not _is_text(
+            request.body, request.encoding or "utf-8"
+        ):
+            return 400, "invalid_utf8", NOT_UTF8
+        # Multipart fields are decoded one by one, undecodable bytes becoming U+FFFD (which nobody types).
+        if any("\ufffd" in value for _name, values in request.POST.lists() for value in values):
+            return 400, "invalid_utf8", NOT_UTF8
+        return None

@@ -46,7 +46,9 @@ def test_an_auditor_filters_by_user_patient_object_and_date(auditor, trail, radi
     assert [e.actor_username for e in page.context["page"].object_list] == ["radiologist", "coordinator"]
     tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
     assert client.get("/audit/", {"date_from": tomorrow}).context["page"].paginator.count == 0
-    assert client.get("/audit/", {"date_from": "not a date"}).status_code == 200
+    unreadable = client.get("/audit/", {"date_from": "not a date"})
+    assert unreadable.status_code == 200 and unreadable.context["page"].paginator.count == 0
+    assert unreadable.context["form"].errors["date_from"]
 
 
 def test_reading_the_trail_is_itself_audited(auditor, trail):

@@ -34,7 +34,7 @@ def test_passwords_are_hashed_with_argon2_and_validated():
 
 def test_logins_and_failures_are_audited(coordinator):
     client = Client()
-    assert login(client, "coordinator", "wrong").status_code == 200
+    assert login(client, "coordinator", "wrong").status_code == 400
     assert login(client, "coordinator").status_code == 302
     events = list(m.AuditEvent.objects.order_by("sequence").values_list("action", "actor_username", "ip_address"))
     assert events == [("auth.login_failed", "", "10.0.0.5"), ("auth.login", "coordinator", "10.0.0.5")]

@@ -64,7 +64,7 @@ def test_a_member_signs_in_and_lands_on_the_dashboard(client, coordinator):
 
 def test_a_wrong_password_is_refused_with_a_message(client, coordinator):
     response = client.post(reverse("login"), {"username": "coordinator", "password": "nope"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert b"Please enter a correct username and password" in response.content
     assert "_auth_user_id" not in client.session
 
@@ -97,7 +97,7 @@ def test_a_refused_password_change_keeps_the_old_password(signed_in, coordinator
         reverse("password_change"),
         {"old_password": "wrong", "new_password1": "short", "new_password2": "short"},
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert b"Your old password was entered incorrectly" in response.content
     coordinator.refresh_from_db()
     assert coordinator.check_password("correct-horse-battery")

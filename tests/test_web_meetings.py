@@ -48,7 +48,7 @@ def test_a_coordinator_schedules_a_meeting(signed_in, coordinator, board):
 
 def test_a_meeting_needs_a_place_or_a_video_link(signed_in, coordinator, board):
     response = signed_in(coordinator).post(reverse("meeting-new"), {"board": board.pk, "starts_at": "2027-03-04T16:00"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].non_field_errors()
     assert not m.Meeting.objects.exists()
 
@@ -85,7 +85,7 @@ def test_adding_an_incomplete_referral_by_hand_is_refused(signed_in, coordinator
     response = signed_in(coordinator).post(
         reverse("agenda-add", args=[meeting.pk]), {"case": incomplete.pk, "minutes": 10}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Select a valid choice" in response.context["add_form"].errors["case"][0]
     assert not meeting.agenda_items.exists()
 
@@ -139,7 +139,7 @@ def test_minutes_out_of_range_are_refused_beside_the_field(signed_in, coordinato
     response = signed_in(coordinator).post(
         reverse("agenda-item-update", args=[item.pk]), {f"item-{item.pk}-minutes": 0}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "greater than or equal to 1" in response.content.decode()
     item.refresh_from_db()
     assert item.minutes == 10
@@ -181,7 +181,7 @@ def test_recording_attendance_updates_the_quorum_indicator(signed_in, coordinato
 
 def test_attendance_of_someone_outside_the_board_is_refused(signed_in, coordinator, meeting, outsider):
     response = signed_in(coordinator).post(reverse("attendance-record", args=[meeting.pk]), {"present": [outsider.pk]})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Select a valid choice" in response.content.decode()
     assert not meeting.attendance.exists()
 
@@ -212,7 +212,7 @@ def test_deferring_needs_a_reason_and_rolls_the_case_to_the_next_meeting(signed_
     following = f.MeetingFactory(board=board, starts_at=meeting.starts_at + timedelta(days=7))
     client = signed_in(coordinator)
     response = client.post(reverse("agenda-outcome", args=[item.pk]), {"outcome": "deferred", "deferral_reason": ""})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["outcome_form"].errors["deferral_reason"] == ["Say why the case is deferred."]
     item.refresh_from_db()
     assert item.outcome == "pending"

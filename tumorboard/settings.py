@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cases.middleware.RequestContextMiddleware",
+    # Before any view or CSRF check reads the body: refuses text that is not UTF-8, oversized bodies…
+    "cases.middleware.RequestInputMiddleware",
     "csp.middleware.CSPMiddleware",
     "cases.middleware.SessionLifetimeMiddleware",
     "cases.middleware.NoStoreMiddleware",
@@ -183,7 +185,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "cases.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

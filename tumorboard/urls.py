@@ -9,3 +9,6 @@ urlpatterns = [
     path("api/v1/", include("cases.api.urls")),
     path("", include("cases.web.urls")),
 ]
+
+# Requests refused before a form could read them get a page (or, under /api/, JSON) with the reason.
+handler400 = "cases.web.errors.bad_request"

@@ -5,7 +5,13 @@ GatesUnmet → 409 {detail, code: "gates_unmet", unmet: [{code, message}]}, Conf
 StaleVersion → 412 when the request carried If-Match (else 409). Everything else has {detail, code}.
 """
 
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -15,6 +21,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from ..middleware import refusal_for
 from ..models import FrozenRecordError
 from ..services.errors import GatesUnmet, ServiceError, StaleVersion
 
@@ -36,6 +43,9 @@ def _refusal(exc, context) -> Response | None:
         return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, FrozenRecordError):
         return Response({"detail": str(exc), "code": "frozen_record"}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        code, name, message = refusal_for(exc)
+        return Response({"detail": message, "code": name}, status=code)
     return None
 
 

@@ -42,6 +42,19 @@ class DateTimeFilter(filters.IsoDateTimeFilter):
     field_class = BoundedIsoDateTimeField
 
 
+class StrictBooleanField(forms.TypedChoiceField):
+    """true/false (or 1/0); anything else is a 400, where django-filter would quietly ignore it."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.pop("widget", None)
+        choices = [("true", "true"), ("false", "false"), ("1", "true"), ("0", "false")]
+        super().__init__(*args, choices=choices, coerce=lambda value: value in ("true", "1"), **kwargs)
+
+
+class BooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 class SearchFilter(filters.CharFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_length", 200)
@@ -93,7 +106,7 @@ class ImagingStudyFilter(ByCaseFilter):
 
 class PathologyReportFilter(ByCaseFilter):
     status = filters.ChoiceFilter(choices=m.ReportStatus.choices)
-    current = filters.BooleanFilter(field_name="superseded_by", lookup_expr="isnull", label="Only current reports")
+    current = BooleanFilter(field_name="superseded_by", lookup_expr="isnull", label="Only current reports")
 
     class Meta:
         model = m.PathologyReport

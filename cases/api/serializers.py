@@ -111,6 +111,15 @@ class UserField(ObjectIdField):
         return user
 
 
+class BoundedListField(serializers.ListField):
+    """A list whose length is checked before its items: each item may cost a query (a user id)."""
+
+    def to_internal_value(self, data):
+        if self.max_length is not None and isinstance(data, list) and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
 def blank_choice(choices):
     """A read-only choice that may be empty: the schema must list "" among its values."""
     return serializers.ChoiceField(choices=choices, allow_blank=True, read_only=True)
@@ -669,7 +678,7 @@ class AgendaItemRemoveSerializer(InputSerializer):
 
 
 class AgendaReorderSerializer(InputSerializer):
-    items = serializers.ListField(child=IdField(), max_length=500, allow_empty=False)
+    items = BoundedListField(child=IdField(), max_length=500, allow_empty=False)
 
 
 class AgendaOutcomeSerializer(InputSerializer):
@@ -693,7 +702,7 @@ class AttendanceRecordSerializer(InputSerializer):
 
 class DecisionFieldsSerializer(InputSerializer):
     meeting = VisibleObjectField(permissions.meetings_visible_to, "meeting", required=False, allow_null=True)
-    participants = serializers.ListField(child=UserField(), max_length=100, required=False)
+    participants = BoundedListField(child=UserField(), max_length=100, required=False)
     consensus_diagnosis = serializers.CharField(max_length=10000)
     plan = PlanItemSerializer(many=True, allow_empty=False, max_length=50)
     rationale = serializers.CharField(allow_blank=True, required=False, max_length=10000)

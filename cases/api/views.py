@@ -182,8 +182,9 @@ class CaseViewSet(ResourceViewSet):
     @action(detail=True, methods=["get"], filter_backends=[])
     def timeline(self, request, pk=None):
         case = self._case()
-        audit_record(actor=request.user, action="case.timeline_view", obj=case)
         page = self.paginate_queryset(selectors.case_timeline(case))
+        # Recorded once the page is there: a refused page number read nothing.
+        audit_record(actor=request.user, action="case.timeline_view", obj=case)
         return self.get_paginated_response(s.CaseEventSerializer(page, many=True).data)
 
     @extend_schema(

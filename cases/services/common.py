@@ -1,5 +1,8 @@
 """Small pieces every service uses: row locks, version checks, validation and the case timeline."""
 
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -17,11 +20,36 @@ def check_version(obj: models.Model, expected: int | None, label: str) -> None:
         raise StaleVersion(label, int(expected), obj.version)
 
 
+# The dates a clinical record may hold. Outside them lies a typing slip or hostile input, and dates at
+# the ends of Python's calendar (year 1, year 9999) overflow as soon as a page adds a day or a time zone.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2199, 12, 31)
+
+
+def validate_dates(**values: date | datetime | None) -> None:
+    """Refuse (ValidationError by field) any date or time outside EARLIEST_DATE … LATEST_DATE."""
+    errors = {
+        name: f"Enter a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}."
+        for name, value in values.items()
+        if value is not None and not EARLIEST_DATE.year <= value.year <= LATEST_DATE.year
+    }
+    if errors:
+        raise ValidationError(errors)
+
+
+def _dates_of(obj: models.Model, names: list[str] | None) -> dict:
+    return {
+        f.name: getattr(obj, f.attname)
+        for f in obj._meta.concrete_fields
+        if isinstance(f, models.DateField) and not (f.auto_now or f.auto_now_add) and (names is None or f.name in names)
+    }
+
+
 def save_validated(obj: models.Model, *, update_fields: list[str] | None = None) -> None:
     """Run the model's validation (field errors raise ValidationError) and save."""
     exclude = None
     if update_fields is not None:
         exclude = [f.name for f in obj._meta.fields if f.name not in update_fields]
+    validate_dates(**_dates_of(obj, update_fields))
     obj.full_clean(exclude=exclude, validate_unique=update_fields is None, validate_constraints=True)
     obj.save(update_fields=update_fields)
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from .. import permissions
 from ..models import Case, CaseEventKind, FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
 from .audit import audit_record
-from .common import case_event_add, check_version, lock
+from .common import case_event_add, check_version, lock, validate_dates
 from .errors import Conflict
 
 
@@ -80,6 +80,7 @@ def follow_up_reassign(
     permissions.require(by, "followup.manage", follow_up.case.board_id)
     if owner is not None and permissions.membership(owner, follow_up.case.board_id) is None:
         raise ValidationError({"owner": "The owner must be a member of this board."})
+    validate_dates(due_on=due_on)
     with transaction.atomic():
         follow_up = lock(follow_up)
         check_version(follow_up, expected_version, "follow-up")
@@ -105,6 +106,7 @@ def follow_up_apply_template(
         raise ValidationError({"owner": "The owner must be a member of this board."})
     if not template.is_active:
         raise ValidationError({"template": "This schedule template is retired."})
+    validate_dates(start_on=start_on)
     with transaction.atomic():
         case = lock(case)
         if case.follow_ups.filter(template=template, status=FollowUpStatus.PLANNED).exists():

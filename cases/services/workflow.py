@@ -187,8 +187,11 @@ def case_transition(*, case: Case, to: str, by, note: str = "", expected_version
         case = lock(case)
         check_version(case, expected_version, "case")
         if to not in allowed_targets(case.stage):
+            # Usually someone moved it meanwhile: say where it is now and what to do.
             raise Conflict(
-                f"A case in {_label(case.stage)} cannot move to {_label(to)}.", code="transition_not_allowed"
+                f"A case in {_label(case.stage)} cannot move to {_label(to)}. "
+                "Reload the case to see where it stands and the moves it can make.",
+                code="transition_not_allowed",
             )
         unmet = unmet_gates(case, to, note)
         if unmet:

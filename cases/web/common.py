@@ -1,7 +1,9 @@
 """What the portal views share: showing a service's refusal where the user looks, and safe redirects."""
 
+import re
+
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -67,6 +69,11 @@ def redirect_next(request, default):
     return redirect(default)
 
 
+def refused_status(*forms) -> int:
+    """A page that shows a refused form again answers 400: the request changed nothing."""
+    return 400 if any(form is not None and form.is_bound and form.errors for form in forms) else 200
+
+
 def form_page(
     request,
     form,
@@ -90,14 +97,42 @@ def form_page(
         "next": request.POST.get("next") or request.GET.get("next", ""),
         **extra,
     }
-    return render(request, template, context)
+    return render(request, template, context, status=refused_status(form))
 
 
 def case_url(case, anchor: str = "") -> str:
     return reverse("case-detail", args=[case.pk]) + (f"#{anchor}" if anchor else "")
 
 
+# Versions and ids as the portal's own forms write them: ASCII digits, in range.
+_VERSION = re.compile(r"[0-9]{1,9}")
+_IDS = re.compile(r"[0-9]{1,18}(,[0-9]{1,18})*")
+
+
 def posted_version(request) -> int | None:
-    """The version a button's form carried, if any (a refused stale edit names it)."""
+    """The version a button's form carried, if any (a refused stale edit names it).
+
+    Anything else is refused (400) rather than ignored: ignoring it would act without the check.
+    """
     value = request.POST.get("version", "")
-    return int(value) if value.isdigit() else None
+    if value == "":
+        return None
+    if not _VERSION.fullmatch(value):
+        raise BadRequest("The form carried a version that is not a number. Reload the page and try again.")
+    return int(value)
+
+
+def posted_ids(request, name: str) -> list[int]:
+    """Comma-separated ids a button's form carried (the agenda's order); anything else is refused (400)."""
+    value = request.POST.get(name, "").replace(" ", "")
+    if not _IDS.fullmatch(value):
+        raise BadRequest("The form carried an order that is not a list of agenda items. Reload the page.")
+    return [int(part) for part in value.split(",")]
+
+
+def posted_choice(request, name: str, choices) -> str:
+    """One of `choices` a button's form carried; anything else is refused (400)."""
+    value = request.POST.get(name, "")
+    if value not in choices:
+        raise BadRequest(f"The form carried an unknown {name}. Reload the page and try again.")
+    return value

@@ -3,19 +3,19 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import printing
-from .views import audit, cases, dashboard, meetings, records
+from .views import audit, auth, cases, dashboard, meetings, records
 
 urlpatterns = [
     # Signing in and out
     path(
         "login/",
-        auth_views.LoginView.as_view(
+        auth.LoginView.as_view(
             redirect_authenticated_user=True, extra_context={"idle_minutes": settings.SESSION_IDLE_MINUTES}
         ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/", auth.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("", dashboard.dashboard, name="dashboard"),
     # Patients and cases

@@ -10,7 +10,7 @@ from ... import permissions, selectors
 from ...models import DecisionStatus, MeetingStatus, Outcome
 from ...services import meetings
 from ...services.audit import audit_record
-from ..common import act, form_page, submit
+from ..common import act, form_page, posted_choice, posted_ids, refused_status, submit
 from ..forms import AgendaAddForm, AgendaItemForm, AttendanceForm, MeetingForm, OutcomeForm
 from .cases import boards_allowing, case_page_context
 from .records import decision_form
@@ -117,7 +117,8 @@ def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_
         "next_status": NEXT_STATUS.get(meeting.status, []) if can_manage else [],
         "first_pending": next((item for item, _, _ in slots if item.outcome == Outcome.PENDING), None),
     }
-    return render(request, "meetings/meeting_detail.html", context)
+    status = refused_status(add_form, attendance_form, item_form[1] if item_form else None)
+    return render(request, "meetings/meeting_detail.html", context, status=status)
 
 
 @login_required
@@ -185,7 +186,7 @@ def agenda_item_remove(request, pk):
 @login_required
 def agenda_reorder(request, pk):
     meeting = permissions.get_meeting_for_user(request.user, pk)
-    order = [int(part) for part in request.POST.get("order", "").split(",") if part.strip().isdigit()]
+    order = posted_ids(request, "order")
     act(request, lambda: meetings.agenda_reorder(meeting=meeting, by=request.user, item_ids=order), "Agenda reordered.")
     return redirect(meeting_url(meeting, "agenda"))
 
@@ -223,8 +224,8 @@ def attendance_record(request, pk):
 @login_required
 def meeting_status(request, pk):
     meeting = permissions.get_meeting_for_user(request.user, pk)
-    status = request.POST.get("status", "")
-    label = MeetingStatus(status).label.lower() if status in MeetingStatus.values else status
+    status = posted_choice(request, "status", MeetingStatus.values)
+    label = MeetingStatus(status).label.lower()
     act(
         request,
         lambda: meetings.meeting_set_status(meeting=meeting, by=request.user, status=status),
@@ -267,7 +268,7 @@ def meeting_run(request, pk, item_pk=None, outcome_form=None):
         or not any(d.is_signed and d.superseded_at is None for d in case.decisions.all()),
         "run_url": reverse("meeting-run-item", args=[meeting.pk, current.pk]),
     }
-    return render(request, "meetings/meeting_run.html", context)
+    return render(request, "meetings/meeting_run.html", context, status=refused_status(outcome_form))
 
 
 @require_POST

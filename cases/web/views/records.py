@@ -1,5 +1,6 @@
 """The clinical records of a case: imaging and key images, pathology, specialty input, decisions, follow-up."""
 
+import re
 from pathlib import PurePath
 
 from django.contrib import messages
@@ -209,8 +210,9 @@ def decision_form(data, case, *, decision=None, correcting=False, meeting_id=Non
 
 
 def meeting_from_query(request) -> int | None:
+    """The meeting a link pre-selects; anything but an id only leaves the choice to the user."""
     value = request.GET.get("meeting", "")
-    return int(value) if value.isdigit() else None
+    return int(value) if re.fullmatch(r"[0-9]{1,18}", value) else None
 
 
 @login_required
