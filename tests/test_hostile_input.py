@@ -1533,7 +1533,7 @@ def test_stored_hostile_text_is_shown_as_inert_text_on_the_page_in_the_api_and_i
     assert pdf.status_code == 200
     text = squeezed(pdf_text_in_reading_order(pdf.content))
     if "\u202e" in payload.value:
-        # The override reverses the rest of its line, neighbours included (bidi isolation: see the report).
+        # The override reverses its own text only: the paper isolates it (cases/printing/context.py).
         assert text.count(squeezed(payload.value[::-1])) >= len(IN_PDF)
     else:
         printed = {tag for tag, value in values.items() if squeezed(value) in text}

@@ -190,3 +190,11 @@ def test_key_images_are_scaled_to_stay_inside_the_page_margins(board, coordinato
         assert left >= 15 * mm - 0.5 and right <= (210 - 15) * mm + 0.5
         assert bottom >= 18 * mm - 0.5 and top <= (297 - 20) * mm + 0.5
         assert right - left <= 85 * mm and top - bottom <= 71 * mm
+
+
+def test_a_right_to_left_override_reverses_only_its_own_text(make_case, coordinator):
+    case = make_case("pathology")
+    case.pathology_reports.update(specimen="Core \u202eleft femur", procedure="Excision biopsy at revision")
+    text = " ".join(text_of(render_case_summary(user=coordinator, case_id=case.pk)).split())
+    assert "Excision biopsy at revision" in text
+    assert "noisiver ta yspoib noisicxE" not in text

@@ -87,8 +87,30 @@ def _day(value: date | None) -> str:
     return value.strftime("%d %b %Y") if value else ""
 
 
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+ISOLATE_CONTROLS = re.compile("[\u2066-\u2069]")
+
+
+def isolate_bidi(value):
+    """User text that carries direction controls is printed inside its own isolate (FSI … PDI), so a
+    right-to-left override reverses only that text, never the dates and names printed beside it."""
+    if isinstance(value, str):
+        if not BIDI_CONTROLS.search(value):
+            return value
+        return "\u2068" + ISOLATE_CONTROLS.sub("", value) + "\u2069"
+    if isinstance(value, dict):
+        return {key: isolate_bidi(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(isolate_bidi(item) for item in value)
+    return value
+
+
 def case_context(case: Case, *, on: date, deidentify: bool) -> dict:
     """Everything one case shows, for the summary and for a packet section (rows from the selectors)."""
+    return isolate_bidi(_case_values(case, on=on, deidentify=deidentify))
+
+
+def _case_values(case: Case, *, on: date, deidentify: bool) -> dict:
     who = identity(case.patient, on=on, deidentify=deidentify)
     scrub = who.scrub
     grouped, missing = selectors.opinions_by_specialty(case)
@@ -210,7 +232,7 @@ def agenda_rows(meeting: Meeting, identities: dict[int, Identity]) -> list[dict]
                 else "",
             }
         )
-    return rows
+    return isolate_bidi(rows)
 
 
 def meeting_context(meeting: Meeting) -> dict:
