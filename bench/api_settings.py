@@ -11,3 +11,5 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": "100000000/min", "user": "100000000/min", "login": "100000000/min"},
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "ERROR"}}
+# Loopback over plain HTTP (production redirects to HTTPS); every other middleware stays, for both sides.
+SECURE_SSL_REDIRECT = False
