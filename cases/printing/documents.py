@@ -37,7 +37,7 @@ from .cache import cache_get, cache_put
 from .fetcher import ORIGIN, AppURLFetcher, RefusedResource, local_path
 
 PDFA_VARIANT = "pdf/a-3b"
-STYLESHEETS = ("printing/print.css", "printing/chrome.css")
+STYLESHEETS = ("printing/print.css", "printing/chrome.css", "printing/stamp.css")
 # Stands in for the print time and fingerprint while the HTML is fingerprinted; random per
 # process so no text a user typed can ever match it.
 _PRINTED = f"tb-printed-{secrets.token_hex(8)}"
