@@ -8,8 +8,10 @@ reads: the caller records the audit event (cases.services.printing).
 
 Speed: a document is fingerprinted from its HTML before any layout, so reprinting unchanged
 content is a file read. A packet is a frame (cover, agenda, header, footer, watermark,
-bookmarks) with one separately rendered and separately cached section per case laid over it:
-when one case changes, only that section and the frame are rendered again.
+bookmarks) with one separately rendered and separately cached section per case laid over it,
+and a one-page stamp (print time, fingerprint) laid over every page. The frame is cached by its
+own HTML, which holds no case content beyond the agenda: when one case changes and keeps its
+page count, only that section and the stamp are rendered again.
 """
 
 import functools
@@ -38,6 +40,8 @@ from .fetcher import ORIGIN, AppURLFetcher, RefusedResource, local_path
 
 PDFA_VARIANT = "pdf/a-3b"
 STYLESHEETS = ("printing/print.css", "printing/chrome.css", "printing/stamp.css")
+FRAME_STYLESHEETS = ("printing/print.css", "printing/chrome.css")
+STAMP_STYLESHEETS = ("printing/print.css", "printing/stamp.css")
 # Stands in for the print time and fingerprint while the HTML is fingerprinted; random per
 # process so no text a user typed can ever match it.
 _PRINTED = f"tb-printed-{secrets.token_hex(8)}"
@@ -228,8 +232,8 @@ def render_meeting_packet(*, user, meeting_id, deidentify: bool = False, pdfa: b
     front_html = render_to_string("printing/_packet_front.html", {**front, "doc": doc})
     for section in sections:
         section.key = "section-" + _fingerprint("section", section.html)
-    options = f"deidentify={deidentify};pdfa={pdfa};draft={doc['draft']};title={doc['title']}"
-    fingerprint = _fingerprint("packet", options, front_html, *[s.key for s in sections])
+    flags = f"deidentify={deidentify};pdfa={pdfa};draft={doc['draft']};title={doc['title']}"
+    fingerprint = _fingerprint("packet", flags, front_html, *[s.key for s in sections])
     filename = (
         f"{slugify(front['board'])}-{timezone.localtime(meeting.starts_at):%Y-%m-%d}-packet"
         + ("-deidentified" if deidentify else "")
@@ -248,20 +252,56 @@ def render_meeting_packet(*, user, meeting_id, deidentify: bool = False, pdfa: b
     if cached is not None:
         return result(content=cached, from_cache=True, options=options(True))
     bodies = _section_pdfs(sections)
-    values = {**front, "sections": sections, "doc": doc}
-    frame_html = _stamp(render_to_string("printing/packet_frame.html", values), fingerprint=fingerprint, when=now)
-    fetcher = AppURLFetcher(resources=_resources([static(name) for name in STYLESHEETS]), loader=load_from_storage)
-    frame_pdf, anchors = engine.render_with_anchors(
-        frame_html, fetcher=fetcher, pdf_variant=PDFA_VARIANT if pdfa else None
+    frame_pdf = _frame_pdf({**front, "sections": sections, "doc": doc}, flags=flags, pdfa=pdfa, when=now)
+    starts = _section_starts(sections, engine.page_count(frame_pdf))
+    content = engine.overlay(
+        frame_pdf,
+        [(start, bodies[section.key]) for start, section in zip(starts, sections, strict=True)],
+        stamp=_stamp_pdf(fingerprint=fingerprint, when=now),
+        created=timezone.localtime(now),
     )
-    starts = [anchors[section.row["anchor"]] for section in sections]
-    # Each section's body goes over exactly the pages its slot reserved in the frame.
-    ends = [*starts[1:], engine.page_count(frame_pdf)] if starts else []
-    assert [end - start for start, end in zip(starts, ends, strict=True)] == [s.pages for s in sections]
-    starts = [(start, bodies[section.key]) for start, section in zip(starts, sections, strict=True)]
-    content = engine.overlay(frame_pdf, starts)
     cache_put(f"packet-{fingerprint}", content)
     return result(content=content, from_cache=False, options=options(False))
+
+
+def _section_starts(sections: list[Section], frame_pages: int) -> list[int]:
+    """The frame page (0-based) each section starts on: the slots fill the frame's last pages, in order."""
+    starts, start = [], frame_pages - sum(section.pages for section in sections)
+    for section in sections:
+        starts.append(start)
+        start += section.pages
+    return starts
+
+
+def _frame_pdf(values: dict, *, flags: str, pdfa: bool, when: datetime) -> bytes:
+    """The frame, cached by its HTML: it changes with the agenda, the options and each section's page count only."""
+    values = {**values, "doc": {**values["doc"], "printed": ""}}  # the stamp carries print time and fingerprint
+    html = render_to_string("printing/packet_frame.html", values)
+    key = "frame-" + _fingerprint("frame", flags, html.replace(_CREATED, ""))
+    cached = cache_get(key)
+    if cached is not None:
+        return cached
+    frame_pdf, anchors = engine.render_with_anchors(
+        _stamp(html, fingerprint="", when=when),
+        fetcher=_css_fetcher(FRAME_STYLESHEETS),
+        pdf_variant=PDFA_VARIANT if pdfa else None,
+    )
+    # Each section's body goes over exactly the pages its slot reserved in the frame.
+    sections = values["sections"]
+    starts = _section_starts(sections, engine.page_count(frame_pdf))
+    assert [anchors[section.row["anchor"]] for section in sections] == starts
+    cache_put(key, frame_pdf)
+    return frame_pdf
+
+
+def _stamp_pdf(*, fingerprint: str, when: datetime) -> bytes:
+    """One page with only the footer's per-print part, laid over every page of the packet."""
+    html = render_to_string("printing/packet_stamp.html", {"printed": _PRINTED})
+    return engine.render(_stamp(html, fingerprint=fingerprint, when=when), fetcher=_css_fetcher(STAMP_STYLESHEETS))
+
+
+def _css_fetcher(stylesheets: tuple[str, ...]) -> AppURLFetcher:
+    return AppURLFetcher(resources=_resources([static(name) for name in stylesheets]), loader=load_from_storage)
 
 
 def _section_pdfs(sections: list[Section]) -> dict[str, bytes]:

@@ -8,9 +8,11 @@ import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from multiprocessing import get_context
 
 import pikepdf
+from pikepdf.models.metadata import encode_pdf_date
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 
@@ -97,22 +99,44 @@ def page_count(pdf: bytes) -> int:
         return len(document.pages)
 
 
-def overlay(frame_pdf: bytes, sections: list[tuple[int, bytes]]) -> bytes:
+def overlay(
+    frame_pdf: bytes, sections: list[tuple[int, bytes]], *, stamp: bytes | None = None, created: datetime | None = None
+) -> bytes:
     """Draw each section's pages over the frame's pages from its start index (0-based).
 
     The frame carries what must know the whole document: page X of Y, the running header,
     the watermark, the bookmarks, the agenda's page numbers and the metadata. Sections carry
-    only their body, so they stay valid whatever comes before or after them.
+    only their body, so they stay valid whatever comes before or after them. `stamp`, a
+    one-page PDF, is drawn over every page (one shared form, with its own embedded font
+    subset); `created` replaces the creation date a cached frame was rendered with.
     """
     with pikepdf.open(io.BytesIO(frame_pdf)) as frame:
+        # qpdf copies a foreign page's streams when the result is saved: keep the sources open till then.
         opened = []
         for start, pdf in sections:
             section = pikepdf.open(io.BytesIO(pdf))
             opened.append(section)
             for offset, page in enumerate(section.pages):
                 frame.pages[start + offset].add_overlay(page)
+        if stamp is not None:
+            source = pikepdf.open(io.BytesIO(stamp))
+            opened.append(source)
+            form = frame.copy_foreign(source.pages[0].as_form_xobject())
+            for page in frame.pages:
+                page.add_overlay(form)
+        if created is not None:
+            _set_created(frame, created)
         out = io.BytesIO()
         frame.save(out)
-        for section in opened:
-            section.close()
+        for source in opened:
+            source.close()
         return out.getvalue()
+
+
+def _set_created(pdf: pikepdf.Pdf, when: datetime) -> None:
+    # PDF/A wants the XMP packet and the document information to agree: change both together.
+    if "/Metadata" in pdf.Root:
+        with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
+            meta["xmp:CreateDate"] = when.isoformat(timespec="seconds")
+    else:
+        pdf.docinfo["/CreationDate"] = encode_pdf_date(when)
