@@ -122,7 +122,7 @@ def quorate_meeting(board, coordinator, specialists):
 def postgres_only():
     """Skip on SQLite, with the reason; in CI (CI=true) the skip is a failure, so nothing goes untested."""
     if connection.vendor != "postgresql":
-        message = "needs PostgreSQL: SQLite has no row locks (SELECT … FOR UPDATE) or concurrent writers"
+        message = "needs PostgreSQL: SQLite has no row locks, concurrent writers, triggers or killable connections"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI must run this test: {message}. Set DATABASE_URL to a PostgreSQL database.")
         pytest.skip(message)
