@@ -95,30 +95,35 @@ def case_list(
     return cases.order_by(*CASE_ORDERINGS.get(ordering, CASE_ORDERINGS["updated"]))
 
 
+def record_prefetches() -> list[Prefetch]:
+    """A case's clinical record (imaging, pathology chain, inputs, decisions, follow-up) with its people."""
+    return [
+        Prefetch(
+            "imaging_studies",
+            queryset=ImagingStudy.objects.select_related("radiologist").prefetch_related("key_images"),
+        ),
+        Prefetch(
+            "pathology_reports",
+            queryset=PathologyReport.objects.select_related("pathologist", "supersedes").order_by("created_at", "id"),
+        ),
+        Prefetch("opinions", queryset=Opinion.objects.select_related("author")),
+        Prefetch(
+            "decisions",
+            queryset=Decision.objects.select_related(
+                "signed_by", "recorded_by", "meeting", "pathology_report__superseded_by"
+            ).prefetch_related("participants"),
+        ),
+        Prefetch("follow_ups", queryset=FollowUp.objects.select_related("owner")),
+    ]
+
+
 def case_detail(*, user, pk) -> Case:
     """One case with everything its page, API detail and summary PDF show."""
     queryset = (
         permissions.cases_visible_to(user)
         .select_related("patient", "board", "created_by")
         .prefetch_related(
-            Prefetch(
-                "imaging_studies",
-                queryset=ImagingStudy.objects.select_related("radiologist").prefetch_related("key_images"),
-            ),
-            Prefetch(
-                "pathology_reports",
-                queryset=PathologyReport.objects.select_related("pathologist", "supersedes").order_by(
-                    "created_at", "id"
-                ),
-            ),
-            Prefetch("opinions", queryset=Opinion.objects.select_related("author")),
-            Prefetch(
-                "decisions",
-                queryset=Decision.objects.select_related(
-                    "signed_by", "recorded_by", "meeting", "pathology_report"
-                ).prefetch_related("participants"),
-            ),
-            Prefetch("follow_ups", queryset=FollowUp.objects.select_related("owner")),
+            *record_prefetches(),
             Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
             Prefetch(
                 "agenda_items", queryset=AgendaItem.objects.select_related("meeting").order_by("meeting__starts_at")
@@ -228,24 +233,7 @@ def overdue_follow_ups(*, user) -> QuerySet[FollowUp]:
 
 def _printable_cases(queryset: QuerySet[Case]) -> QuerySet[Case]:
     """Everything a case summary or a packet section shows, in a fixed number of queries."""
-    return queryset.select_related("patient", "board").prefetch_related(
-        Prefetch(
-            "imaging_studies",
-            queryset=ImagingStudy.objects.select_related("radiologist").prefetch_related("key_images"),
-        ),
-        Prefetch(
-            "pathology_reports",
-            queryset=PathologyReport.objects.select_related("pathologist", "supersedes").order_by("created_at", "id"),
-        ),
-        Prefetch("opinions", queryset=Opinion.objects.select_related("author")),
-        Prefetch(
-            "decisions",
-            queryset=Decision.objects.select_related(
-                "signed_by", "recorded_by", "meeting", "pathology_report__superseded_by"
-            ).prefetch_related("participants"),
-        ),
-        Prefetch("follow_ups", queryset=FollowUp.objects.select_related("owner")),
-    )
+    return queryset.select_related("patient", "board").prefetch_related(*record_prefetches())
 
 
 def case_printable(*, user, pk) -> Case:

@@ -17,6 +17,7 @@ from rest_framework.exceptions import NotFound
 from .. import models as m
 from .. import permissions, selectors
 from ..services import workflow
+from ..services.cases import CASE_FIELDS
 
 MAX_ID = 2**63 - 1
 
@@ -454,16 +455,7 @@ class CaseDetailSerializer(CaseListSerializer):
         return MoveSerializer(workflow.next_moves(case), many=True).data
 
 
-CASE_INPUT_FIELDS = [
-    "referring_clinician",
-    "referring_email",
-    "clinical_question",
-    "history",
-    "key_labs",
-    "performance_status",
-    "priority",
-    "no_pathology_reason",
-]
+CASE_INPUT_FIELDS = CASE_FIELDS  # exactly what the referral service accepts
 
 
 class CaseCreateSerializer(InputModelSerializer):

@@ -204,9 +204,7 @@ def _decision(decision, scrub) -> dict:
         "signed_by": person(decision.signed_by),
         "signed_at": _when(decision.signed_at),
         "meeting": _day(timezone.localtime(decision.meeting.starts_at).date()) if decision.meeting else "",
-        "on_superseded_pathology": bool(
-            decision.pathology_report_id and hasattr(decision.pathology_report, "superseded_by")
-        ),
+        "on_superseded_pathology": bool(decision.pathology_report_id and decision.pathology_report.is_superseded),
     }
 
 

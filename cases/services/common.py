@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from ..models import Case, CaseEvent
+from ..models import BoardMembership, Case, CaseEvent
 from .errors import StaleVersion
 
 
@@ -69,3 +69,20 @@ def case_event_add(
     )
     Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
     return event
+
+
+NOT_A_MEMBER = {
+    "presenter": "Choose a member of this board.",
+    "participants": "Every participant must be a member of this board.",
+    "owner": "The owner must be a member of this board.",
+}
+
+
+def require_board_members(*, board_id: int, users, field: str) -> None:
+    """Refuse, as a field error, anyone named in a write (presenter, participant, owner) who is not on the board."""
+    ids = {user.pk for user in users if user is not None}
+    if not ids:
+        return
+    members = set(BoardMembership.objects.filter(board_id=board_id, user_id__in=ids).values_list("user_id", flat=True))
+    if ids - members:
+        raise ValidationError({field: NOT_A_MEMBER[field]})

@@ -24,7 +24,7 @@ from ..models import (
     Stage,
 )
 from .audit import audit_record, diff, snapshot
-from .common import case_event_add, check_version, lock, save_validated
+from .common import case_event_add, check_version, lock, require_board_members, save_validated
 from .errors import Conflict, Gate, GatesUnmet
 from .workflow import current_pathology_reports, current_signed_decision
 
@@ -35,17 +35,6 @@ FOLLOW_UP_DAYS = 28
 def _check_meeting(case: Case, meeting: Meeting | None) -> None:
     if meeting is not None and meeting.board_id != case.board_id:
         raise ValidationError({"meeting": "The meeting belongs to another board."})
-
-
-def _check_participants(case: Case, participants) -> None:
-    ids = {user.pk for user in participants}
-    members = set(
-        permissions.BoardMembership.objects.filter(board_id=case.board_id, user_id__in=ids).values_list(
-            "user_id", flat=True
-        )
-    )
-    if ids - members:
-        raise ValidationError({"participants": "Every participant must be a member of this board."})
 
 
 def decision_record(
@@ -60,7 +49,7 @@ def decision_record(
 ) -> Decision:
     permissions.require(by, "decision.supersede" if supersedes else "decision.record", case.board_id)
     _check_meeting(case, meeting)
-    _check_participants(case, participants)
+    require_board_members(board_id=case.board_id, users=participants, field="participants")
     unknown = set(fields) - set(DECISION_FIELDS)
     if unknown:
         raise TypeError(f"Unknown decision fields: {sorted(unknown)}")
@@ -114,7 +103,7 @@ def decision_update(
             _check_meeting(decision.case, meeting)
             decision.meeting = meeting
         if participants is not None:
-            _check_participants(decision.case, participants)
+            require_board_members(board_id=decision.case.board_id, users=participants, field="participants")
             decision.participants.set(participants)
         decision.version += 1
         save_validated(decision)

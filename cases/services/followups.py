@@ -10,7 +10,7 @@ from django.utils import timezone
 from .. import permissions
 from ..models import Case, CaseEventKind, FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
 from .audit import audit_record
-from .common import case_event_add, check_version, lock, validate_dates
+from .common import case_event_add, check_version, lock, require_board_members, validate_dates
 from .errors import Conflict
 
 
@@ -78,8 +78,7 @@ def follow_up_reassign(
     *, follow_up: FollowUp, by, owner, due_on: date, expected_version: int | None = None
 ) -> FollowUp:
     permissions.require(by, "followup.manage", follow_up.case.board_id)
-    if owner is not None and permissions.membership(owner, follow_up.case.board_id) is None:
-        raise ValidationError({"owner": "The owner must be a member of this board."})
+    require_board_members(board_id=follow_up.case.board_id, users=[owner], field="owner")
     validate_dates(due_on=due_on)
     with transaction.atomic():
         follow_up = lock(follow_up)
@@ -102,8 +101,7 @@ def follow_up_apply_template(
 ) -> list[FollowUp]:
     """Generate the template's dated surveillance visits from the start of surveillance."""
     permissions.require(by, "followup.manage", case.board_id)
-    if owner is not None and permissions.membership(owner, case.board_id) is None:
-        raise ValidationError({"owner": "The owner must be a member of this board."})
+    require_board_members(board_id=case.board_id, users=[owner], field="owner")
     if not template.is_active:
         raise ValidationError({"template": "This schedule template is retired."})
     validate_dates(start_on=start_on)

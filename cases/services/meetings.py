@@ -6,9 +6,20 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .. import permissions
-from ..models import AgendaItem, Attendance, Board, Case, CaseEventKind, Meeting, MeetingStatus, Outcome, Stage
+from ..models import (
+    AgendaItem,
+    Attendance,
+    Board,
+    BoardMembership,
+    Case,
+    CaseEventKind,
+    Meeting,
+    MeetingStatus,
+    Outcome,
+    Stage,
+)
 from .audit import audit_record, snapshot
-from .common import case_event_add, lock, save_validated
+from .common import case_event_add, lock, require_board_members, save_validated
 from .errors import Conflict
 
 MEETING_FIELDS = ["starts_at", "location", "video_link"]
@@ -20,11 +31,6 @@ def _require_open(meeting: Meeting) -> None:
         raise Conflict(
             f"The meeting is {meeting.get_status_display().lower()}; its agenda is closed.", code="meeting_closed"
         )
-
-
-def _require_board_member(board_id: int, user, field: str) -> None:
-    if user is not None and not user.memberships.filter(board_id=board_id).exists():
-        raise ValidationError({field: "Choose a member of this board."})
 
 
 def meeting_schedule(*, board: Board, by, starts_at, location: str = "", video_link: str = "") -> Meeting:
@@ -56,7 +62,7 @@ def agenda_add(*, meeting: Meeting, case: Case, by, presenter=None, minutes: int
         )
     if case.stage == Stage.CLOSED:
         raise Conflict("A closed case cannot go on an agenda; reopen it first.", code="case_closed")
-    _require_board_member(meeting.board_id, presenter, "presenter")
+    require_board_members(board_id=meeting.board_id, users=[presenter], field="presenter")
     with transaction.atomic():
         meeting = lock(meeting)
         _require_open(meeting)
@@ -102,7 +108,7 @@ def _append(*, meeting: Meeting, case: Case, presenter=None, minutes: int = 10, 
 
 def agenda_item_update(*, item: AgendaItem, by, presenter=None, minutes: int | None = None) -> AgendaItem:
     permissions.require(by, "meeting.manage", item.meeting.board_id)
-    _require_board_member(item.meeting.board_id, presenter, "presenter")
+    require_board_members(board_id=item.meeting.board_id, users=[presenter], field="presenter")
     with transaction.atomic():
         lock(item.meeting)
         item = lock(item)
@@ -182,7 +188,7 @@ def meeting_set_status(*, meeting: Meeting, by, status: str) -> Meeting:
 
 def attendance_record(*, meeting: Meeting, by, user, present: bool = True, specialty: str | None = None) -> Attendance:
     permissions.require(by, "meeting.manage", meeting.board_id)
-    member = permissions.BoardMembership.objects.filter(board_id=meeting.board_id, user=user).first()
+    member = BoardMembership.objects.filter(board_id=meeting.board_id, user=user).first()
     if member is None:
         raise ValidationError({"user": "Only members of this board are recorded as attending."})
     with transaction.atomic():

@@ -1,5 +1,6 @@
 """Specialty input: each specialty speaks for itself, signed by its author."""
 
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
 from .. import permissions
@@ -62,7 +63,7 @@ def opinion_update(*, opinion: Opinion, by, expected_version: int | None = None,
     """Only the author edits their input, until the decision is signed; every edit keeps before/after."""
     permissions.require(by, "opinion.record", opinion.case.board_id)
     if opinion.author_id != by.pk:
-        raise permissions.PermissionDenied("Only the author edits their specialty input.")
+        raise PermissionDenied("Only the author edits their specialty input.")
     unknown = set(fields) - set(OPINION_FIELDS)
     if unknown:
         raise TypeError(f"Unknown opinion fields: {sorted(unknown)}")
