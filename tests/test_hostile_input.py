@@ -368,6 +368,10 @@ DECISION = {
     "dissent": T,
     "participants": hc.MULTI,
     "detail_surveillance": T,
+    "guideline_concordance": C,
+    "concordance_reason": T,
+    "trial": C,
+    "treatment_intent": C,
 }
 
 
@@ -380,6 +384,10 @@ def decision_data(w: World) -> dict:
         "rationale": "Revised pathology.",
         "dissent": "",
         "participants": [str(w.user("chair").pk)],
+        "guideline_concordance": "no",
+        "concordance_reason": "Renal failure.",
+        "trial": "eligible",
+        "treatment_intent": "curative",
         "next": "",
     }
 
@@ -535,8 +543,12 @@ WEB_FORMS: dict[str, WebForm] = {
     "follow-up-deviate": WebForm(
         "coordinator",
         lambda w: [w.follow_up.pk],
-        lambda w: {"deviation_reason": "Patient's choice.", "version": str(w.follow_up.version)},
-        {"deviation_reason": T, "version": V},
+        lambda w: {
+            "deviation_code": "other",
+            "deviation_reason": "Patient's choice.",
+            "version": str(w.follow_up.version),
+        },
+        {"deviation_code": C, "deviation_reason": T, "version": V},
     ),
     "meeting-new": WebForm(
         "coordinator",
@@ -576,8 +588,8 @@ WEB_FORMS: dict[str, WebForm] = {
     "agenda-outcome": WebForm(
         "chair",
         lambda w: [w.items[0].pk],
-        lambda w: {"outcome": "deferred", "deferral_reason": "Awaiting imaging."},
-        {"outcome": C, "deferral_reason": T},
+        lambda w: {"outcome": "deferred", "deferral_reason": "Awaiting imaging.", "actual_minutes": "12"},
+        {"outcome": C, "deferral_reason": T, "actual_minutes": N},
     ),
 }
 
@@ -854,6 +866,12 @@ def decision_body(w: World) -> dict:
         "plan": [{"category": "surveillance", "detail": "Every 3 months."}],
         "rationale": "Revised pathology.",
         "dissent": "",
+        "guideline_concordance": "no",
+        "concordance_reason": "Renal failure.",
+        "trial_considered": True,
+        "trial_eligible": True,
+        "trial_enrolled": False,
+        "treatment_intent": "curative",
     }
 
 
@@ -966,7 +984,12 @@ API_OPS: dict[str, ApiOp] = {
     ),
     "v1_meetings_agenda_outcome_create": ApiOp(
         "chair",
-        body=lambda w: {"item": w.items[0].pk, "outcome": "deferred", "reason": "Awaiting imaging."},
+        body=lambda w: {
+            "item": w.items[0].pk,
+            "outcome": "deferred",
+            "reason": "Awaiting imaging.",
+            "actual_minutes": 12,
+        },
         id=lambda w: w.meeting.pk,
     ),
     "v1_meetings_agenda_remove_create": ApiOp(
@@ -1001,7 +1024,7 @@ API_OPS: dict[str, ApiOp] = {
     "v1_follow_ups_complete_create": ApiOp("coordinator", id=lambda w: w.follow_up.pk, if_match=lambda w: w.follow_up),
     "v1_follow_ups_deviate_create": ApiOp(
         "coordinator",
-        body=lambda w: {"reason": "Patient's choice."},
+        body=lambda w: {"code": "other", "reason": "Patient's choice."},
         id=lambda w: w.follow_up.pk,
         if_match=lambda w: w.follow_up,
     ),

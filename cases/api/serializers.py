@@ -328,6 +328,8 @@ class PlanItemSerializer(InputSerializer):
 
 class DecisionSerializer(ModelSerializer):
     plan = PlanItemSerializer(many=True, read_only=True)
+    guideline_concordance = blank_choice(m.Concordance.choices)
+    treatment_intent = blank_choice(m.TreatmentIntent.choices)
     participants = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     recorded_by = UserSummarySerializer(read_only=True)
     signed_by = UserSummarySerializer(read_only=True, allow_null=True)
@@ -342,6 +344,12 @@ class DecisionSerializer(ModelSerializer):
             "plan",
             "rationale",
             "dissent",
+            "guideline_concordance",
+            "concordance_reason",
+            "trial_considered",
+            "trial_eligible",
+            "trial_enrolled",
+            "treatment_intent",
             "participants",
             "pathology_report",
             "status",
@@ -361,6 +369,7 @@ class DecisionSerializer(ModelSerializer):
 class FollowUpSerializer(ModelSerializer):
     owner = UserSummarySerializer(read_only=True, allow_null=True)
     category = blank_choice(m.PlanCategory.choices)
+    deviation_code = blank_choice(m.DeviationCode.choices)
 
     class Meta:
         model = m.FollowUp
@@ -375,6 +384,7 @@ class FollowUpSerializer(ModelSerializer):
             "owner",
             "due_on",
             "status",
+            "deviation_code",
             "deviation_reason",
             "completed_at",
             "version",
@@ -605,6 +615,7 @@ class AgendaItemSerializer(ModelSerializer):
             "minutes",
             "outcome",
             "deferral_reason",
+            "actual_minutes",
             "is_late",
             "rolled_from",
         ]
@@ -677,6 +688,7 @@ class AgendaOutcomeSerializer(InputSerializer):
     item = IdField()
     outcome = serializers.ChoiceField(choices=[m.Outcome.DISCUSSED, m.Outcome.DEFERRED])
     reason = serializers.CharField(allow_blank=True, required=False, default="", max_length=5000)
+    actual_minutes = serializers.IntegerField(min_value=1, max_value=240, required=False, allow_null=True, default=None)
 
 
 class MeetingStatusSerializer(InputSerializer):
@@ -699,6 +711,16 @@ class DecisionFieldsSerializer(InputSerializer):
     plan = PlanItemSerializer(many=True, allow_empty=False, max_length=50)
     rationale = serializers.CharField(allow_blank=True, required=False, max_length=10000)
     dissent = serializers.CharField(allow_blank=True, required=False, max_length=10000)
+    guideline_concordance = serializers.ChoiceField(
+        choices=[("", "Not recorded"), *m.Concordance.choices], required=False, allow_blank=True
+    )
+    concordance_reason = serializers.CharField(allow_blank=True, required=False, max_length=10000)
+    trial_considered = serializers.BooleanField(required=False, allow_null=True)
+    trial_eligible = serializers.BooleanField(required=False, allow_null=True)
+    trial_enrolled = serializers.BooleanField(required=False, allow_null=True)
+    treatment_intent = serializers.ChoiceField(
+        choices=[("", "Not recorded"), *m.TreatmentIntent.choices], required=False, allow_blank=True
+    )
 
 
 class DecisionCreateSerializer(DecisionFieldsSerializer):
@@ -710,7 +732,8 @@ class DecisionCorrectSerializer(DecisionFieldsSerializer):
 
 
 class FollowUpDeviateSerializer(InputSerializer):
-    reason = serializers.CharField(max_length=5000)
+    code = serializers.ChoiceField(choices=m.DeviationCode.choices, default=m.DeviationCode.OTHER)
+    reason = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
 class FollowUpUpdateSerializer(InputSerializer):

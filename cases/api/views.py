@@ -546,7 +546,7 @@ class FollowUpViewSet(ResourceViewSet):
         version = expected_version(request, follow_up, required=False)
         fields = parse(s.FollowUpDeviateSerializer, request)
         follow_up = follow_up_services.follow_up_deviate(
-            follow_up=follow_up, by=request.user, reason=fields["reason"], expected_version=version
+            follow_up=follow_up, by=request.user, reason=fields["reason"], code=fields["code"], expected_version=version
         )
         return show(request, follow_up, s.FollowUpSerializer)
 

@@ -3,9 +3,9 @@
 from .audit import AuditChainHead, AuditEvent
 from .boards import Board, BoardMembership, Role, Specialty
 from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, Stage
-from .decisions import Decision, DecisionStatus, PlanCategory
+from .decisions import Concordance, Decision, DecisionStatus, PlanCategory, TreatmentIntent
 from .errors import FrozenRecordError
-from .followups import FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
+from .followups import DeviationCode, FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
 from .imaging import ImagingStudy, KeyImage, Modality
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
 from .opinions import Opinion
@@ -22,8 +22,10 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseEventKind",
+    "Concordance",
     "Decision",
     "DecisionStatus",
+    "DeviationCode",
     "Discrepancy",
     "FollowUp",
     "FollowUpKind",
@@ -47,4 +49,5 @@ __all__ = [
     "Sex",
     "Specialty",
     "Stage",
+    "TreatmentIntent",
 ]

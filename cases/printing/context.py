@@ -146,7 +146,16 @@ def _case_values(case: Case, *, on: date, deidentify: bool) -> dict:
                 "description": scrub(item.description),
                 "owner": person(item.owner),
                 "status": item.get_status_display(),
-                "deviation_reason": scrub(item.deviation_reason),
+                "deviation_reason": scrub(
+                    " — ".join(
+                        part
+                        for part in (
+                            item.get_deviation_code_display() if item.deviation_code else "",
+                            item.deviation_reason,
+                        )
+                        if part
+                    )
+                ),
                 "overdue": item.is_overdue_on(on),
             }
             for item in case.follow_ups.all()
@@ -200,6 +209,7 @@ def _decision(decision, scrub) -> dict:
         "plan": [{**item, "detail": scrub(item["detail"])} for item in decision.plan_items()],
         "rationale": scrub(decision.rationale),
         "dissent": scrub(decision.dissent),
+        "quality": [(label, scrub(text)) for label, text in decision.quality_items()],
         "participants": [person(user) for user in decision.participants.all()],
         "signed_by": person(decision.signed_by),
         "signed_at": _when(decision.signed_at),

@@ -15,6 +15,7 @@ from .. import permissions
 from ..models import (
     Case,
     CaseEventKind,
+    Concordance,
     Decision,
     DecisionStatus,
     FollowUp,
@@ -23,13 +24,28 @@ from ..models import (
     PlanCategory,
     Stage,
 )
+from ..models.decisions import QUALITY_FIELDS
 from .audit import audit_record, diff, snapshot
 from .common import case_event_add, check_version, lock, require_board_members, save_validated
 from .errors import Conflict, Gate, GatesUnmet
 from .workflow import current_pathology_reports, current_signed_decision
 
-DECISION_FIELDS = ["consensus_diagnosis", "plan", "rationale", "dissent"]
+DECISION_FIELDS = ["consensus_diagnosis", "plan", "rationale", "dissent", *QUALITY_FIELDS]
 FOLLOW_UP_DAYS = 28
+
+
+def _check_quality(decision: Decision) -> None:
+    """The quality fields hang together: a discordant plan says why; a trial is eligible only if considered."""
+    decision.concordance_reason = (decision.concordance_reason or "").strip()
+    errors = {}
+    if decision.guideline_concordance == Concordance.NO and not decision.concordance_reason:
+        errors["concordance_reason"] = "Say why the plan departs from the guideline."
+    if decision.trial_eligible is not None and decision.trial_considered is not True:
+        errors["trial_eligible"] = "Eligibility is recorded only for a trial that was considered."
+    if decision.trial_enrolled is not None and decision.trial_eligible is not True:
+        errors["trial_enrolled"] = "Enrolment is recorded only for an eligible patient."
+    if errors:
+        raise ValidationError(errors)
 
 
 def _check_meeting(case: Case, meeting: Meeting | None) -> None:
@@ -67,6 +83,7 @@ def decision_record(
             supersede_reason=supersede_reason,
             **fields,
         )
+        _check_quality(decision)
         save_validated(decision)
         decision.participants.set(participants)
         label = "Correction drafted" if supersedes else "Decision drafted"
@@ -106,6 +123,7 @@ def decision_update(
             require_board_members(board_id=decision.case.board_id, users=participants, field="participants")
             decision.participants.set(participants)
         decision.version += 1
+        _check_quality(decision)
         save_validated(decision)
         audit_record(
             actor=by, action="decision.update", obj=decision, changes=diff(before, snapshot(decision, DECISION_FIELDS))
