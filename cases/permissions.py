@@ -187,3 +187,20 @@ def get_patient_for_user(user, pk) -> Patient:
 
 def get_meeting_for_user(user, pk) -> Meeting:
     return get_visible(meetings_visible_to(user).select_related("board"), pk)
+
+
+# Board analytics (issue 17): the board's coordinators and chairs, and auditors for every board --------
+
+ANALYTICS_ROLES = {COORDINATOR, CHAIR}
+
+
+def analytics_boards(user) -> QuerySet[Board]:
+    """The boards whose analytics the user may read; anyone else gets "not found"."""
+    if can_read_audit(user):
+        return Board.objects.all()
+    ids = [board_id for board_id, m in memberships_of(user).items() if m.role in ANALYTICS_ROLES]
+    return Board.objects.filter(pk__in=ids)
+
+
+def get_analytics_board_for_user(user, pk) -> Board:
+    return get_visible(analytics_boards(user), pk)

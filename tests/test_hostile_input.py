@@ -609,6 +609,12 @@ WEB_READ_ONLY = {
     "logout",
     "password_change_done",
     "audit-log",  # GET only; its filters are tested in tests/test_audit_trail_pages.py
+    # Board analytics: GET only; their period query strings are in WEB_QUERIES below.
+    "analytics-home",
+    "board-analytics",
+    "board-analytics-csv",
+    "board-discordance",
+    "board-report-pdf",
 }
 
 
@@ -1359,6 +1365,11 @@ WEB_QUERIES = {
     "decision-edit": (lambda w: [w.consensus.pk], {"meeting": (hc.ID, None)}),
     "case-summary-pdf": (lambda w: [w.intake.pk], {"pdfa": (hc.BOOL, None)}),
     "meeting-packet-pdf": (lambda w: [w.meeting.pk], {"deidentify": (hc.BOOL, None), "pdfa": (hc.BOOL, None)}),
+    # Board analytics: a period that cannot be read is refused (400) and says why.
+    "board-analytics": (lambda w: [w.board.pk], {"from": (D, None), "to": (D, None)}),
+    "board-analytics-csv": (lambda w: [w.board.pk, "meetings"], {"from": (D, None), "to": (D, None)}),
+    "board-discordance": (lambda w: [w.board.pk], {"from": (D, None), "to": (D, None), "page": (N, None)}),
+    "board-report-pdf": (lambda w: [w.board.pk], {"from": (D, None), "to": (D, None)}),
 }
 LENIENT_PAGES = {"case-list", "decision-edit"}  # a filter or preset it cannot read is ignored, not refused
 

@@ -240,6 +240,7 @@ SPECTACULAR_SETTINGS = {
         "FollowUpStatusEnum": "cases.models.FollowUpStatus",
         "AgendaOutcomeEnum": "cases.models.Outcome",
         "OutcomeChoiceEnum": [("discussed", "Discussed"), ("deferred", "Deferred")],
+        "DeviationCodeEnum": "cases.models.DeviationCode",
     },
 }
 

@@ -605,3 +605,49 @@ def decision_quality_table(cohorts: Cohorts) -> Table:
             Figure("curative", "Curative intent", SHARE, n["curative"], n["curative"] + n["palliative"]),
         ],
     )
+
+
+# Periods as the portal, the API and the paper take them ----------------------------------------
+
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+
+
+class PeriodError(ValueError):
+    """A period that cannot be read; the message says what to send instead."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def _day(value: str, name: str) -> date:
+    try:
+        day = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise PeriodError(name, f"'{name}' must be a date written YYYY-MM-DD, e.g. 2026-01-01.")
+    if not EARLIEST <= day <= LATEST:
+        raise PeriodError(name, f"'{name}' must lie between {EARLIEST.year} and {LATEST.year}.")
+    return day
+
+
+def parse_period(start: str | None, end: str | None, *, today: date | None = None) -> Period:
+    """`from` and `to` (inclusive) as YYYY-MM-DD; both left out: the current quarter; one: its quarter's other end."""
+    first = _day(start, "from") if start else None
+    last = _day(end, "to") if end else None
+    if first is None and last is None:
+        return current_quarter(today)
+    first = first or quarter_start(last)
+    last = last or quarter_end(first)
+    if last < first:
+        raise PeriodError("to", "'to' must be on or after 'from'.")
+    return Period(first, last)
+
+
+def board_report_for_user(*, user, board_id, period: Period, today: date | None = None) -> Report:
+    """The report of a board the user may read analytics of (404 otherwise), for the paper and the API."""
+    from .. import permissions
+
+    board = permissions.get_analytics_board_for_user(user, board_id)
+    return board_report(board=board, period=period, today=today)

@@ -749,3 +749,40 @@ class ApplyTemplateSerializer(InputSerializer):
         validators=[MinValueValidator(date(1900, 1, 1)), MaxValueValidator(date(2999, 12, 31))]
     )
     owner = UserField(required=False, allow_null=True, default=None)
+
+
+# Board analytics (issue 17): read-only, documents GET boards/{id}/metrics/ -----------------------
+
+
+class MetricFigureSerializer(serializers.Serializer):
+    key = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)
+    unit = serializers.ChoiceField(choices=["share", "days", "minutes", "count", "per meeting"], read_only=True)
+    numerator = serializers.FloatField(read_only=True, allow_null=True, help_text="Null for a median or percentile.")
+    denominator = serializers.IntegerField(read_only=True, allow_null=True, help_text="Null for a plain count.")
+    value = serializers.FloatField(read_only=True, allow_null=True, help_text="Null when there is nothing to count.")
+
+
+class MetricTableSerializer(serializers.Serializer):
+    key = serializers.CharField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    definition = serializers.CharField(read_only=True)
+    figures = MetricFigureSerializer(many=True, read_only=True)
+
+
+class MetricBoardSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class BoardMetricsSerializer(serializers.Serializer):
+    board = MetricBoardSerializer(read_only=True)
+    period_from = serializers.DateField(read_only=True)
+    to = serializers.DateField(read_only=True)
+    as_of = serializers.DateField(read_only=True)
+    tables = MetricTableSerializer(many=True, read_only=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("period_from")  # "from" is a Python keyword
+        return fields

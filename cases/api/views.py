@@ -5,12 +5,14 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from .. import models as m
 from .. import permissions, selectors
+from ..analytics import metrics as analytics
 from ..printing.documents import http_response, render_case_summary, render_meeting_packet
 from ..services import cases as case_services
 from ..services import decisions as decision_services
@@ -20,12 +22,13 @@ from ..services import meetings as meeting_services
 from ..services import opinions as opinion_services
 from ..services import pathology as pathology_services
 from ..services import workflow
+from ..services.analytics import analytics_read_record
 from ..services.audit import audit_record
 from ..services.printing import case_print_record, meeting_print_record
 from . import filters
 from . import serializers as s
 from .etags import expected_version, with_etag
-from .schema import IF_MATCH_OPTIONAL, PDF_DOWNLOAD
+from .schema import IF_MATCH_OPTIONAL, METRICS_PERIOD, PDF_DOWNLOAD
 
 
 def parse(serializer_class, request, **kwargs) -> dict:
@@ -109,6 +112,21 @@ class BoardViewSet(ResourceViewSet):
 
     def rows(self):
         return permissions.boards_visible_to(self.request.user)
+
+    @extend_schema(parameters=METRICS_PERIOD, responses={200: s.BoardMetricsSerializer})
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def metrics(self, request, pk=None):
+        """The board's quality figures over a period, each with its numerator and denominator (docs/analytics.md).
+
+        For the board's coordinators and chairs, and auditors; anyone else gets 404.
+        """
+        try:
+            period = analytics.parse_period(request.query_params.get("from"), request.query_params.get("to"))
+        except analytics.PeriodError as error:
+            raise ValidationError({error.field: [error.message]}) from None
+        report = analytics.board_report_for_user(user=request.user, board_id=pk, period=period)
+        analytics_read_record(by=request.user, board=report.board, period=period, view="api")
+        return Response(report.as_json())
 
 
 class PatientViewSet(ResourceViewSet):

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import printing
-from .views import audit, auth, cases, dashboard, meetings, records
+from .views import analytics, audit, auth, cases, dashboard, meetings, records
 
 urlpatterns = [
     # Signing in and out
@@ -56,6 +56,12 @@ urlpatterns = [
     path("agenda-items/<int:pk>/outcome/", meetings.agenda_outcome, name="agenda-outcome"),
     # Audit trail (auditors and administrators)
     path("audit/", audit.audit_log, name="audit-log"),
+    # Board analytics (coordinators, chairs, auditors)
+    path("analytics/", analytics.analytics_home, name="analytics-home"),
+    path("boards/<int:pk>/analytics/", analytics.board_analytics, name="board-analytics"),
+    path("boards/<int:pk>/analytics/<slug:table>.csv", analytics.board_analytics_csv, name="board-analytics-csv"),
+    path("boards/<int:pk>/discordance/", analytics.discordance_register, name="board-discordance"),
+    path("boards/<int:pk>/report.pdf", analytics.board_report_pdf, name="board-report-pdf"),
     # Paper
     path("cases/<int:pk>/summary.pdf", printing.case_summary_pdf, name="case-summary-pdf"),
     path("meetings/<int:pk>/packet.pdf", printing.meeting_packet_pdf, name="meeting-packet-pdf"),
