@@ -223,6 +223,8 @@ def test_the_quarterly_report_pdf_has_every_table_and_its_charts(quarter):
     ):
         assert title in text
     assert "Confidential" in text
+    assert "Discordance register" in text and str(quarter.cases["C"].pk) in text
+    assert quarter.cases["C"].patient.mrn not in text  # the paper register names cases by number only
     event = m.AuditEvent.objects.get(action="analytics.print")
     assert event.changes["from"] == "2026-01-01" and event.changes["document"] == "board_report"
     assert client.get(reverse("board-report-pdf", args=[quarter.board.pk]), {"from": "soon"}).status_code == 400

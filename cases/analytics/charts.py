@@ -11,7 +11,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from .metrics import DAYS, SHARE, Table
 
-WIDTH, LABEL_WIDTH, VALUE_WIDTH = 560, 230, 90
+WIDTH, LABEL_WIDTH, VALUE_WIDTH = 600, 280, 90
+LABEL_CHARS = 40  # about what fits the label column at 12 px; the table beside the chart has the full label
 ROW, BAR, TOP = 26, 16, 6
 INK, BAR_FILL, TRACK_FILL = "#1b2430", "#1a5a85", "#e4eef6"
 
@@ -21,6 +22,10 @@ def _scale(table: Table) -> float:
     if table.chart_unit == SHARE:
         return 1.0
     return max([figure.value or 0 for figure in table.charted] + [1.0])
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "…"
 
 
 def _row(index: int, figure, scale: float) -> SafeString:
@@ -37,7 +42,7 @@ def _row(index: int, figure, scale: float) -> SafeString:
         LABEL_WIDTH - 8,
         y + BAR - 4,
         INK,
-        figure.label,
+        _short(figure.label),
         LABEL_WIDTH,
         y,
         track,

@@ -29,6 +29,7 @@ from .documents import (
     load_from_storage,
 )
 
+REGISTER_LIMIT = 200
 STYLESHEETS = ("printing/print.css", "printing/chrome.css", "printing/stamp.css", "printing/board_report.css")
 
 
@@ -46,6 +47,9 @@ def render_board_report(*, user, board_id, period: metrics.Period, pdfa: bool = 
         "report": report,
         "tables": [(table, charts.bar_chart(table, chart_id=f"pdf-{table.key}")) for table in report.tables],
         "stylesheets": [static(name) for name in STYLESHEETS],
+        # The register on paper names cases by number only: an accreditation file needs no patient's name.
+        "register": list(metrics.discordance_register(board=board, period=period)[:REGISTER_LIMIT]),
+        "register_limit": REGISTER_LIMIT,
     }
     html = render_to_string("printing/board_report.html", values)
     fingerprint = _fingerprint("board-report", f"pdfa={pdfa}", html.replace(_PRINTED, "").replace(_CREATED, ""))
