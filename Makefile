@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 TEST_SYSTEM_PACKAGES ?= poppler-utils chromium
 SYSTEM_PACKAGES ?=
 
-.PHONY: run test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api
+.PHONY: run test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api bench-analytics
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,11 +46,17 @@ test: setup
 # bench-api compares the API with bare Django views on PostgreSQL.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tumorboard_bench
 
-bench: bench-api bench-paper
+bench: bench-api bench-paper bench-analytics
 
 bench-api: setup
 	@scripts/system-deps.sh wrk
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/api.py
+
+# Board analytics (the page and the metrics API) with 100,000 cases in PostgreSQL; target 1 s or less.
+BENCH_ANALYTICS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tumorboard_bench_analytics
+
+bench-analytics: setup
+	BENCH_ANALYTICS_DATABASE_URL=$(BENCH_ANALYTICS_DATABASE_URL) $(PY) bench/analytics.py
 
 # schemathesis against the live OpenAPI schema: no 5xx, no response that breaks the schema.
 fuzz: setup
