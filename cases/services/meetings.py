@@ -19,10 +19,11 @@ from ..models import (
     Stage,
 )
 from .audit import audit_record, snapshot
-from .common import case_event_add, lock, require_board_members, save_validated
+from .common import case_event_add, lock, model_update, require_board_members, save_changes, save_validated
 from .errors import Conflict
 
 MEETING_FIELDS = ["starts_at", "location", "video_link"]
+AGENDA_ITEM_FIELDS = ["presenter", "minutes"]
 OPEN_STATUSES = {MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS}
 
 
@@ -112,16 +113,11 @@ def agenda_item_update(*, item: AgendaItem, by, presenter=None, minutes: int | N
     with transaction.atomic():
         lock(item.meeting)
         item = lock(item)
-        item.presenter = presenter
-        if minutes is not None:
-            item.minutes = minutes
-        save_validated(item)
-        audit_record(
-            actor=by,
-            action="agenda.update",
-            obj=item,
-            changes={"presenter": item.presenter_id, "minutes": item.minutes},
-        )
+        data = {"presenter": presenter} | ({"minutes": minutes} if minutes is not None else {})
+        changes = model_update(instance=item, fields=AGENDA_ITEM_FIELDS, data=data)
+        if not changes:
+            return item
+        save_changes(instance=item, changes=changes, by=by, action="agenda.update")
     return item
 
 
