@@ -30,15 +30,8 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _require_manager_or_owner(follow_up: FollowUp, by) -> None:
-    if follow_up.owner_id == getattr(by, "pk", None):
-        permissions.require_visible(by, follow_up.case.board_id)
-        return
-    permissions.require(by, "followup.manage", follow_up.case.board_id)
-
-
 def _close(*, follow_up: FollowUp, by, status: str, reason: str, expected_version: int | None) -> FollowUp:
-    _require_manager_or_owner(follow_up, by)
+    permissions.require_follow_up_closer(by, follow_up)
     with transaction.atomic():
         follow_up = lock(follow_up)
         check_version(follow_up, expected_version, "follow-up")
