@@ -174,6 +174,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "tumorboard@localhost")
 
+# Calendar events are named meeting-<id>@<this>: give the portal's host name so UIDs are unique to the hospital.
+TUMORBOARD_CALENDAR_DOMAIN = os.environ.get("TUMORBOARD_CALENDAR_DOMAIN", "") or (ALLOWED_HOSTS or ["localhost"])[0]
+
 # The API (cases/api/): session authentication (CSRF enforced) for the portal, expiring hashed tokens
 # for integrations; JSON only; every error through one handler; per-client throttles.
 REST_FRAMEWORK = {
