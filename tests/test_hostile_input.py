@@ -601,6 +601,8 @@ WEB_READ_ONLY = {
     "password_change_done",
     "audit-log",  # GET only; its filters are tested in tests/test_audit_trail_pages.py
     "meeting-calendar",
+    "healthz",
+    "readyz",
     "calendar-feed",  # GET only, by secret address: tests/test_calendars.py sends it hostile addresses
 }
 

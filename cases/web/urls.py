@@ -3,9 +3,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import printing
-from .views import audit, auth, calendars, cases, dashboard, meetings, records
+from .views import audit, auth, calendars, cases, dashboard, health, meetings, records
 
 urlpatterns = [
+    # Health, for load balancers (no sign-in, no patient data)
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     # Signing in and out
     path(
         "login/",
