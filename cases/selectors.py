@@ -188,6 +188,29 @@ def meeting_detail(*, user, pk, action: str | None = None) -> Meeting:
     return permissions.get_for_user(user, queryset, pk, action=action, board_of=lambda meeting: meeting.board_id)
 
 
+CALENDAR_PAST_DAYS = 90
+
+
+def meetings_for_calendar(*, user, pk=None) -> list[Meeting]:
+    """The user's boards' meetings for a calendar (from 90 days back, or one meeting), agenda minutes included.
+
+    A calendar leaves the hospital, so nothing of a patient is loaded: agenda items bring their minutes,
+    presenter and case number only.
+    """
+    meetings = permissions.meetings_visible_to(user).select_related("board")
+    if pk is not None:
+        return [permissions.get_visible(meetings.prefetch_related(_calendar_items()), pk)]
+    since = timezone.now() - timezone.timedelta(days=CALENDAR_PAST_DAYS)
+    return list(meetings.filter(starts_at__gte=since).order_by("starts_at", "id").prefetch_related(_calendar_items()))
+
+
+def _calendar_items() -> Prefetch:
+    return Prefetch(
+        "agenda_items",
+        queryset=AgendaItem.objects.only("id", "meeting_id", "case_id", "presenter_id", "minutes", "position"),
+    )
+
+
 def agenda_time_slots(meeting: Meeting) -> list[tuple[AgendaItem, object, object]]:
     """(item, starts, ends) for each agenda item, from the meeting start and the minutes allotted."""
     slots, start = [], meeting.starts_at
