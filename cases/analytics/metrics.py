@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
     Count,
@@ -202,6 +202,17 @@ class Report:
 def board_report(*, board: Board, period: Period, today: date | None = None, use_percentile_cont=None) -> Report:
     """Every figure of docs/analytics.md for `board` over `period`, as of `today` (the local date)."""
     today = today or timezone.localdate()
+    if connection.vendor != "postgresql":
+        return _report(board, period, today, use_percentile_cont)
+    with transaction.atomic():
+        # PostgreSQL would compile each of these one-off aggregates (JIT) because they read many rows;
+        # compiling costs more than it saves (about 0.1 s a query in the 100,000-case bench).
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+        return _report(board, period, today, use_percentile_cont)
+
+
+def _report(board: Board, period: Period, today: date, use_percentile_cont) -> Report:
     cohorts = Cohorts(board=board, period=period, today=today)
     report = Report(board=board, period=period, as_of=today)
     if use_percentile_cont is None:
@@ -254,8 +265,8 @@ class Cohorts:
 
     def discussed_cases(self) -> QuerySet[Case]:
         """Cases discussed (outcome "discussed") at a meeting of the period."""
-        discussed = self.listings().filter(case=OuterRef("pk"), outcome=Outcome.DISCUSSED)
-        return _active_cases(Case.objects.filter(board=self.board)).filter(Exists(discussed))
+        discussed = self.listings().filter(outcome=Outcome.DISCUSSED).values("case_id")
+        return _active_cases(Case.objects.filter(board=self.board, pk__in=discussed))
 
     def signed_decisions(self) -> QuerySet[Decision]:
         """Decisions of the board signed in the period (first decisions and corrections)."""

@@ -101,6 +101,8 @@ class Decision(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # Board analytics selects a period's signatures (cases/analytics/).
+        indexes = [models.Index(fields=["signed_at"], name="decision_signed_at_idx")]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=DecisionStatus.values), name="decision_status_valid"),
             models.CheckConstraint(

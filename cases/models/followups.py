@@ -109,7 +109,10 @@ class FollowUp(models.Model):
                 name="follow_up_deviation_has_reason",
             ),
         ]
-        indexes = [models.Index(fields=["status", "due_on"])]
+        indexes = [
+            models.Index(fields=["status", "due_on"]),
+            models.Index(fields=["due_on"], name="follow_up_due_on_idx"),  # board analytics: due in a period
+        ]
 
     def __str__(self) -> str:
         return f"{self.description} (due {self.due_on})"
