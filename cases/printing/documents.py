@@ -224,7 +224,11 @@ def _packet_doc(meeting, front: dict, deidentify: bool) -> dict:
     )
 
 
-def render_meeting_packet(*, user, meeting_id, deidentify: bool = False, pdfa: bool = False) -> RenderedPdf:
+def render_meeting_packet(
+    *, user, meeting_id, deidentify: bool = False, pdfa: bool = False, only_cached: bool = False, progress=None
+) -> RenderedPdf | None:
+    """The packet; with `only_cached`, the cached PDF or None (nothing is rendered: the request then
+    hands the work to a background job). `progress(done, total)` hears of each case section rendered."""
     meeting, cases = selectors.meeting_packet(user=user, pk=meeting_id)
     now = timezone.now()
     front, sections = _sections(meeting, cases, deidentify=deidentify)
@@ -251,7 +255,9 @@ def render_meeting_packet(*, user, meeting_id, deidentify: bool = False, pdfa: b
     cached = cache_get(f"packet-{fingerprint}")
     if cached is not None:
         return result(content=cached, from_cache=True, options=options(True))
-    bodies = _section_pdfs(sections)
+    if only_cached:
+        return None
+    bodies = _section_pdfs(sections, progress=progress)
     frame_pdf = _frame_pdf({**front, "sections": sections, "doc": doc}, flags=flags, pdfa=pdfa, when=now)
     starts = _section_starts(sections, engine.page_count(frame_pdf))
     content = engine.overlay(
@@ -304,10 +310,13 @@ def _css_fetcher(stylesheets: tuple[str, ...]) -> AppURLFetcher:
     return AppURLFetcher(resources=_resources([static(name) for name in stylesheets]), loader=load_from_storage)
 
 
-def _section_pdfs(sections: list[Section]) -> dict[str, bytes]:
+def _section_pdfs(sections: list[Section], *, progress=None) -> dict[str, bytes]:
     """Each section's body PDF, from the cache or rendered now (in parallel when several are missing)."""
     bodies = {s.key: cache_get(s.key) for s in sections}
     missing = {s.key: s for s in sections if bodies[s.key] is None}
+    cached_count = len(sections) - len(missing)
+    if progress:
+        progress(cached_count, len(sections))
     if missing:
         css = [static("printing/print.css")]
         jobs = [
@@ -319,7 +328,9 @@ def _section_pdfs(sections: list[Section]) -> dict[str, bytes]:
             for key, s in missing.items()
         ]
         workers = settings.PRINT_WORKERS or engine.default_workers()
-        for key, pdf in engine.render_jobs(jobs, workers=workers, loader=load_from_storage).items():
+        on_done = (lambda n: progress(cached_count + n, len(sections))) if progress else None
+        rendered = engine.render_jobs(jobs, workers=workers, loader=load_from_storage, on_done=on_done)
+        for key, pdf in rendered.items():
             cache_put(key, pdf)
             bodies[key] = pdf
     for section in sections:
