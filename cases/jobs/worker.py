@@ -65,11 +65,16 @@ class Progress:
         )
 
 
-def run(job: Job, worker: str) -> None:
+def _silent(done: int, total: int) -> None:
+    pass
+
+
+def run(job: Job, worker: str, *, report_progress: bool = True) -> None:
     """Run a claimed job and record how it ended (only if this worker still holds it)."""
     mine = Job.objects.filter(pk=job.pk, worker=worker, status=JobStatus.RUNNING)
+    progress = Progress(job, worker) if report_progress else _silent
     try:
-        result = JOBS[job.kind](job, progress=Progress(job, worker), **job.args)
+        result = JOBS[job.kind](job, progress=progress, **job.args)
     except Exception as error:  # noqa: BLE001 — every failure is recorded, none is lost
         message = f"{type(error).__name__}: {error}"[:2000]
         logger.warning("job %s (%s) attempt %s failed: %s", job.pk, job.kind, job.attempts, type(error).__name__)
@@ -100,6 +105,22 @@ def run_once(worker: str | None = None) -> bool:
     logger.info("job %s (%s) attempt %s started by %s", job.pk, job.kind, job.attempts, worker)
     run(job, worker)
     return True
+
+
+def run_inline(job: Job) -> None:
+    """Run one job now in this process (JOBS_INLINE, the test suite's mode): the caller waits, so no progress."""
+    worker = f"inline:{os.getpid()}"
+    lease = timezone.now() + timedelta(seconds=settings.JOBS_LEASE_SECONDS)
+    claimed = Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING,
+        lease_until=lease,
+        worker=worker,
+        started_at=timezone.now(),
+        attempts=F("attempts") + 1,
+    )
+    if claimed:
+        job.refresh_from_db()
+        run(job, worker, report_progress=False)
 
 
 def work(*, stop=lambda: False, poll_seconds: float | None = None) -> None:

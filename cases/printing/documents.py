@@ -14,6 +14,7 @@ own HTML, which holds no case content beyond the agenda: when one case changes a
 page count, only that section and the stamp are rendered again.
 """
 
+import dataclasses
 import functools
 import hashlib
 import secrets
@@ -50,7 +51,7 @@ _CREATED = f"tb-created-{secrets.token_hex(8)}"
 
 @dataclass(frozen=True)
 class RenderedPdf:
-    content: bytes
+    content: bytes | None  # None: not rendered yet (render_meeting_packet(only_cached=True))
     filename: str
     fingerprint: str
     from_cache: bool
@@ -226,9 +227,10 @@ def _packet_doc(meeting, front: dict, deidentify: bool) -> dict:
 
 def render_meeting_packet(
     *, user, meeting_id, deidentify: bool = False, pdfa: bool = False, only_cached: bool = False, progress=None
-) -> RenderedPdf | None:
-    """The packet; with `only_cached`, the cached PDF or None (nothing is rendered: the request then
-    hands the work to a background job). `progress(done, total)` hears of each case section rendered."""
+) -> RenderedPdf:
+    """The packet. With `only_cached` nothing is rendered: the content is None unless the packet is in the
+    cache (the request then hands the work to a background job, cases/jobs/tasks.py, keyed by the
+    fingerprint). `progress(done, total)` hears of each case section rendered."""
     meeting, cases = selectors.meeting_packet(user=user, pk=meeting_id)
     now = timezone.now()
     front, sections = _sections(meeting, cases, deidentify=deidentify)
@@ -256,7 +258,7 @@ def render_meeting_packet(
     if cached is not None:
         return result(content=cached, from_cache=True, options=options(True))
     if only_cached:
-        return None
+        return result(content=None, from_cache=False, options=options(False))
     bodies = _section_pdfs(sections, progress=progress)
     frame_pdf = _frame_pdf({**front, "sections": sections, "doc": doc}, flags=flags, pdfa=pdfa, when=now)
     starts = _section_starts(sections, engine.page_count(frame_pdf))
@@ -268,6 +270,14 @@ def render_meeting_packet(
     )
     cache_put(f"packet-{fingerprint}", content)
     return result(content=content, from_cache=False, options=options(False))
+
+
+def packet_from_cache(pdf: RenderedPdf) -> RenderedPdf | None:
+    """The packet a background job rendered for this plan (render_meeting_packet(only_cached=True)), or None."""
+    content = cache_get(f"packet-{pdf.fingerprint}")
+    if content is None:
+        return None
+    return dataclasses.replace(pdf, content=content, from_cache=True, options={**pdf.options, "from_cache": True})
 
 
 def _section_starts(sections: list[Section], frame_pages: int) -> list[int]:

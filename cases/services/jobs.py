@@ -30,9 +30,9 @@ def job_enqueue(*, kind: str, args: dict, by=None, key: str | None = None, max_a
         # Another request enqueued the same key a moment ago: join it.
         return Job.objects.get(key=key)
     if settings.JOBS_INLINE:
-        from ..jobs.worker import run_once
+        from ..jobs.worker import run_inline
 
-        run_once(f"inline:{job.pk}")
+        run_inline(job)
         job.refresh_from_db()
         return job
     transaction.on_commit(lambda: broker.wake(job.pk))
@@ -53,3 +53,27 @@ def job_retry(*, job: Job, by) -> Job:
         audit_record(actor=by, action="job.retry", obj=job, changes={"kind": job.kind})
     transaction.on_commit(lambda: broker.wake(job.pk))
     return job
+
+
+def job_wait(*, job: Job, seconds: float, step: float = 0.2) -> Job:
+    """Re-read the job until it has finished or `seconds` have passed (an API download's short wait)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not job.is_finished and time.monotonic() < deadline:
+        time.sleep(step)
+        job.refresh_from_db()
+    return job
+
+
+def packet_job_start(*, by, meeting, fingerprint: str, pdfa: bool = False, deidentify: bool = False) -> Job:
+    """Render a packet in the background, or join the job already rendering the same content."""
+    args = {"meeting_id": meeting.pk, "user_id": by.pk, "pdfa": pdfa, "deidentify": deidentify}
+    return job_enqueue(kind="packet.render", args=args, by=by, key=f"packet:{fingerprint}")
+
+
+def packet_prerender(*, meeting, by) -> None:
+    """After the agenda of a published meeting changed: render its packet now, so the print at the start
+    of the meeting is a file read. Queued once the change is committed."""
+    args = {"meeting_id": meeting.pk, "user_id": by.pk, "pdfa": False, "deidentify": False}
+    transaction.on_commit(lambda: job_enqueue(kind="packet.render", args=args, by=by))
