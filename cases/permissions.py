@@ -20,6 +20,7 @@ from .models import (
     Decision,
     FollowUp,
     ImagingStudy,
+    Job,
     KeyImage,
     Meeting,
     Opinion,
@@ -277,3 +278,12 @@ def analytics_boards(user) -> QuerySet[Board]:
 
 def get_analytics_board_for_user(user, pk) -> Board:
     return get_visible(analytics_boards(user), pk)
+
+
+def get_job_for_user(user, pk) -> Job:
+    """A background job is visible to whoever may see the meeting it works for (jobs carry ids, no patient data)."""
+    job = get_visible(Job.objects.all(), pk)
+    meeting_id = job.args.get("meeting_id") if isinstance(job.args, dict) else None
+    if meeting_id is None or not meetings_visible_to(user).filter(pk=meeting_id).exists():
+        raise Http404("Not found.")
+    return job

@@ -8,6 +8,7 @@ from .decisions import Concordance, Decision, DecisionStatus, PlanCategory, Trea
 from .errors import FrozenRecordError
 from .followups import DeviationCode, FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
 from .imaging import ImagingStudy, KeyImage, Modality
+from .jobs import Job, JobStatus
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
 from .opinions import Opinion
 from .pathology import Discrepancy, PathologyReport, ReportStatus
@@ -35,6 +36,8 @@ __all__ = [
     "FollowUpTemplate",
     "FrozenRecordError",
     "ImagingStudy",
+    "Job",
+    "JobStatus",
     "KeyImage",
     "Meeting",
     "MeetingStatus",

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import printing
-from .views import analytics, audit, auth, calendars, cases, dashboard, health, meetings, records
+from .views import analytics, audit, auth, calendars, cases, dashboard, health, jobs, meetings, records
 
 urlpatterns = [
     # Health, for load balancers (no sign-in, no patient data)
@@ -72,4 +72,5 @@ urlpatterns = [
     # Paper
     path("cases/<int:pk>/summary.pdf", printing.case_summary_pdf, name="case-summary-pdf"),
     path("meetings/<int:pk>/packet.pdf", printing.meeting_packet_pdf, name="meeting-packet-pdf"),
+    path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
 ]
