@@ -1478,6 +1478,7 @@ def case_full_of(text, board, users, meeting) -> m.Case:
         owner=chair,
         due_on=timezone.localdate(),
         status="deviated",
+        deviation_code="other",
         deviation_reason=text("dv"),
         completed_at=timezone.now(),
     )
