@@ -11,6 +11,7 @@ from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
 from .opinions import Opinion
 from .pathology import Discrepancy, PathologyReport, ReportStatus
 from .patients import Patient, Sex
+from .teaching import TeachingCase, TeachingImage, TeachingSet, TeachingStatus, TeachingText
 
 __all__ = [
     "AgendaItem",
@@ -47,4 +48,9 @@ __all__ = [
     "Sex",
     "Specialty",
     "Stage",
+    "TeachingCase",
+    "TeachingImage",
+    "TeachingSet",
+    "TeachingStatus",
+    "TeachingText",
 ]
