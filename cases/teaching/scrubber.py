@@ -39,6 +39,8 @@ LABELS = {
     "other": "[identifier]",
 }
 
+LABEL_PATTERN = re.compile("|".join(re.escape(label) for label in LABELS.values()))
+
 # Words that are also names: as a name part they are matched only where they stand as a name.
 ORDINARY_WORDS = frozenset(
     """
@@ -352,7 +354,14 @@ def findings(text: str, known: Known) -> list[Finding]:
     if not text:
         return []
     folded = _folded(text)
-    spans = sorted(_known_findings(text, folded, known) + _pattern_findings(text), key=lambda f: (f.start, -f.end))
+    # The labels of an earlier scrub are not identifiers: scrubbing twice changes nothing.
+    placed = [match.span() for match in LABEL_PATTERN.finditer(text)]
+    found = [
+        span
+        for span in _known_findings(text, folded, known) + _pattern_findings(text)
+        if not any(start < span.end and span.start < end for start, end in placed)
+    ]
+    spans = sorted(found, key=lambda f: (f.start, -f.end))
     merged: list[Finding] = []
     for span in spans:
         if merged and span.start < merged[-1].end:
