@@ -485,11 +485,7 @@ class SummaryPdfQuerySerializer(serializers.Serializer):
 
 
 class PacketPdfQuerySerializer(SummaryPdfQuerySerializer):
-    deidentify = serializers.BooleanField(
-        required=False,
-        default=False,
-        help_text="For teaching: initials, masked record numbers, ages instead of birth dates.",
-    )
+    """`deidentify` is gone (410): teaching copies are teaching sets (`/api/v1/teaching-sets/`)."""
 
 
 # Imaging and pathology -------------------------------------------------------------------

@@ -12,7 +12,8 @@ from datetime import date
 from django.utils import timezone
 
 from ..models import Case, Specialty, TeachingSet
-from .fields import key_images_of
+from .fields import Field, fields_of, key_images_of, known_about
+from .scrubber import findings, scrub
 
 
 def age_band(age: int) -> str:
@@ -146,4 +147,48 @@ def _decision(n, decision, text, referral: date) -> dict:
         ],
         "rationale": text(f"decision.{decision.pk}.rationale"),
         "dissent": text(f"decision.{decision.pk}.dissent"),
+    }
+
+
+# The preparer's and the reviewer's view -------------------------------------------------------------
+
+
+def preview(teaching_set: TeachingSet, rows: dict[int, Case]) -> list[dict]:
+    """Per case: every field with its original, the scrubber's suggestion, the text that will print (if
+    included) and what the scrubber still finds in it; every key image and whether it is included."""
+    out = []
+    for teaching_case in teaching_set.cases.all():
+        case = rows[teaching_case.case_id]
+        known = known_about(case, teaching_case.other_identifiers)
+        texts = {t.key: t for t in teaching_case.texts.all()}
+        included_images = {i.key_image_id for i in teaching_case.images.all()}
+        out.append(
+            {
+                "code": teaching_case.code,
+                "case": case,
+                "other_identifiers": teaching_case.other_identifiers,
+                "fields": [_preview_field(f, texts.get(f.key), known) for f in fields_of(case)],
+                "images": [
+                    {
+                        "key_image": image,
+                        "included": image.pk in included_images,
+                        "caption_key": f"key_image.{image.pk}.caption",
+                    }
+                    for image in key_images_of(case)
+                ],
+            }
+        )
+    return out
+
+
+def _preview_field(field: Field, text, known) -> dict:
+    return {
+        "key": field.key,
+        "label": field.label,
+        "original": field.original,
+        "suggested": scrub(field.original, known),
+        "included": text is not None,
+        "text": text.text if text is not None else "",
+        "edited": bool(text and text.edited),
+        "still_found": sorted({f.label for f in findings(text.text, known)}) if text is not None else [],
     }

@@ -2,12 +2,19 @@
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from ..printing.documents import http_response, render_case_summary, render_meeting_packet
 from ..services.printing import case_print_record, meeting_print_record
 
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+
+DEIDENTIFIED_GONE = (
+    "The de-identified packet is gone: it was not anonymous. For teaching, prepare a teaching set "
+    "(Teaching in the menu, or Prepare a teaching set on a meeting or case); a reviewer approves it before it prints."
+)
 
 
 class BadFlag(ValueError):
@@ -36,10 +43,13 @@ def case_summary_pdf(request, pk: int):
 @login_required
 @require_GET
 def meeting_packet_pdf(request, pk: int):
+    if request.GET.get("deidentify", "").strip().lower() not in FALSE:
+        context = {"heading": "The de-identified packet is gone", "message": DEIDENTIFIED_GONE}
+        return render(request, "400.html", context, status=410)
     try:
-        deidentify, pdfa = _flag(request, "deidentify"), _flag(request, "pdfa")
+        pdfa = _flag(request, "pdfa")
     except BadFlag as error:
         return HttpResponseBadRequest(str(error))
-    pdf = render_meeting_packet(user=request.user, meeting_id=pk, deidentify=deidentify, pdfa=pdfa)
+    pdf = render_meeting_packet(user=request.user, meeting_id=pk, pdfa=pdfa)
     meeting_print_record(meeting=pdf.subject, by=request.user, options=pdf.options, case_ids=list(pdf.case_ids))
     return http_response(pdf)

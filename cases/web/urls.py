@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import printing
-from .views import audit, auth, cases, dashboard, meetings, records
+from .views import audit, auth, cases, dashboard, meetings, records, teaching
 
 urlpatterns = [
     # Signing in and out
@@ -59,4 +59,13 @@ urlpatterns = [
     # Paper
     path("cases/<int:pk>/summary.pdf", printing.case_summary_pdf, name="case-summary-pdf"),
     path("meetings/<int:pk>/packet.pdf", printing.meeting_packet_pdf, name="meeting-packet-pdf"),
+    # Teaching sets (de-identified copies, reviewed)
+    path("teaching/", teaching.teaching_list, name="teaching-list"),
+    path("cases/<int:pk>/teaching/new/", teaching.teaching_new_case, name="teaching-new-case"),
+    path("meetings/<int:pk>/teaching/new/", teaching.teaching_new_meeting, name="teaching-new-meeting"),
+    path("teaching/<int:pk>/", teaching.teaching_detail, name="teaching-detail"),
+    path("teaching/<int:pk>/text/", teaching.teaching_text, name="teaching-text"),
+    path("teaching/<int:pk>/image/", teaching.teaching_image, name="teaching-image"),
+    path("teaching/<int:pk>/approve/", teaching.teaching_approve, name="teaching-approve"),
+    path("teaching/<int:pk>/teaching.pdf", teaching.teaching_pdf, name="teaching-pdf"),
 ]
