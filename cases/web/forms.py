@@ -460,8 +460,12 @@ class TeachingTextForm(VersionedForm):
 class TeachingImageForm(VersionedForm):
     key_image = forms.IntegerField(min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
     action = forms.ChoiceField(choices=[("include", "Include"), ("exclude", "Leave out")])
-    no_burned_in_identifiers = forms.BooleanField(
-        required=False, label="I looked: no name, number or date is drawn in this image"
+    # A check box sends "on" or nothing; anything else is refused rather than read as a yes.
+    no_burned_in_identifiers = forms.TypedChoiceField(
+        choices=[("on", "I looked: no name, number or date is drawn in this image"), ("", "no")],
+        coerce=lambda value: value == "on",
+        required=False,
+        empty_value=False,
     )
 
 

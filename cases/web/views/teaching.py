@@ -38,7 +38,7 @@ def _identifiers(form, cases) -> dict[int, str]:
 def teaching_new_case(request, pk):
     case = permissions.get_case_for_user(request.user, pk)
     permissions.require(request.user, "teaching.prepare", case.board_id)
-    form = TeachingSetForm(request.POST or None)
+    form = TeachingSetForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         ok, teaching_set = submit(form, lambda: services.teaching_set_create(
             by=request.user, cases=[case], other_identifiers=_identifiers(form, [case])))  # fmt: skip
@@ -55,7 +55,7 @@ def teaching_new_meeting(request, pk):
     permissions.require(request.user, "teaching.prepare", meeting.board_id)
     items = list(meeting.agenda_items.all())
     choices = [(item.case_id, f"{item.position}. {item.case.patient.full_name}") for item in items]
-    form = TeachingSetForm(request.POST or None, choices=choices)
+    form = TeachingSetForm(request.POST if request.method == "POST" else None, choices=choices)
     if request.method == "POST" and form.is_valid():
         by_id = {item.case_id: item.case for item in items}
         cases = [by_id[pk] for pk in form.cleaned_data["cases"]]
