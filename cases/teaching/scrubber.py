@@ -112,7 +112,6 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
         ),
     ),
     ("postcode", re.compile(r"〒\s?\d{3}-?\d{4}")),
-    ("phone", re.compile(r"(?<![\w.,])(?:\+|00)?\(?\d{1,4}\)?(?:[\s.-]?\(?\d{2,5}\)?){2,5}(?![\w]|[.,]\d)")),
     (
         "record",
         re.compile(
@@ -125,6 +124,7 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
         ),
     ),
     ("id", re.compile(r"\b[A-Za-z]{1,6}[-/]?\d{4,}[A-Za-z0-9/-]*\b")),
+    ("phone", re.compile(r"(?<![\w.,])(?:\+|00)?\(?\d{1,4}\)?(?:[\s.-]?\(?\d{2,5}\)?){2,5}(?![\w]|[.,]\d)")),
     (
         "address",
         re.compile(
