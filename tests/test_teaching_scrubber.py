@@ -29,7 +29,10 @@ SAFE_HARBOR = {
     "E fax": ("fax (020) 7946-0959", "fax [phone]"),
     "F e-mail": ("write to zoe.n@example.org", "write to [e-mail]"),
     "G social security number": ("SSN 123-45-6789", "SSN [ID number]"),
-    "H medical record number": ("MRN TB-0048213, or 0048213, or TB 004 8213", "MRN [record number], or [record number], or [record number]"),
+    "H medical record number": (
+        "MRN TB-0048213, or 0048213, or TB 004 8213",
+        "MRN [record number], or [record number], or [record number]",
+    ),
     "I health plan number": ("insurance number HP-7733120", "insurance number [record number]"),
     "J account number": ("account 55120934", "account [record number]"),
     "K licence number": ("licence no. D1234567", "licence no. [record number]"),
