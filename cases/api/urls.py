@@ -12,7 +12,9 @@ class Router(SimpleRouter):
         routes = super().get_routes(viewset)
         return [
             route._replace(
-                url=route.url.replace(r"\.pdf{trailing_slash}", r"\.pdf").replace("/pdf{trailing_slash}", "/pdf")
+                url=route.url.replace(r"\.pdf{trailing_slash}", r"\.pdf")
+                .replace(r"\.ics{trailing_slash}", r"\.ics")
+                .replace("/pdf{trailing_slash}", "/pdf")
             )
             for route in routes
         ]
