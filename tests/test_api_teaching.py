@@ -120,3 +120,21 @@ def test_the_list_pins_its_query_count(api, radiologist, board, django_assert_nu
     with django_assert_num_queries(9):
         response = client.get("/api/v1/teaching-sets/")
     assert response.json()["count"] == sets
+
+
+@pytest.mark.parametrize("cases", [1, 4])
+def test_the_preview_pins_its_query_count(api, radiologist, board, pathologist, django_assert_num_queries, cases):
+    rows = []
+    for _ in range(cases):
+        case = f.CaseFactory(board=board)
+        study = f.ImagingStudyFactory(case=case, radiologist=radiologist)
+        m.KeyImage.objects.create(study=study, image=f.png_upload(), caption="Axial")
+        f.PathologyReportFactory(case=case, pathologist=pathologist)
+        f.OpinionFactory(case=case, author=radiologist)
+        rows.append(case)
+    client = api(radiologist)
+    body = client.post("/api/v1/teaching-sets/", {"cases": [c.pk for c in rows]}, format="json").json()
+    # Session, user, memberships; the set and its cases, texts, images; each record table once; the audit row.
+    with django_assert_num_queries(22):
+        response = client.get(f"/api/v1/teaching-sets/{body['id']}/")
+    assert len(response.json()["cases"]) == cases
