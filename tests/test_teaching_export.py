@@ -335,3 +335,20 @@ def test_the_leak_copy_prints_the_scrubbed_text_and_the_images(leak_set, tmp_pat
     artifacts = Path(__file__).resolve().parent.parent / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     (artifacts / "teaching-leak-corpus.pdf").write_bytes(pdf.content)
+
+
+def test_the_migration_re_encodes_key_images_stored_before(board, radiologist):
+    import importlib
+
+    from django.apps import apps
+
+    case = f.CaseFactory(board=board)
+    study = f.ImagingStudyFactory(case=case, radiologist=radiologist)
+    raw = upload("old.jpg", corpus.jpeg_with_exif_comment_and_xmp(f"{corpus.FAMILY} {corpus.MRN}"), "image/jpeg")
+    legacy = m.KeyImage.objects.create(study=study, image=raw, caption="Old")
+    old_name = legacy.image.name
+    importlib.import_module("cases.migrations.0006_issue12_reencode_key_images").reencode(apps, None)
+    legacy.refresh_from_db()
+    data = legacy.image.open("rb").read()
+    assert legacy.image.name != old_name and b"0048213" not in data and b"Exif" not in data
+    assert not legacy.image.storage.exists(old_name)
