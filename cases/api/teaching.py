@@ -1,7 +1,7 @@
 """`/api/v1/teaching-sets/`: prepare, preview, edit, approve and print a teaching set (thin: parse, one
 service, show). The rules are in cases/services/teaching.py."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -71,7 +71,7 @@ class TeachingCasePreviewSerializer(serializers.Serializer):
 class TeachingSetDetailSerializer(TeachingSetSerializer):
     cases = serializers.SerializerMethodField()
 
-    @extend_schema(responses=TeachingCasePreviewSerializer(many=True))
+    @extend_schema_field(TeachingCasePreviewSerializer(many=True))
     def get_cases(self, obj) -> list[dict]:
         return TeachingCasePreviewSerializer(self.context["preview"], many=True).data
 

@@ -19,6 +19,7 @@ from ..services.errors import Conflict
 from ..teaching.export import teaching_context
 from ..teaching.images import clean_image
 from . import engine
+from .context import isolate_bidi
 from .documents import RenderedPdf, _fingerprint, _resources, load_from_storage
 from .fetcher import ORIGIN, local_path
 
@@ -49,7 +50,7 @@ def render_teaching_set(*, user, teaching_set_id) -> RenderedPdf:
             "This teaching set is not approved yet: a reviewer other than its preparer must approve it first.",
             code="not_approved",
         )
-    values = teaching_context(teaching_set, rows)
+    values = isolate_bidi(teaching_context(teaching_set, rows))
     images = _clean_images([i["url"] for c in values["cases"] for s in c["imaging"] for i in s["images"]])
     renamed = {url.removesuffix(".png"): url for url in images if url.endswith(".png")}
     for case in values["cases"]:
