@@ -17,6 +17,7 @@ from .schema import IF_MATCH_OPTIONAL, IF_MATCH_REQUIRED, PDF_DOWNLOAD
 from .serializers import (
     BoundedListField,
     DateTimeField,
+    ErrorSerializer,
     IdField,
     InputSerializer,
     UserSummarySerializer,
@@ -177,7 +178,9 @@ class TeachingSetViewSet(ResourceViewSet):
             services.teaching_image_exclude(**common)
         return self._detail(request, pk, audit=False)
 
-    @extend_schema(request=None, responses={200: TeachingSetDetailSerializer}, parameters=[IF_MATCH_REQUIRED])
+    @extend_schema(
+        request=None, responses={200: TeachingSetDetailSerializer, 428: ErrorSerializer}, parameters=[IF_MATCH_REQUIRED]
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """Approve the version you reviewed (If-Match); never a set you prepared. 409 `gates_unmet` names any
@@ -187,7 +190,9 @@ class TeachingSetViewSet(ResourceViewSet):
         services.teaching_set_approve(teaching_set=teaching_set, by=request.user, expected_version=version)
         return self._detail(request, pk, audit=False)
 
-    @extend_schema(operation_id="v1_teaching_sets_pdf_retrieve", responses=PDF_DOWNLOAD, filters=False)
+    @extend_schema(
+        operation_id="v1_teaching_sets_pdf_retrieve", responses={**PDF_DOWNLOAD, 409: ErrorSerializer}, filters=False
+    )
     @action(detail=True, url_path="pdf", **download)
     def pdf(self, request, pk=None):
         """The teaching copy of an approved set (409 `not_approved` before); every download is audited."""

@@ -438,7 +438,7 @@ class MeetingViewSet(ResourceViewSet):
     @extend_schema(
         operation_id="v1_meetings_packet_pdf_retrieve",
         parameters=[s.PacketPdfQuerySerializer],
-        responses=PDF_DOWNLOAD,
+        responses={**PDF_DOWNLOAD, 410: s.ErrorSerializer},
         filters=False,
     )
     @action(detail=True, url_path=r"packet\.pdf", **download)
