@@ -163,3 +163,15 @@ def test_the_database_refuses_an_approval_by_the_preparer(radiologist, teaching_
         m.TeachingSet.objects.filter(pk=teaching_set.pk).update(
             status="approved", approved_by=radiologist, approved_at=timezone.now()
         )
+
+
+@pytest.mark.django_db
+def test_in_the_demo_each_boards_chair_and_only_the_chair_reviews_teaching_sets(settings):
+    import io
+
+    from django.core.management import call_command
+
+    settings.DEBUG = True
+    call_command("load_demo", stdout=io.StringIO())
+    reviewers = set(m.BoardMembership.objects.filter(reviews_teaching=True).values_list("board_id", "role"))
+    assert reviewers == {(board.pk, "chair") for board in m.Board.objects.filter(memberships__role="chair")}

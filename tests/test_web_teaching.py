@@ -94,3 +94,15 @@ def test_the_meeting_page_prepares_a_set_from_its_agenda(signed_in, radiologist,
     teaching_set = m.TeachingSet.objects.get()
     assert teaching_set.meeting == quorate_meeting and teaching_set.cases.count() == 2
     assert client.post(url, {"cases": ["999999"]}).status_code == 400
+
+
+@pytest.mark.parametrize("sets", [1, 6])
+def test_the_list_page_pins_its_query_count(signed_in, radiologist, board, django_assert_num_queries, sets):
+    from cases.services import teaching as services
+
+    for _ in range(sets):
+        services.teaching_set_create(by=radiologist, cases=[f.CaseFactory(board=board)])
+    client = signed_in(radiologist)
+    with django_assert_num_queries(8):
+        page = client.get(reverse("teaching-list"))
+    assert len(re.findall(r'href="/teaching/\d+/"', page.content.decode())) == sets
