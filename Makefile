@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 TEST_SYSTEM_PACKAGES ?= poppler-utils chromium
 SYSTEM_PACKAGES ?=
 
-.PHONY: run worker test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api
+.PHONY: run worker scale-check test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,12 @@ bench: bench-api bench-paper
 bench-api: setup
 	@scripts/system-deps.sh wrk
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/api.py
+
+# Two gunicorn instances behind HAProxy, sharing PostgreSQL (DATABASE_URL), Redis and storage, plus a job worker:
+# lockouts, throttles, jobs and the print cache hold across instances, and killing one loses no request.
+scale-check: setup
+	@scripts/system-deps.sh haproxy
+	$(PY) scripts/scale_check.py
 
 # schemathesis against the live OpenAPI schema: no 5xx, no response that breaks the schema.
 fuzz: setup
