@@ -573,6 +573,14 @@ WEB_FORMS: dict[str, WebForm] = {
         {"item-presenter": C, "item-minutes": N},
     ),
     "agenda-item-remove": WebForm("coordinator", lambda w: [w.items[1].pk], lambda w: {}, {}),
+    "inbox-read": WebForm("coordinator", lambda w: [], lambda w: {"all": "1"}, {"notification": N}, stores_text=False),
+    "notification-preferences": WebForm(
+        "coordinator",
+        lambda w: [],
+        lambda w: dict.fromkeys(m.NotificationKind.values, "digest"),
+        {"agenda": C, "decision_signed": C},
+        stores_text=False,
+    ),
     "calendar-settings": WebForm(
         "coordinator", lambda w: [], lambda w: {"action": "revoke"}, {"action": C}, stores_text=False
     ),
@@ -603,6 +611,7 @@ WEB_READ_ONLY = {
     "meeting-calendar",
     "healthz",
     "job-detail",
+    "inbox",
     "readyz",
     "calendar-feed",  # GET only, by secret address: tests/test_calendars.py sends it hostile addresses
 }

@@ -15,3 +15,18 @@ def packet_render(job, *, progress, meeting_id: int, user_id: int, pdfa: bool = 
     user = get_user_model().objects.get(pk=user_id, is_active=True)
     pdf = render_meeting_packet(user=user, meeting_id=meeting_id, pdfa=pdfa, deidentify=deidentify, progress=progress)
     return {"fingerprint": pdf.fingerprint, "filename": pdf.filename, "from_cache": pdf.from_cache}
+
+
+@job("notify.email")
+def notify_email(job, *, progress, notification_id: int):
+    """E-mail one notification (retried with backoff when the mail server fails)."""
+    from ..notify.email import send_notification
+
+    return send_notification(notification_id)
+
+
+@job("notify.digest")
+def notify_digest(job, *, progress, user_id: int):
+    from ..notify.email import send_digest
+
+    return {"listed": send_digest(get_user_model().objects.get(pk=user_id))}

@@ -10,6 +10,7 @@ from .followups import FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
 from .imaging import ImagingStudy, KeyImage, Modality
 from .jobs import Job, JobStatus
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
+from .notifications import Delivery, EmailStatus, Notification, NotificationKind, NotificationPreference
 from .opinions import Opinion
 from .pathology import Discrepancy, PathologyReport, ReportStatus
 from .patients import Patient, Sex
@@ -40,6 +41,11 @@ __all__ = [
     "Meeting",
     "MeetingStatus",
     "Modality",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
+    "Delivery",
+    "EmailStatus",
     "Opinion",
     "Outcome",
     "PathologyReport",
