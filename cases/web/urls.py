@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import printing
-from .views import audit, auth, calendars, cases, dashboard, health, meetings, records, teaching
+from .views import audit, auth, calendars, cases, dashboard, health, inbox, jobs, meetings, records, teaching
 
 urlpatterns = [
     # Health, for load balancers (no sign-in, no patient data)
@@ -60,6 +60,10 @@ urlpatterns = [
     path("meetings/<int:pk>/calendar.ics", calendars.meeting_calendar, name="meeting-calendar"),
     # Calendar feeds: the secret address is the credential (calendar programs cannot sign in)
     path("calendar/", calendars.calendar_settings, name="calendar-settings"),
+    # Notifications
+    path("inbox/", inbox.inbox, name="inbox"),
+    path("inbox/read/", inbox.inbox_read, name="inbox-read"),
+    path("inbox/settings/", inbox.notification_preferences, name="notification-preferences"),
     path("calendar/<str:token>.ics", calendars.calendar_feed, name="calendar-feed"),
     # Audit trail (auditors and administrators)
     path("audit/", audit.audit_log, name="audit-log"),
@@ -75,4 +79,5 @@ urlpatterns = [
     path("teaching/<int:pk>/image/", teaching.teaching_image, name="teaching-image"),
     path("teaching/<int:pk>/approve/", teaching.teaching_approve, name="teaching-approve"),
     path("teaching/<int:pk>/teaching.pdf", teaching.teaching_pdf, name="teaching-pdf"),
+    path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
 ]
