@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 TEST_SYSTEM_PACKAGES ?= poppler-utils chromium
 SYSTEM_PACKAGES ?=
 
-.PHONY: run worker test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api bench-analytics
+.PHONY: run worker scale-check test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api bench-analytics
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,12 @@ BENCH_ANALYTICS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tumorboard_be
 
 bench-analytics: setup
 	BENCH_ANALYTICS_DATABASE_URL=$(BENCH_ANALYTICS_DATABASE_URL) $(PY) bench/analytics.py
+
+# Two gunicorn instances behind HAProxy, sharing PostgreSQL (DATABASE_URL), Redis and storage, plus a job worker:
+# lockouts, throttles, jobs and the print cache hold across instances, and killing one loses no request.
+scale-check: setup
+	@scripts/system-deps.sh haproxy
+	$(PY) scripts/scale_check.py
 
 # schemathesis against the live OpenAPI schema: no 5xx, no response that breaks the schema.
 fuzz: setup

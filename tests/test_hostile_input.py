@@ -37,6 +37,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from cases import models as m
+from cases.services import teaching as teaching_services
 from cases.web import urls as web_urls
 from tests import factories as f
 from tests import hostile_corpus as hc
@@ -86,6 +87,8 @@ class World:
     signed: m.Decision
     follow_up: m.FollowUp  # planned, owned by the chair
     template: m.FollowUpTemplate
+    teaching: m.TeachingSet | None = None  # a draft prepared by the radiologist, of `imaging`
+    key_image: m.KeyImage | None = None  # on `imaging`'s study
 
     def user(self, role):
         return self.users[role]
@@ -108,7 +111,13 @@ def world(board, coordinator, chair, specialists, make_case, quorate_meeting) ->
         m.AgendaItem.objects.create(meeting=quorate_meeting, case=case, position=n)
         for n, case in enumerate([consensus, pathology], start=1)
     ]
+    m.BoardMembership.objects.filter(user=chair, board=board).update(reviews_teaching=True)
+    study = imaging.imaging_studies.get()
+    key_image = m.KeyImage.objects.create(study=study, image=f.png_upload(), caption="Axial")
+    teaching = teaching_services.teaching_set_create(by=users["radiologist"], cases=[imaging])
     return World(
+        teaching=teaching,
+        key_image=key_image,
         board=board,
         users=users,
         patient=intake.patient,
@@ -585,6 +594,14 @@ WEB_FORMS: dict[str, WebForm] = {
         {"item-presenter": C, "item-minutes": N},
     ),
     "agenda-item-remove": WebForm("coordinator", lambda w: [w.items[1].pk], lambda w: {}, {}),
+    "inbox-read": WebForm("coordinator", lambda w: [], lambda w: {"all": "1"}, {"notification": N}, stores_text=False),
+    "notification-preferences": WebForm(
+        "coordinator",
+        lambda w: [],
+        lambda w: dict.fromkeys(m.NotificationKind.values, "digest"),
+        {"agenda": C, "decision_signed": C},
+        stores_text=False,
+    ),
     "calendar-settings": WebForm(
         "coordinator", lambda w: [], lambda w: {"action": "revoke"}, {"action": C}, stores_text=False
     ),
@@ -593,6 +610,41 @@ WEB_FORMS: dict[str, WebForm] = {
         lambda w: [w.items[0].pk],
         lambda w: {"outcome": "deferred", "deferral_reason": "Awaiting imaging.", "actual_minutes": "12"},
         {"outcome": C, "deferral_reason": T, "actual_minutes": N},
+    ),
+    "teaching-new-case": WebForm(
+        "radiologist", lambda w: [w.intake.pk], lambda w: {"other_identifiers": "Tomas Berg"}, {"other_identifiers": T}
+    ),
+    "teaching-new-meeting": WebForm(
+        "radiologist",
+        lambda w: [w.meeting.pk],
+        lambda w: {"cases": [str(w.items[0].case_id)], "other_identifiers": ""},
+        {"cases": hc.MULTI, "other_identifiers": T},
+    ),
+    "teaching-text": WebForm(
+        "radiologist",
+        lambda w: [w.teaching.pk],
+        lambda w: {
+            "field": f"case.{w.imaging.pk}.history",
+            "action": "save",
+            "text": "Seen on day 0.",
+            "version": str(w.teaching.version),
+        },
+        {"field": C, "action": C, "text": T, "version": V},
+    ),
+    "teaching-image": WebForm(
+        "radiologist",
+        lambda w: [w.teaching.pk],
+        lambda w: {
+            "key_image": str(w.key_image.pk),
+            "action": "include",
+            "no_burned_in_identifiers": "on",
+            "version": str(w.teaching.version),
+        },
+        {"key_image": hc.ID, "action": C, "no_burned_in_identifiers": hc.BOOL, "version": V},
+        stores_text=False,
+    ),
+    "teaching-approve": WebForm(
+        "chair", lambda w: [w.teaching.pk], lambda w: {"version": str(w.teaching.version)}, {"version": V}
     ),
 }
 
@@ -609,6 +661,9 @@ WEB_READ_ONLY = {
     "meeting-run-item",
     "case-summary-pdf",
     "meeting-packet-pdf",
+    "teaching-list",
+    "teaching-detail",
+    "teaching-pdf",
     "logout",
     "password_change_done",
     "audit-log",  # GET only; its filters are tested in tests/test_audit_trail_pages.py
@@ -621,6 +676,7 @@ WEB_READ_ONLY = {
     "meeting-calendar",
     "healthz",
     "job-detail",
+    "inbox",
     "readyz",
     "calendar-feed",  # GET only, by secret address: tests/test_calendars.py sends it hostile addresses
 }
@@ -1042,6 +1098,30 @@ API_OPS: dict[str, ApiOp] = {
         id=lambda w: w.follow_up.pk,
         if_match=lambda w: w.follow_up,
     ),
+    "v1_teaching_sets_create": ApiOp(
+        "radiologist",
+        body=lambda w: {
+            "cases": [w.intake.pk],
+            "meeting": None,
+            "include": [f"case.{w.intake.pk}.history"],
+            "other_identifiers": {str(w.intake.pk): "Tomas Berg"},
+        },
+        kinds={"include": hc.MULTI},
+    ),
+    "v1_teaching_sets_texts_create": ApiOp(
+        "radiologist",
+        body=lambda w: {"field": f"case.{w.imaging.pk}.history", "included": True, "text": "Seen on day 0."},
+        id=lambda w: w.teaching.pk,
+        if_match=lambda w: w.teaching,
+        kinds={"field": C},
+    ),
+    "v1_teaching_sets_images_create": ApiOp(
+        "radiologist",
+        body=lambda w: {"key_image": w.key_image.pk, "included": True, "no_burned_in_identifiers": True},
+        id=lambda w: w.teaching.pk,
+        if_match=lambda w: w.teaching,
+    ),
+    "v1_teaching_sets_approve_create": ApiOp("chair", id=lambda w: w.teaching.pk, if_match=lambda w: w.teaching),
     "v1_follow_ups_apply_template_create": ApiOp(
         "coordinator",
         body=lambda w: {
@@ -1297,6 +1377,7 @@ RESOURCE_OBJECTS = {
     "meetings": lambda w: w.meeting,
     "opinions": lambda w: w.opinion,
     "pathology-reports": lambda w: w.final_report,
+    "teaching-sets": lambda w: w.teaching,
     "jobs": lambda w: m.Job.objects.create(
         kind="packet.render",
         args={"meeting_id": w.meeting.pk, "user_id": w.user("coordinator").pk},

@@ -247,3 +247,33 @@ def test_with_the_redis_broker_a_worker_wakes_at_once(postgres_only, settings):
         f"\njob started {picked:.3f} s after enqueue through Redis, done after {waited:.2f} s (table polled every 60 s)"
     )
     assert picked < 5
+
+
+def test_an_unreachable_broker_never_blocks_an_enqueue_or_stops_a_worker(settings, caplog):
+    from cases.jobs import broker
+
+    with socket_closed_port() as port:
+        settings.JOBS_BROKER = f"redis://127.0.0.1:{port}/0"
+        broker._redis.cache_clear()
+        try:
+            broker.wake(1)  # logged, not raised: the job is in the table
+            started = time.monotonic()
+            broker.wait(1)  # falls back to sleeping the polling interval
+            assert 0.9 < time.monotonic() - started < 5
+        finally:
+            broker._redis.cache_clear()
+    assert "job broker unavailable" in caplog.text
+
+
+def socket_closed_port():
+    import contextlib
+    import socket
+
+    @contextlib.contextmanager
+    def closed():
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        yield port  # nothing listens there any more
+
+    return closed()

@@ -496,11 +496,7 @@ class SummaryPdfQuerySerializer(serializers.Serializer):
 
 
 class PacketPdfQuerySerializer(SummaryPdfQuerySerializer):
-    deidentify = serializers.BooleanField(
-        required=False,
-        default=False,
-        help_text="For teaching: initials, masked record numbers, ages instead of birth dates.",
-    )
+    """`deidentify` is gone (410): teaching copies are teaching sets (`/api/v1/teaching-sets/`)."""
 
 
 # Imaging and pathology -------------------------------------------------------------------
@@ -818,6 +814,6 @@ class JobSerializer(serializers.ModelSerializer):
     def get_download(self, job) -> str | None:
         if job.status != m.JobStatus.DONE or job.kind != "packet.render":
             return None
-        flags = "&".join(f"{name}=1" for name in ("deidentify", "pdfa") if job.args.get(name))
+        flags = "&".join(f"{name}=1" for name in ("pdfa",) if job.args.get(name))
         path = reverse("api:meeting-packet-pdf", args=[job.args["meeting_id"]])
         return path + (f"?{flags}" if flags else "")

@@ -35,6 +35,11 @@ from . import serializers as s
 from .etags import expected_version, with_etag
 from .schema import ICS_DOWNLOAD, IF_MATCH_OPTIONAL, METRICS_PERIOD, PDF_DOWNLOAD
 
+DEIDENTIFIED_GONE = (
+    "The de-identified packet is gone: it was not anonymous. Prepare a teaching set (POST /api/v1/teaching-sets/); "
+    "a reviewer approves it, then GET /api/v1/teaching-sets/{id}/pdf prints it."
+)
+
 
 def parse(serializer_class, request, **kwargs) -> dict:
     serializer = serializer_class(data=request.data, context={"request": request}, **kwargs)
@@ -462,13 +467,19 @@ class MeetingViewSet(ResourceViewSet):
     @extend_schema(
         operation_id="v1_meetings_packet_pdf_retrieve",
         parameters=[s.PacketPdfQuerySerializer],
-        responses=PDF_DOWNLOAD,
+        responses={**PDF_DOWNLOAD, 410: s.ErrorSerializer},
         filters=False,
     )
     @action(detail=True, url_path=r"packet\.pdf", **download)
     def packet_pdf(self, request, pk=None):
-        """The meeting packet as a PDF: `?deidentify=1` for teaching, `?pdfa=1` for PDF/A-3b; watermarked
-        DRAFT while the agenda is unpublished. Every download is audited (`meeting.print`, naming its cases)."""
+        """The meeting packet as a PDF (`?pdfa=1` for PDF/A-3b); watermarked DRAFT while the agenda is
+        unpublished. Every download is audited (`meeting.print`, naming its cases). `?deidentify=1` answers
+        410: teaching copies are teaching sets (`/api/v1/teaching-sets/`)."""
+        if request.query_params.get("deidentify", "").strip().lower() not in ("", "0", "false", "no", "off"):
+            return Response(
+                {"detail": DEIDENTIFIED_GONE, "code": "deidentified_packet_gone", "see": "/api/v1/teaching-sets/"},
+                status=status.HTTP_410_GONE,
+            )
         options = parse_query(s.PacketPdfQuerySerializer, request)
         pdf = render_meeting_packet(user=request.user, meeting_id=pk, only_cached=True, **options)
         if pdf.content is None:

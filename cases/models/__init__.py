@@ -10,9 +10,11 @@ from .followups import DeviationCode, FollowUp, FollowUpKind, FollowUpStatus, Fo
 from .imaging import ImagingStudy, KeyImage, Modality
 from .jobs import Job, JobStatus
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
+from .notifications import Delivery, EmailStatus, Notification, NotificationKind, NotificationPreference
 from .opinions import Opinion
 from .pathology import Discrepancy, PathologyReport, ReportStatus
 from .patients import Patient, Sex
+from .teaching import TeachingCase, TeachingImage, TeachingSet, TeachingStatus, TeachingText
 
 __all__ = [
     "AgendaItem",
@@ -42,6 +44,11 @@ __all__ = [
     "Meeting",
     "MeetingStatus",
     "Modality",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
+    "Delivery",
+    "EmailStatus",
     "Opinion",
     "Outcome",
     "PathologyReport",
@@ -54,5 +61,10 @@ __all__ = [
     "Sex",
     "Specialty",
     "Stage",
+    "TeachingCase",
+    "TeachingImage",
+    "TeachingSet",
+    "TeachingStatus",
+    "TeachingText",
     "TreatmentIntent",
 ]

@@ -23,6 +23,7 @@ from .calendars import meeting_calendar_changed
 from .common import case_event_add, lock, model_update, require_board_members, save_changes, save_validated
 from .errors import Conflict
 from .jobs import packet_prerender
+from .notify import notify_agenda, notify_input_requested
 
 MEETING_FIELDS = ["starts_at", "location", "video_link"]
 AGENDA_ITEM_FIELDS = ["presenter", "minutes"]
@@ -93,6 +94,8 @@ def agenda_add(*, meeting: Meeting, case: Case, by, presenter=None, minutes: int
             changes={"meeting": meeting.pk, "late": item.is_late},
         )
         _agenda_changed(meeting, by)
+        if item.is_late:
+            notify_agenda(meeting=meeting, changed=True)
     return item
 
 
@@ -174,6 +177,8 @@ def agenda_publish(*, meeting: Meeting, by) -> Meeting:
         audit_record(actor=by, action="agenda.publish", obj=meeting)
         meeting_calendar_changed(meeting)
         packet_prerender(meeting=meeting, by=by)
+        notify_agenda(meeting=meeting)
+        notify_input_requested(meeting=meeting)
     return meeting
 
 

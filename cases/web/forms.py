@@ -489,3 +489,50 @@ class AuditFilterForm(forms.Form):
 
     def described(self) -> dict:
         return {name: str(value) for name, value in self.filters().items()}
+
+
+# Teaching sets --------------------------------------------------------------------------------
+
+
+class TeachingSetForm(PortalForm):
+    other_identifiers = forms.CharField(
+        label="Other names or numbers to look for",
+        required=False,
+        max_length=4000,
+        widget=text_area(3),
+        help_text="Relatives, names in other scripts, an employer: one a line. The scrubber removes them too.",
+    )
+
+    def __init__(self, *args, choices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if choices is not None:
+            self.fields = {
+                "cases": forms.TypedMultipleChoiceField(
+                    label="Cases of this meeting", choices=choices, coerce=int, widget=forms.CheckboxSelectMultiple
+                ),
+                **self.fields,
+            }
+
+
+class TeachingTextForm(VersionedForm):
+    ACTIONS = [("include", "Include"), ("save", "Save my text"), ("exclude", "Leave out")]
+
+    field = forms.CharField(max_length=80, widget=forms.HiddenInput)
+    action = forms.ChoiceField(choices=ACTIONS)
+    text = forms.CharField(required=False, max_length=20000, strip=False, widget=text_area(4))
+
+
+class TeachingImageForm(VersionedForm):
+    key_image = forms.IntegerField(min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
+    action = forms.ChoiceField(choices=[("include", "Include"), ("exclude", "Leave out")])
+    # A check box sends "on" or nothing; anything else is refused rather than read as a yes.
+    no_burned_in_identifiers = forms.TypedChoiceField(
+        choices=[("on", "I looked: no name, number or date is drawn in this image"), ("", "no")],
+        coerce=lambda value: value == "on",
+        required=False,
+        empty_value=False,
+    )
+
+
+class TeachingApproveForm(VersionedForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=10**9)
