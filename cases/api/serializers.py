@@ -18,6 +18,7 @@ from .. import models as m
 from .. import permissions, selectors
 from ..services import workflow
 from ..services.cases import CASE_FIELDS
+from .coding_fields import LateralityField, morphology_field, topography_field
 
 MAX_ID = 2**63 - 1
 
@@ -264,6 +265,9 @@ class PathologyReportSerializer(ModelSerializer):
     discrepancy = blank_choice(m.Discrepancy.choices)
     superseded_by = serializers.SerializerMethodField()
     is_current = serializers.SerializerMethodField()
+    topography = topography_field(read_only=True)
+    morphology = morphology_field(read_only=True)
+    laterality = LateralityField(read_only=True)
 
     class Meta:
         model = m.PathologyReport
@@ -274,7 +278,11 @@ class PathologyReportSerializer(ModelSerializer):
             "procedure",
             "collected_on",
             "diagnosis",
+            "topography",
+            "morphology",
+            "laterality",
             "icdo3_code",
+            "icdo3_needs_review",
             "status",
             "supersedes",
             "superseded_by",
@@ -509,9 +517,18 @@ class KeyImageCreateSerializer(InputSerializer):
 
 
 PATHOLOGY_FIELDS = ["specimen", "procedure", "collected_on", "diagnosis", "icdo3_code"]
+PATHOLOGY_CODES = ["topography", "morphology", "laterality"]
 
 
-class PathologyReportCreateSerializer(InputModelSerializer):
+class PathologyCodesMixin(serializers.Serializer):
+    """ICD-O-3 topography and morphology and the laterality, each as {system, code}."""
+
+    topography = topography_field()
+    morphology = morphology_field()
+    laterality = LateralityField()
+
+
+class PathologyReportCreateSerializer(PathologyCodesMixin, InputModelSerializer):
     case = VisibleObjectField(permissions.cases_visible_to, "case")
     status = serializers.ChoiceField(
         choices=[m.ReportStatus.PRELIMINARY, m.ReportStatus.FINAL], default=m.ReportStatus.PRELIMINARY
@@ -519,22 +536,31 @@ class PathologyReportCreateSerializer(InputModelSerializer):
 
     class Meta:
         model = m.PathologyReport
-        fields = ["case", *PATHOLOGY_FIELDS, "status"]
+        fields = ["case", *PATHOLOGY_FIELDS, *PATHOLOGY_CODES, "status"]
 
 
-class PathologyReportUpdateSerializer(InputModelSerializer):
+class PathologyReportUpdateSerializer(PathologyCodesMixin, InputModelSerializer):
     class Meta:
         model = m.PathologyReport
-        fields = PATHOLOGY_FIELDS
+        fields = [*PATHOLOGY_FIELDS, *PATHOLOGY_CODES]
 
 
-class PathologyAmendSerializer(InputModelSerializer):
+class PathologyAmendSerializer(PathologyCodesMixin, InputModelSerializer):
     amendment_reason = serializers.CharField(max_length=5000)
     discrepancy = serializers.ChoiceField(choices=m.Discrepancy.choices)
 
     class Meta:
         model = m.PathologyReport
-        fields = ["diagnosis", "amendment_reason", "discrepancy", "specimen", "procedure", "collected_on", "icdo3_code"]
+        fields = [
+            "diagnosis",
+            "amendment_reason",
+            "discrepancy",
+            "specimen",
+            "procedure",
+            "collected_on",
+            "icdo3_code",
+            *PATHOLOGY_CODES,
+        ]
         extra_kwargs = {name: {"required": False} for name in ["specimen", "procedure", "collected_on", "icdo3_code"]}
 
 

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from . import tokens, views
+from . import coding, fhir, tokens, views
 from .errors import not_found
 
 
@@ -30,6 +30,30 @@ app_name = "api"
 urlpatterns = [
     path("auth/token/", tokens.TokenCreateView.as_view(), name="api-token"),
     path("auth/logout/", tokens.TokenRevokeView.as_view(), name="api-logout"),
+    # Coded data and FHIR (issue 14): cases/api/coding.py, cases/api/fhir.py
+    path("cases/<int:pk>/coding/", coding.CaseCodingViewSet.as_view({"get": "retrieve"}), name="case-coding"),
+    path(
+        "cases/<int:pk>/coding/primary/",
+        coding.CaseCodingViewSet.as_view({"post": "primary"}),
+        name="case-coding-primary",
+    ),
+    path(
+        "cases/<int:pk>/coding/comorbidities/",
+        coding.CaseCodingViewSet.as_view({"post": "comorbidity"}),
+        name="case-coding-comorbidities",
+    ),
+    path(
+        "cases/<int:pk>/coding/comorbidities/remove/",
+        coding.CaseCodingViewSet.as_view({"post": "comorbidity_remove"}),
+        name="case-coding-comorbidities-remove",
+    ),
+    path(
+        "cases/<int:pk>/coding/staging/",
+        coding.CaseCodingViewSet.as_view({"post": "staging"}),
+        name="case-coding-staging",
+    ),
+    path("codes/search/", coding.CodeSearchViewSet.as_view({"get": "list"}), name="code-search"),
+    *fhir.urlpatterns,
     *router.urls,
     re_path(r"^.*$", not_found),
 ]

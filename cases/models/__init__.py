@@ -3,6 +3,7 @@
 from .audit import AuditChainHead, AuditEvent
 from .boards import Board, BoardMembership, Role, Specialty
 from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, Stage
+from .coding import CodeConcept, Diagnosis, DiagnosisRole, Laterality, StagingKind, TnmStaging
 from .decisions import Decision, DecisionStatus, PlanCategory
 from .errors import FrozenRecordError
 from .followups import FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
@@ -22,7 +23,10 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseEventKind",
+    "CodeConcept",
     "Decision",
+    "Diagnosis",
+    "DiagnosisRole",
     "DecisionStatus",
     "Discrepancy",
     "FollowUp",
@@ -32,6 +36,7 @@ __all__ = [
     "FrozenRecordError",
     "ImagingStudy",
     "KeyImage",
+    "Laterality",
     "Meeting",
     "MeetingStatus",
     "Modality",
@@ -46,5 +51,7 @@ __all__ = [
     "Role",
     "Sex",
     "Specialty",
+    "StagingKind",
     "Stage",
+    "TnmStaging",
 ]

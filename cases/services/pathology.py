@@ -11,11 +11,21 @@ from django.utils import timezone
 from .. import permissions
 from ..models import Case, CaseEventKind, Discrepancy, PathologyReport, ReportStatus, Stage
 from .audit import audit_record, diff, snapshot
+from .coding import apply_codes, apply_legacy_icdo3
 from .common import case_event_add, check_version, lock, save_validated
 from .errors import Conflict
 from .workflow import apply_stage_locked
 
-REPORT_FIELDS = ["specimen", "procedure", "collected_on", "diagnosis", "icdo3_code"]
+REPORT_FIELDS = [
+    "specimen",
+    "procedure",
+    "collected_on",
+    "diagnosis",
+    "icdo3_code",
+    "topography",
+    "morphology",
+    "laterality",
+]
 # An amendment of a case already past pathology goes back to the board, closed cases included.
 REVISION_STAGES = {Stage.PATHOLOGY, Stage.CONSENSUS, Stage.CLOSED}
 
@@ -31,6 +41,7 @@ def pathology_report_add(*, case: Case, by, status: str = ReportStatus.PRELIMINA
         signed_out_at=timezone.now() if status == ReportStatus.FINAL else None,
         **fields,
     )
+    _code(report)
     with transaction.atomic():
         save_validated(report)
         case_event_add(
@@ -43,6 +54,11 @@ def pathology_report_add(*, case: Case, by, status: str = ReportStatus.PRELIMINA
             actor=by, action="pathology.create", obj=report, changes=snapshot(report, [*REPORT_FIELDS, "status"])
         )
     return report
+
+
+def _code(report: PathologyReport) -> None:
+    apply_legacy_icdo3(report)
+    apply_codes(report)
 
 
 def pathology_report_update(
@@ -60,6 +76,7 @@ def pathology_report_update(
             if name not in REPORT_FIELDS:
                 raise TypeError(f"Unknown report field: {name}")
             setattr(report, name, value)
+        _code(report)
         report.version += 1
         save_validated(report)
         audit_record(
@@ -121,6 +138,7 @@ def pathology_report_amend(
             signed_out_at=timezone.now(),
             **{name: fields.get(name, getattr(report, name)) for name in REPORT_FIELDS if name != "diagnosis"},
         )
+        _code(amended)
         save_validated(amended)
         case_event_add(
             case=case,
