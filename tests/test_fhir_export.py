@@ -121,12 +121,14 @@ CONFORMANCE = [
     # Observations: a status from ObservationStatus, LOINC codes, a value or a reason it is absent.
     (
         "Bundle.entry.resource.ofType(Observation).all(status in "
-        "('registered' | 'preliminary' | 'final' | 'amended' | 'corrected' | 'cancelled' | 'entered-in-error' | 'unknown'))",
+        "('registered' | 'preliminary' | 'final' | 'amended' | 'corrected' | 'cancelled' | 'entered-in-error' | "
+        "'unknown'))",
         [True],
     ),
     ("Bundle.entry.resource.ofType(Observation).code.coding.system.distinct()", [codes.LOINC]),
     (
-        "Bundle.entry.resource.ofType(Observation).all((valueCodeableConcept | valueInteger).exists() or dataAbsentReason.exists())",
+        "Bundle.entry.resource.ofType(Observation)"
+        ".all((valueCodeableConcept | valueInteger).exists() or dataAbsentReason.exists())",
         [True],
     ),
     (
@@ -203,7 +205,8 @@ def test_the_ecog_score_is_an_mcode_observation(api, case, coordinator):
     bundle = bundle_of(api(coordinator), case.pk)
     [ecog] = evaluate(
         bundle,
-        f"Bundle.entry.resource.ofType(Observation).where(meta.profile contains '{MCODE}mcode-ecog-performance-status')",
+        "Bundle.entry.resource.ofType(Observation)"
+        f".where(meta.profile contains '{MCODE}mcode-ecog-performance-status')",
     )
     assert ecog["valueInteger"] == 2
     assert ecog["code"]["coding"][0] == {
@@ -318,7 +321,8 @@ def test_tnm_history_keeps_every_staging_and_the_condition_points_at_the_newest(
     [condition] = resources(bundle, "Condition")
     assert condition["stage"][0]["assessment"] == [fhir.ref("Observation", f"tnm-{second.pk}-group")]
     values = evaluate(
-        bundle, "Bundle.entry.resource.ofType(Observation).where(id.startsWith('tnm-%s-')).valueCodeableConcept.text" % second.pk
+        bundle,
+        f"Bundle.entry.resource.ofType(Observation).where(id.startsWith('tnm-{second.pk}-')).valueCodeableConcept.text",
     )
     assert sorted(values) == sorted(["cT2", "cN0", "cM1a", "IVA"])
 
