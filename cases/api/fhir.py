@@ -1,14 +1,23 @@
 """FHIR over the API: `cases/{id}/fhir/` and `meetings/{id}/fhir/` (Bundles, application/fhir+json),
 and `fhir/referrals/` (a referral Bundle in, a case out). docs/fhir.md."""
 
-from django.http import HttpResponse
-from django.urls import path
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import renderers, views
+import hashlib
+import json
 
-from .. import interop
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.urls import path, reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, renderers, status, views
+from rest_framework.response import Response
+
+from .. import interop, selectors
+from ..interop.intake import parse_referral
 from ..services.audit import audit_record
+from ..services.intake import IntakeRefused, Issue, operation_outcome, referral_intake
+from .parsers import JSONParser
+from .serializers import CaseDetailSerializer
 from .views import PdfOrJsonNegotiation
 
 FHIR_JSON = "application/fhir+json"
@@ -52,7 +61,79 @@ class MeetingBundleView(FhirView):
         return fhir_response(content)
 
 
+class FhirJSONParser(JSONParser):
+    media_type = FHIR_JSON
+
+
+def outcome(issues: list[Issue], status_code: int) -> HttpResponse:
+    return fhir_response(json.dumps(operation_outcome(issues), ensure_ascii=False).encode(), status=status_code)
+
+
+def digest(data) -> str:
+    """The Bundle's content, whatever its key order and spacing: a resend is recognised as the same."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _board_query(request) -> int | None:
+    raw = request.query_params.get("board")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 2**63:
+        raise IntakeRefused([Issue("value", "?board is a board id.", "board")])
+    return int(raw)
+
+
+OUTCOME = OpenApiResponse(OpenApiTypes.OBJECT, description="A FHIR OperationOutcome naming each problem.")
+
+
+class ReferralIntakeView(views.APIView):
+    parser_classes = [FhirJSONParser, JSONParser]
+    renderer_classes = [renderers.JSONRenderer]
+
+    @extend_schema(
+        request={FHIR_JSON: OpenApiTypes.OBJECT, "application/json": OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter("board", int, required=False, description="The board, if not named in the Bundle.")
+        ],
+        responses={
+            201: CaseDetailSerializer,
+            200: CaseDetailSerializer,
+            (400, FHIR_JSON): OUTCOME,
+            (403, FHIR_JSON): OUTCOME,
+            (409, FHIR_JSON): OUTCOME,
+            (415, FHIR_JSON): OUTCOME,
+            (422, FHIR_JSON): OUTCOME,
+        },
+        operation_id="v1_fhir_referrals_create",
+    )
+    def post(self, request):
+        """Take in a referral Bundle: 201 with the new case, 200 with the same case for a resend."""
+        if (request.content_type or "").split(";")[0].strip().lower() not in {FHIR_JSON, "application/json"}:
+            message = "Send the Bundle as application/fhir+json or application/json."
+            return outcome([Issue("not-supported", message)], status.HTTP_415_UNSUPPORTED_MEDIA_TYPE)
+        try:
+            data = request.data
+            referral = parse_referral(data)
+            case, created = referral_intake(
+                referral=referral, digest=digest(data), by=request.user, board_id=_board_query(request)
+            )
+        except exceptions.ParseError as error:
+            return outcome([Issue("invalid", str(error.detail), "Bundle")], status.HTTP_400_BAD_REQUEST)
+        except exceptions.UnsupportedMediaType as error:
+            return outcome([Issue("not-supported", str(error.detail))], status.HTTP_415_UNSUPPORTED_MEDIA_TYPE)
+        except IntakeRefused as refused:
+            return outcome(refused.issues, refused.status)
+        except PermissionDenied as error:
+            return outcome([Issue("forbidden", str(error))], status.HTTP_403_FORBIDDEN)
+        case = selectors.case_detail(user=request.user, pk=case.pk)
+        body = CaseDetailSerializer(case, context={"request": request}).data
+        location = reverse("api:case-detail", args=[case.pk])
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(body, status=code, headers={"Location": location})
+
+
 urlpatterns = [
+    path("fhir/referrals/", ReferralIntakeView.as_view(), name="fhir-referrals"),
     path("cases/<int:pk>/fhir/", CaseBundleView.as_view(), name="case-fhir"),
     path("meetings/<int:pk>/fhir/", MeetingBundleView.as_view(), name="meeting-fhir"),
 ]

@@ -12,6 +12,7 @@ from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
 from .opinions import Opinion
 from .pathology import Discrepancy, PathologyReport, ReportStatus
 from .patients import Patient, Sex
+from .referrals import ReferralIntake
 
 __all__ = [
     "AgendaItem",
@@ -46,6 +47,7 @@ __all__ = [
     "Patient",
     "PerformanceStatus",
     "PlanCategory",
+    "ReferralIntake",
     "Priority",
     "ReportStatus",
     "Role",
