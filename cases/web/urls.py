@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import printing
-from .views import audit, auth, cases, dashboard, meetings, records
+from .views import audit, auth, cases, coding, dashboard, meetings, records
 
 urlpatterns = [
     # Signing in and out
@@ -40,6 +40,12 @@ urlpatterns = [
     path("cases/<int:pk>/surveillance/", records.surveillance_apply, name="surveillance-apply"),
     path("follow-ups/<int:pk>/done/", records.follow_up_done, name="follow-up-done"),
     path("follow-ups/<int:pk>/deviate/", records.follow_up_deviate, name="follow-up-deviate"),
+    # Coded data (issue 14)
+    path("cases/<int:pk>/coding/", coding.case_coding, name="case-coding"),
+    path("cases/<int:pk>/coding/primary/", coding.coding_primary, name="coding-primary"),
+    path("cases/<int:pk>/coding/comorbidities/", coding.coding_comorbidity, name="coding-comorbidity"),
+    path("cases/<int:pk>/coding/staging/", coding.coding_staging, name="coding-staging"),
+    path("codes/search/", coding.code_search, name="code-search"),
     # Meetings
     path("meetings/", meetings.meeting_list, name="meeting-list"),
     path("meetings/new/", meetings.meeting_new, name="meeting-new"),

@@ -101,7 +101,14 @@ def pathology_amend(request, pk):
     report = visible(permissions.pathology_reports_visible_to, request.user, pk, "case__patient", "case__board")
     case = report.case
     permissions.require(request.user, "pathology.amend", case.board_id)
-    initial = {"diagnosis": report.diagnosis, "icdo3_code": report.icdo3_code, "version": report.version}
+    initial = {
+        "diagnosis": report.diagnosis,
+        "icdo3_code": report.icdo3_code,
+        "topography": report.topography,
+        "morphology": report.morphology,
+        "laterality": report.laterality,
+        "version": report.version,
+    }
     form = AmendmentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -112,6 +119,9 @@ def pathology_amend(request, pk):
                 by=request.user,
                 diagnosis=data["diagnosis"],
                 icdo3_code=data["icdo3_code"],
+                topography=data["topography"],
+                morphology=data["morphology"],
+                laterality=data["laterality"],
                 amendment_reason=data["amendment_reason"],
                 discrepancy=data["discrepancy"],
                 expected_version=data["version"],
