@@ -240,6 +240,8 @@ SPECTACULAR_SETTINGS = {
         "FollowUpStatusEnum": "cases.models.FollowUpStatus",
         "AgendaOutcomeEnum": "cases.models.Outcome",
         "OutcomeChoiceEnum": [("discussed", "Discussed"), ("deferred", "Deferred")],
+        "StagingKindEnum": "cases.models.StagingKind",
+        "FollowUpKindEnum": "cases.models.FollowUpKind",
     },
 }
 

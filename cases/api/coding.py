@@ -131,7 +131,7 @@ class CaseCodingViewSet(viewsets.ViewSet):
     """`cases/{id}/coding/…`: behind the case's own access rules (another board's case is 404)."""
 
     def _case(self):
-        return permissions.get_case_for_user(self.request.user, self.kwargs["pk"])
+        return permissions.get_case_for_user(self.request.user, self.kwargs["id"])
 
     def _show(self, request, case, status_code=status.HTTP_200_OK) -> Response:
         coding = selectors.case_coding(case=case)
@@ -144,7 +144,7 @@ class CaseCodingViewSet(viewsets.ViewSet):
         return Response(CaseCodingSerializer(body, context={"request": request}).data, status=status_code)
 
     @extend_schema(responses={200: CaseCodingSerializer}, operation_id="v1_cases_coding_retrieve")
-    def retrieve(self, request, pk=None):
+    def retrieve(self, request, id=None):
         case = self._case()
         audit_record(actor=request.user, action="case.coding_view", obj=case)
         return self._show(request, case)
@@ -154,7 +154,7 @@ class CaseCodingViewSet(viewsets.ViewSet):
         responses={200: CaseCodingSerializer},
         operation_id="v1_cases_coding_primary_create",
     )
-    def primary(self, request, pk=None):
+    def primary(self, request, id=None):
         """Code (or re-code) the primary cancer: ICD-10-CM, ICD-O-3 topography and morphology, laterality."""
         case = self._case()
         fields = _parse(PrimaryDiagnosisInputSerializer, request)
@@ -166,7 +166,7 @@ class CaseCodingViewSet(viewsets.ViewSet):
         responses={201: CaseCodingSerializer},
         operation_id="v1_cases_coding_comorbidities_create",
     )
-    def comorbidity(self, request, pk=None):
+    def comorbidity(self, request, id=None):
         case = self._case()
         fields = _parse(ComorbidityInputSerializer, request)
         coding_services.comorbidity_add(case=case, by=request.user, **fields)
@@ -177,7 +177,7 @@ class CaseCodingViewSet(viewsets.ViewSet):
         responses={200: CaseCodingSerializer},
         operation_id="v1_cases_coding_comorbidities_remove_create",
     )
-    def comorbidity_remove(self, request, pk=None):
+    def comorbidity_remove(self, request, id=None):
         case = self._case()
         fields = _parse(ComorbidityRemoveSerializer, request)
         diagnosis = permissions.get_visible(case.diagnoses.select_related("case"), fields["diagnosis"])
@@ -189,7 +189,7 @@ class CaseCodingViewSet(viewsets.ViewSet):
         responses={201: CaseCodingSerializer},
         operation_id="v1_cases_coding_staging_create",
     )
-    def staging(self, request, pk=None):
+    def staging(self, request, id=None):
         """Record a clinical or pathological TNM staging; earlier stagings stay in the history."""
         case = self._case()
         fields = _parse(StagingInputSerializer, request)

@@ -6,10 +6,10 @@ import json
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.urls import path, reverse
+from django.urls import path, re_path, reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, renderers, status, views
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, renderers, serializers, status, views
 from rest_framework.response import Response
 
 from .. import interop, selectors
@@ -25,7 +25,6 @@ FHIR_JSON = "application/fhir+json"
 
 class FhirJSONRenderer(renderers.JSONRenderer):
     media_type = FHIR_JSON
-    format = "fhir"
 
 
 def fhir_response(content: bytes, status: int = 200) -> HttpResponse:
@@ -45,18 +44,18 @@ class FhirView(views.APIView):
 
 class CaseBundleView(FhirView):
     @extend_schema(responses=BUNDLE, operation_id="v1_cases_fhir_retrieve")
-    def get(self, request, pk):
+    def get(self, request, id):
         """The case as a FHIR R4 Bundle (mCODE profiles); audited as `case.fhir`."""
-        case, content = interop.case_bundle_bytes(user=request.user, case_id=pk)
+        case, content = interop.case_bundle_bytes(user=request.user, case_id=id)
         audit_record(actor=request.user, action="case.fhir", obj=case, changes={"bytes": len(content)})
         return fhir_response(content)
 
 
 class MeetingBundleView(FhirView):
     @extend_schema(responses=BUNDLE, operation_id="v1_meetings_fhir_retrieve")
-    def get(self, request, pk):
+    def get(self, request, id):
         """The meeting's decisions as a FHIR R4 Bundle; audited as `meeting.fhir`, naming its cases."""
-        meeting, cases, content = interop.meeting_bundle_bytes(user=request.user, meeting_id=pk)
+        meeting, cases, content = interop.meeting_bundle_bytes(user=request.user, meeting_id=id)
         audit_record(actor=request.user, action="meeting.fhir", obj=meeting, changes={"cases": [c.pk for c in cases]})
         return fhir_response(content)
 
@@ -83,6 +82,15 @@ def _board_query(request) -> int | None:
     return int(raw)
 
 
+REFERRAL_BUNDLE = inline_serializer(
+    name="ReferralBundle",
+    fields={
+        "resourceType": serializers.ChoiceField(choices=["Bundle"]),
+        "type": serializers.ChoiceField(choices=["transaction", "batch", "collection", "message"]),
+        "identifier": serializers.DictField(help_text="system and value: a resend is recognised by them."),
+        "entry": serializers.ListField(child=serializers.DictField(), help_text="Patient, ServiceRequest, …"),
+    },
+)
 OUTCOME = OpenApiResponse(OpenApiTypes.OBJECT, description="A FHIR OperationOutcome naming each problem.")
 
 
@@ -91,7 +99,7 @@ class ReferralIntakeView(views.APIView):
     renderer_classes = [renderers.JSONRenderer]
 
     @extend_schema(
-        request={FHIR_JSON: OpenApiTypes.OBJECT, "application/json": OpenApiTypes.OBJECT},
+        request={FHIR_JSON: REFERRAL_BUNDLE, "application/json": REFERRAL_BUNDLE},
         parameters=[
             OpenApiParameter("board", int, required=False, description="The board, if not named in the Bundle.")
         ],
@@ -134,6 +142,6 @@ class ReferralIntakeView(views.APIView):
 
 urlpatterns = [
     path("fhir/referrals/", ReferralIntakeView.as_view(), name="fhir-referrals"),
-    path("cases/<int:pk>/fhir/", CaseBundleView.as_view(), name="case-fhir"),
-    path("meetings/<int:pk>/fhir/", MeetingBundleView.as_view(), name="meeting-fhir"),
+    re_path(r"^cases/(?P<id>[0-9]{1,18})/fhir/$", CaseBundleView.as_view(), name="case-fhir"),
+    re_path(r"^meetings/(?P<id>[0-9]{1,18})/fhir/$", MeetingBundleView.as_view(), name="meeting-fhir"),
 ]

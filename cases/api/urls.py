@@ -31,24 +31,28 @@ urlpatterns = [
     path("auth/token/", tokens.TokenCreateView.as_view(), name="api-token"),
     path("auth/logout/", tokens.TokenRevokeView.as_view(), name="api-logout"),
     # Coded data and FHIR (issue 14): cases/api/coding.py, cases/api/fhir.py
-    path("cases/<int:pk>/coding/", coding.CaseCodingViewSet.as_view({"get": "retrieve"}), name="case-coding"),
-    path(
-        "cases/<int:pk>/coding/primary/",
+    re_path(
+        r"^cases/(?P<id>[0-9]{1,18})/coding/$",
+        coding.CaseCodingViewSet.as_view({"get": "retrieve"}),
+        name="case-coding",
+    ),
+    re_path(
+        r"^cases/(?P<id>[0-9]{1,18})/coding/primary/$",
         coding.CaseCodingViewSet.as_view({"post": "primary"}),
         name="case-coding-primary",
     ),
-    path(
-        "cases/<int:pk>/coding/comorbidities/",
+    re_path(
+        r"^cases/(?P<id>[0-9]{1,18})/coding/comorbidities/$",
         coding.CaseCodingViewSet.as_view({"post": "comorbidity"}),
         name="case-coding-comorbidities",
     ),
-    path(
-        "cases/<int:pk>/coding/comorbidities/remove/",
+    re_path(
+        r"^cases/(?P<id>[0-9]{1,18})/coding/comorbidities/remove/$",
         coding.CaseCodingViewSet.as_view({"post": "comorbidity_remove"}),
         name="case-coding-comorbidities-remove",
     ),
-    path(
-        "cases/<int:pk>/coding/staging/",
+    re_path(
+        r"^cases/(?P<id>[0-9]{1,18})/coding/staging/$",
         coding.CaseCodingViewSet.as_view({"post": "staging"}),
         name="case-coding-staging",
     ),
