@@ -1,10 +1,10 @@
 """Downloads of the paper: a case summary and a meeting packet (thin: parse, render, record, send)."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.views.decorators.http import require_GET
 
-from ..printing.documents import http_response, render_case_summary, render_meeting_packet
+from ..printing.documents import MissingGlyphs, http_response, render_case_summary, render_meeting_packet
 from ..services.printing import case_print_record, meeting_print_record
 
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
@@ -28,7 +28,10 @@ def case_summary_pdf(request, pk: int):
         pdfa = _flag(request, "pdfa")
     except BadFlag as error:
         return HttpResponseBadRequest(str(error))
-    pdf = render_case_summary(user=request.user, case_id=pk, pdfa=pdfa)
+    try:
+        pdf = render_case_summary(user=request.user, case_id=pk, pdfa=pdfa)
+    except MissingGlyphs as error:
+        return HttpResponse(error.message, status=409, content_type="text/plain; charset=utf-8")
     case_print_record(case=pdf.subject, by=request.user, options=pdf.options)
     return http_response(pdf)
 
@@ -40,6 +43,9 @@ def meeting_packet_pdf(request, pk: int):
         deidentify, pdfa = _flag(request, "deidentify"), _flag(request, "pdfa")
     except BadFlag as error:
         return HttpResponseBadRequest(str(error))
-    pdf = render_meeting_packet(user=request.user, meeting_id=pk, deidentify=deidentify, pdfa=pdfa)
+    try:
+        pdf = render_meeting_packet(user=request.user, meeting_id=pk, deidentify=deidentify, pdfa=pdfa)
+    except MissingGlyphs as error:
+        return HttpResponse(error.message, status=409, content_type="text/plain; charset=utf-8")
     meeting_print_record(meeting=pdf.subject, by=request.user, options=pdf.options, case_ids=list(pdf.case_ids))
     return http_response(pdf)
