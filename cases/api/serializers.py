@@ -17,7 +17,11 @@ from rest_framework.exceptions import NotFound
 from .. import models as m
 from .. import permissions, selectors
 from ..services import workflow
-from ..services.cases import CASE_FIELDS
+from ..services.cases import CASE_FIELDS, PATIENT_FIELDS
+from ..services.imaging import STUDY_FIELDS
+from ..services.meetings import MEETING_FIELDS
+from ..services.opinions import OPINION_FIELDS
+from ..services.pathology import REPORT_FIELDS
 from .coding_fields import LateralityField, morphology_field, topography_field
 
 MAX_ID = 2**63 - 1
@@ -194,7 +198,7 @@ class PatientCreateSerializer(InputModelSerializer):
 
     class Meta:
         model = m.Patient
-        fields = ["board", "mrn", "given_name", "family_name", "birth_date", "sex", "comorbidities"]
+        fields = ["board", *PATIENT_FIELDS]
 
 
 # Cases -----------------------------------------------------------------------------------
@@ -463,22 +467,19 @@ class CaseDetailSerializer(CaseListSerializer):
         return MoveSerializer(workflow.next_moves(case), many=True).data
 
 
-CASE_INPUT_FIELDS = CASE_FIELDS  # exactly what the referral service accepts
-
-
 class CaseCreateSerializer(InputModelSerializer):
     patient = VisibleObjectField(permissions.patients_visible_to, "patient")
     board = VisibleObjectField(permissions.boards_visible_to, "board")
 
     class Meta:
         model = m.Case
-        fields = ["patient", "board", *CASE_INPUT_FIELDS]
+        fields = ["patient", "board", *CASE_FIELDS]
 
 
 class CaseUpdateSerializer(InputModelSerializer):
     class Meta:
         model = m.Case
-        fields = CASE_INPUT_FIELDS
+        fields = CASE_FIELDS
 
 
 class TransitionSerializer(InputSerializer):
@@ -508,7 +509,7 @@ class ImagingStudyCreateSerializer(InputModelSerializer):
 
     class Meta:
         model = m.ImagingStudy
-        fields = ["case", "modality", "body_site", "performed_on", "accession_number", "findings", "impression"]
+        fields = ["case", *STUDY_FIELDS]
 
 
 class KeyImageCreateSerializer(InputSerializer):
@@ -516,12 +517,8 @@ class KeyImageCreateSerializer(InputSerializer):
     caption = serializers.CharField(max_length=300)
 
 
-PATHOLOGY_FIELDS = ["specimen", "procedure", "collected_on", "diagnosis", "icdo3_code"]
-PATHOLOGY_CODES = ["topography", "morphology", "laterality"]
-
-
 class PathologyCodesMixin(serializers.Serializer):
-    """ICD-O-3 topography and morphology and the laterality, each as {system, code}."""
+    """ICD-O-3 topography and morphology and the laterality (in REPORT_FIELDS), each as {system, code}."""
 
     topography = topography_field()
     morphology = morphology_field()
@@ -536,13 +533,17 @@ class PathologyReportCreateSerializer(PathologyCodesMixin, InputModelSerializer)
 
     class Meta:
         model = m.PathologyReport
-        fields = ["case", *PATHOLOGY_FIELDS, *PATHOLOGY_CODES, "status"]
+        fields = ["case", *REPORT_FIELDS, "status"]
 
 
 class PathologyReportUpdateSerializer(PathologyCodesMixin, InputModelSerializer):
     class Meta:
         model = m.PathologyReport
-        fields = [*PATHOLOGY_FIELDS, *PATHOLOGY_CODES]
+        fields = REPORT_FIELDS
+
+
+# What an amendment may restate; what it leaves out is taken from the report it supersedes.
+AMEND_KEPT_FIELDS = [name for name in REPORT_FIELDS if name != "diagnosis"]
 
 
 class PathologyAmendSerializer(PathologyCodesMixin, InputModelSerializer):
@@ -551,17 +552,8 @@ class PathologyAmendSerializer(PathologyCodesMixin, InputModelSerializer):
 
     class Meta:
         model = m.PathologyReport
-        fields = [
-            "diagnosis",
-            "amendment_reason",
-            "discrepancy",
-            "specimen",
-            "procedure",
-            "collected_on",
-            "icdo3_code",
-            *PATHOLOGY_CODES,
-        ]
-        extra_kwargs = {name: {"required": False} for name in ["specimen", "procedure", "collected_on", "icdo3_code"]}
+        fields = ["diagnosis", "amendment_reason", "discrepancy", *AMEND_KEPT_FIELDS]
+        extra_kwargs = {name: {"required": False} for name in AMEND_KEPT_FIELDS}
 
 
 # Opinions --------------------------------------------------------------------------------
@@ -572,13 +564,13 @@ class OpinionCreateSerializer(InputModelSerializer):
 
     class Meta:
         model = m.Opinion
-        fields = ["case", "assessment", "recommendation"]
+        fields = ["case", *OPINION_FIELDS]
 
 
 class OpinionUpdateSerializer(InputModelSerializer):
     class Meta:
         model = m.Opinion
-        fields = ["assessment", "recommendation"]
+        fields = OPINION_FIELDS
 
 
 # Meetings --------------------------------------------------------------------------------
@@ -676,7 +668,7 @@ class MeetingCreateSerializer(InputModelSerializer):
 
     class Meta:
         model = m.Meeting
-        fields = ["board", "starts_at", "location", "video_link"]
+        fields = ["board", *MEETING_FIELDS]
 
 
 class AgendaAddSerializer(InputSerializer):

@@ -2,6 +2,7 @@
 
 from .audit import AuditChainHead, AuditEvent
 from .boards import Board, BoardMembership, Role, Specialty
+from .calendars import CalendarFeed
 from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, Stage
 from .coding import CodeConcept, Diagnosis, DiagnosisRole, Laterality, StagingKind, TnmStaging
 from .decisions import Decision, DecisionStatus, PlanCategory
@@ -20,6 +21,7 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "Board",
+    "CalendarFeed",
     "BoardMembership",
     "Case",
     "CaseEvent",

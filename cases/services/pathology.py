@@ -12,7 +12,7 @@ from .. import permissions
 from ..models import Case, CaseEventKind, Discrepancy, PathologyReport, ReportStatus, Stage
 from .audit import audit_record, diff, snapshot
 from .coding import apply_codes, apply_legacy_icdo3
-from .common import case_event_add, check_version, lock, save_validated
+from .common import case_event_add, check_version, lock, model_update, refuse_unknown, save_changes, save_validated
 from .errors import Conflict
 from .workflow import apply_stage_locked
 
@@ -26,6 +26,8 @@ REPORT_FIELDS = [
     "morphology",
     "laterality",
 ]
+# What the codes decide beside what was sent: titles from the lists, free text moved or flagged.
+CODED_DERIVED = ["icdo3_code", "icdo3_needs_review", "morphology", "topography_display", "morphology_display"]
 # An amendment of a case already past pathology goes back to the board, closed cases included.
 REVISION_STAGES = {Stage.PATHOLOGY, Stage.CONSENSUS, Stage.CLOSED}
 
@@ -66,22 +68,19 @@ def pathology_report_update(
 ) -> PathologyReport:
     """Edit a preliminary report; signed-out reports change only by amendment."""
     permissions.require(by, "pathology.add", report.case.board_id)
+    refuse_unknown(fields, REPORT_FIELDS, "report")
     with transaction.atomic():
         report = lock(report)
         check_version(report, expected_version, "pathology report")
         if report.status != ReportStatus.PRELIMINARY:
             raise Conflict("A signed-out report is not edited; amend it instead.", code="report_signed_out")
-        before = snapshot(report, list(fields))
-        for name, value in fields.items():
-            if name not in REPORT_FIELDS:
-                raise TypeError(f"Unknown report field: {name}")
-            setattr(report, name, value)
+        derived = snapshot(report, CODED_DERIVED)
+        changes = model_update(instance=report, fields=REPORT_FIELDS, data=fields)
         _code(report)
-        report.version += 1
-        save_validated(report)
-        audit_record(
-            actor=by, action="pathology.update", obj=report, changes=diff(before, snapshot(report, list(fields)))
-        )
+        changes |= diff(derived, snapshot(report, CODED_DERIVED))
+        if not changes:
+            return report
+        save_changes(instance=report, changes=changes, by=by, action="pathology.update")
     return report
 
 
