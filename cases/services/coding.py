@@ -10,7 +10,7 @@ from .. import codes, permissions
 from ..codes import tnm
 from ..models import Case, CaseEventKind, CodeConcept, Diagnosis, DiagnosisRole, PathologyReport, TnmStaging
 from .audit import audit_record, diff, snapshot
-from .common import case_event_add, check_version, lock, save_validated
+from .common import case_event_add, check_version, lock, model_update, save_validated
 
 DIAGNOSIS_FIELDS = ["icd10_code", "topography", "morphology", "laterality", "text", "diagnosed_on"]
 STAGING_FIELDS = ["kind", "after_therapy", "recurrence", "t", "n", "m", "stage_group", "edition", "staged_on", "note"]
@@ -73,10 +73,10 @@ def diagnosis_set_primary(*, case: Case, by, expected_version: int | None = None
             diagnosis = Diagnosis(case=case, role=DiagnosisRole.PRIMARY, recorded_by=by)
         else:
             check_version(diagnosis, expected_version, "primary diagnosis")
+        data = {name: "" if value is None and name != "diagnosed_on" else value for name, value in fields.items()}
         before = snapshot(diagnosis, DIAGNOSIS_FIELDS)
-        for name, value in fields.items():
-            setattr(diagnosis, name, value if value is not None else "" if name != "diagnosed_on" else None)
-        apply_codes(diagnosis)
+        model_update(instance=diagnosis, fields=DIAGNOSIS_FIELDS, data=data)
+        apply_codes(diagnosis)  # codes normalised (c40.2 → C40.2): compare after
         changes = diff(before, snapshot(diagnosis, DIAGNOSIS_FIELDS))
         if not creating and not changes:
             return diagnosis
