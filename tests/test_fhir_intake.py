@@ -168,6 +168,7 @@ BAD = {
             ("code-invalid", "Condition[1].code"),
         ],
     ),
+    "a NUL character": (broken(**{"1__note": [{"text": "What now?\x00"}]}), 400, [("invalid", "Bundle")]),
     "an unknown board": (
         broken(**{"1__performer": [{"display": "Lung board"}]}),
         422,

@@ -147,7 +147,7 @@ SEARCHABLE = {"icd-10-cm": ICD10CM, ICDO3_TOPOGRAPHY: ICDO3, ICDO3_MORPHOLOGY: I
 def search(list_name: str, term: str, *, limit: int = 20) -> list[Coding]:
     """Codes whose code starts with, or whose display contains, the term (case-insensitive)."""
     term = term.strip()
-    if list_name not in SEARCHABLE or len(term) < 2:
+    if list_name not in SEARCHABLE or len(term) < 2 or "\x00" in term:  # PostgreSQL cannot compare a NUL
         return []
     if list_name == "icd-10-cm":
         return _search_icd10cm(term, limit)

@@ -39,6 +39,8 @@ class _Reader:
             raise IntakeRefused([Issue("required", "The Bundle has no entries.", "Bundle.entry")])
         if len(entries) > MAX_ENTRIES:
             raise IntakeRefused([Issue("too-costly", f"A referral has at most {MAX_ENTRIES} entries.", "Bundle.entry")])
+        if any("\x00" in text for text in _strings(data)):
+            raise IntakeRefused([Issue("invalid", "A string holds a NUL character, which is not text.", "Bundle")])
         self.check_models(entries)
         if self.issues:
             raise IntakeRefused(self.issues)
@@ -233,6 +235,20 @@ class _Reader:
             conclusion = report.get("conclusion", "")
             found.append(f"{title}{f' ({when})' if when else ''}: {conclusion}".strip()[:2000])
         return found
+
+
+def _strings(data):
+    """Every key and string value of the document, without recursion (the nesting may be deep)."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            yield from (key for key in item if isinstance(key, str))
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
 
 
 def _first_display(concept: dict) -> str:
