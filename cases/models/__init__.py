@@ -9,7 +9,9 @@ from .decisions import Decision, DecisionStatus, PlanCategory
 from .errors import FrozenRecordError
 from .followups import FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
 from .imaging import ImagingStudy, KeyImage, Modality
+from .jobs import Job, JobStatus
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
+from .notifications import Delivery, EmailStatus, Notification, NotificationKind, NotificationPreference
 from .opinions import Opinion
 from .pathology import Discrepancy, PathologyReport, ReportStatus
 from .patients import Patient, Sex
@@ -38,11 +40,18 @@ __all__ = [
     "FollowUpTemplate",
     "FrozenRecordError",
     "ImagingStudy",
+    "Job",
+    "JobStatus",
     "KeyImage",
     "Laterality",
     "Meeting",
     "MeetingStatus",
     "Modality",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
+    "Delivery",
+    "EmailStatus",
     "Opinion",
     "Outcome",
     "PathologyReport",

@@ -8,6 +8,7 @@ import io
 import logging
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -136,19 +137,24 @@ def render_job(job: Job) -> tuple[str, bytes, list[str]]:
     return job.key, pdf, collect.messages
 
 
-def render_jobs(jobs: list[Job], *, workers: int, loader: Loader | None = None) -> dict[str, bytes]:
-    """Render each job, in parallel worker processes when there is more than one job and worker."""
+def render_jobs(
+    jobs: list[Job], *, workers: int, loader: Loader | None = None, on_done: Callable[[int], None] | None = None
+) -> dict[str, bytes]:
+    """Render each job, in parallel worker processes when there is more than one job and worker.
+
+    `on_done(n)` is told after each document how many are rendered so far (a background job's progress).
+    """
+    results = {}
     if workers > 1 and len(jobs) > 1:
-        results = {}
-        for key, pdf, warnings in _worker_pool(workers).map(
-            render_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))
-        ):
+        chunk = max(1, len(jobs) // (workers * 4))
+        for key, pdf, warnings in _worker_pool(workers).map(render_job, jobs, chunksize=chunk):
             for warning in warnings:
                 logger.warning("print worker (%s): %s", key, warning)
             results[key] = pdf
+            if on_done:
+                on_done(len(results))
         return results
     fetcher, image_cache = AppURLFetcher(loader=loader), {}
-    results = {}
     for job in jobs:
         fetcher.resources.update(job.resources)
         results[job.key] = render(
@@ -158,6 +164,8 @@ def render_jobs(jobs: list[Job], *, workers: int, loader: Loader | None = None) 
             image_cache=image_cache,
             attachments=job.attachments,
         )
+        if on_done:
+            on_done(len(results))
     return results
 
 
