@@ -530,7 +530,8 @@ def care_plan(entries: Entries, case: Case, decision: Decision, subject: dict, a
         "subject": subject,
         "created": instant(decision.signed_at or decision.created_at),
         "author": people(decision.signed_by or decision.recorded_by),
-        "contributor": [people(user) for user in decision.participants.all()],
+        # Sorted: a many-to-many comes back in no fixed order (PostgreSQL), and the bytes must not change.
+        "contributor": [people(user) for user in sorted(decision.participants.all(), key=lambda user: user.pk)],
         "activity": activities,
         "note": notes,
     }
