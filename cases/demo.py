@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
+from .demo_coding import code_seed_case
 from .models import Board, BoardMembership, Discrepancy, FollowUpTemplate, Meeting, MeetingStatus, Outcome, Patient
 from .models import Role as R
 from .models import Specialty as S
@@ -112,6 +113,7 @@ class DemoBuilder:
         grant_teaching_review(self.boards.values())
         self.seed_case()
         self.more_cases()
+        code_seed_case(mrn=SEED_MRN, by=self.u("coordinator"), diagnosed_on=years_ago(12, days=40))
         return True
 
     # People and boards -------------------------------------------------------------------

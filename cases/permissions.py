@@ -57,6 +57,11 @@ RULES: dict[str, tuple[set[str], set[str] | None, str]] = {
     "decision.sign": ({CHAIR}, None, "Only the board's chair signs a decision."),
     "decision.supersede": ({CHAIR}, None, "Only the board's chair corrects a signed decision."),
     "followup.manage": ({COORDINATOR, CHAIR}, None, "Only a coordinator or the chair plans follow-up."),
+    "coding.record": (
+        {COORDINATOR, MEMBER, CHAIR},
+        None,
+        "Only a member of this board codes diagnoses and staging.",
+    ),
     "case.viewers": ({COORDINATOR}, None, "Only a coordinator sees who viewed a case."),
     "teaching.prepare": ({COORDINATOR, MEMBER, CHAIR}, None, "Only a member of this board prepares its teaching sets."),
 }

@@ -16,6 +16,8 @@ from .models import (
     Case,
     CaseEvent,
     Decision,
+    Diagnosis,
+    DiagnosisRole,
     FollowUp,
     FollowUpStatus,
     FollowUpTemplate,
@@ -31,6 +33,7 @@ from .models import (
     TeachingCase,
     TeachingImage,
     TeachingSet,
+    TnmStaging,
 )
 from .teaching import fields as teaching_fields
 
@@ -483,3 +486,62 @@ def teaching_set_detail(*, user, pk) -> tuple[TeachingSet, dict[int, Case]]:
     ids = [c.case_id for c in teaching_set.cases.all()]
     rows = {case.pk: case for case in teaching_fields.case_rows(Case.objects.filter(pk__in=ids))}
     return teaching_set, rows
+
+
+# Coded data (cases/codes/) -------------------------------------------------------------------
+
+
+def case_coding(*, case: Case) -> dict:
+    """The case's primary diagnosis, comorbidities and TNM staging history (oldest first), in two queries."""
+    diagnoses = list(Diagnosis.objects.filter(case=case).order_by("created_at", "id"))
+    stagings = list(TnmStaging.objects.filter(case=case).select_related("recorded_by").order_by("created_at", "id"))
+    current = {}
+    for staging in stagings:
+        current[staging.kind] = staging  # the newest of each kind wins
+    return {
+        "primary": next((d for d in diagnoses if d.role == DiagnosisRole.PRIMARY), None),
+        "comorbidities": [d for d in diagnoses if d.role == DiagnosisRole.COMORBIDITY],
+        "stagings": stagings,
+        "current": current,
+    }
+
+
+def case_fhir(*, user, pk) -> Case:
+    """One case with everything its FHIR Bundle holds (cases/interop/fhir.py), in a fixed number of queries."""
+    queryset = (
+        permissions.cases_visible_to(user)
+        .select_related("patient", "board")
+        .prefetch_related(
+            *record_prefetches(),
+            Prefetch("diagnoses", queryset=Diagnosis.objects.order_by("created_at", "id")),
+            Prefetch(
+                "stagings", queryset=TnmStaging.objects.select_related("recorded_by").order_by("created_at", "id")
+            ),
+            Prefetch("board__memberships", queryset=BoardMembership.objects.select_related("user")),
+        )
+    )
+    return permissions.get_visible(queryset, pk)
+
+
+def meeting_fhir(*, user, pk) -> tuple[Meeting, list[Case]]:
+    """A meeting and the cases of its decisions, each as case_fhir loads it (queries fixed per meeting)."""
+    meeting = permissions.get_visible(permissions.meetings_visible_to(user).select_related("board"), pk)
+    case_ids = Decision.objects.filter(meeting=meeting).values("case_id")
+    cases = (
+        Case.objects.filter(pk__in=case_ids)
+        .select_related("patient", "board")
+        .prefetch_related(
+            *record_prefetches(),
+            Prefetch("diagnoses", queryset=Diagnosis.objects.order_by("created_at", "id")),
+            Prefetch(
+                "stagings", queryset=TnmStaging.objects.select_related("recorded_by").order_by("created_at", "id")
+            ),
+        )
+        .order_by("id")
+    )
+    memberships = list(BoardMembership.objects.filter(board_id=meeting.board_id).select_related("user"))
+    cases = list(cases)
+    for case in cases:
+        case.board = meeting.board
+        case.fhir_memberships = memberships
+    return meeting, cases

@@ -3,7 +3,7 @@
 # running as root on Debian/Ubuntu; otherwise prints the exact command and fails.
 #   Pango (text layout), HarfBuzz subsetting (without it font subsetting is ~3.7x slower),
 #   fontconfig and free fonts the PDFs name (DejaVu Sans; WenQuanYi Micro Hei for Chinese and
-#   Japanese). Extra packages can be passed as arguments.
+#   Japanese; Noto and Symbola for other scripts, symbols and emoji). Extra packages can be passed as arguments.
 set -euo pipefail
 
 packages=()
@@ -17,6 +17,15 @@ if ! { command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'Dej
 fi
 if ! { command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'WenQuanYi Micro Hei'; }; then
   packages+=(fonts-wqy-microhei)
+fi
+# Noto: the fallback for the scripts and symbols DejaVu lacks; Symbola: emoji in outline (WeasyPrint
+# prints a colour-bitmap emoji font blank, so fonts-noto-color-emoji is no use on paper). A PDF/A
+# print that would still miss a glyph is refused.
+if ! { command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'Noto Sans'; }; then
+  packages+=(fonts-noto-core)
+fi
+if ! { command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'Symbola'; }; then
+  packages+=(fonts-symbola)
 fi
 for extra in "$@"; do
   dpkg -s "$extra" >/dev/null 2>&1 || packages+=("$extra")

@@ -285,7 +285,7 @@ def stored_exactly(value: str, field_name: str, rows: list[tuple]) -> bool:
 
 
 COLUMN_ALIASES = {
-    "reason": ["deviation_reason", "supersede_reason", "deferral_reason"],
+    "reason": ["deviation_reason", "supersede_reason", "deferral_reason", "note"],  # note: on the timeline
     "caption_1": ["caption"],
     "caption": ["caption"],
 }
@@ -507,6 +507,38 @@ WEB_FORMS: dict[str, WebForm] = {
         },
         {"diagnosis": T, "icdo3_code": T, "amendment_reason": T, "discrepancy": C, "version": V},
     ),
+    "coding-primary": WebForm(
+        "coordinator",
+        lambda w: [w.intake.pk],
+        lambda w: {
+            "icd10_code": "C40.22",
+            "topography": "C40.2",
+            "morphology": "9180/3",
+            "laterality": "left",
+            "text": "Osteosarcoma",
+            "diagnosed_on": TODAY,
+            "version": "",
+        },
+        {"icd10_code": T, "topography": T, "morphology": T, "laterality": C, "text": T, "diagnosed_on": D},
+        stores_text=False,  # a code field refuses text that is not a code
+    ),
+    "coding-comorbidity": WebForm(
+        "coordinator",
+        lambda w: [w.intake.pk],
+        lambda w: {"icd10_code": "N18.6", "text": "Dialysis", "diagnosed_on": TODAY},
+        {"icd10_code": T, "text": T, "diagnosed_on": D},
+        stores_text=False,
+    ),
+    "coding-staging": WebForm(
+        "coordinator",
+        lambda w: [w.intake.pk],
+        lambda w: (
+            {"kind": "clinical", "t": "T1", "n": "N0", "m": "M0", "stage_group": "IA", "edition": "ajcc-8"}
+            | {"staged_on": TODAY, "note": "At diagnosis."}
+        ),
+        {"kind": C, "t": T, "n": T, "m": T, "stage_group": T, "edition": C, "staged_on": D, "note": T},
+        stores_text=False,  # T, N, M and the stage group follow the TNM grammar
+    ),
     "pathology-sign-out": WebForm(
         "pathologist",
         lambda w: [w.prelim_report.pk],
@@ -673,6 +705,8 @@ WEB_READ_ONLY = {
     "board-analytics-csv",
     "board-discordance",
     "board-report-pdf",
+    "case-coding",
+    "code-search",  # GET only; its query string is in WEB_QUERIES
     "meeting-calendar",
     "healthz",
     "job-detail",
@@ -945,7 +979,59 @@ def decision_body(w: World) -> dict:
     }
 
 
+ICD10CM, ICDO3 = "http://hl7.org/fhir/sid/icd-10-cm", "http://terminology.hl7.org/CodeSystem/icd-o-3"
+
+
+def referral_bundle(w: World) -> dict:
+    """The worked example of docs/fhir.md (tests/test_fhir_intake.py posts it too)."""
+    from tests.test_fhir_intake import worked_example
+
+    return worked_example()
+
+
+def with_comorbidity(w: World) -> int:
+    """The intake case, given a comorbidity to remove (the id is read before the corpus snapshots the world)."""
+    m.Diagnosis.objects.get_or_create(
+        case=w.intake, role="comorbidity", icd10_code="N18.6", defaults={"recorded_by": w.user("coordinator")}
+    )
+    return w.intake.pk
+
+
 API_OPS: dict[str, ApiOp] = {
+    "v1_cases_coding_primary_create": ApiOp(
+        "coordinator",
+        body=lambda w: {
+            "icd10": {"system": ICD10CM, "code": "C40.22"},
+            "topography": {"system": ICDO3, "code": "C40.2"},
+            "morphology": {"system": ICDO3, "code": "9180/3"},
+            "laterality": {"system": "http://snomed.info/sct", "code": "7771000"},
+            "text": "Osteosarcoma",
+            "diagnosed_on": TODAY,
+        },
+        id=lambda w: w.intake.pk,
+    ),
+    "v1_cases_coding_comorbidities_create": ApiOp(
+        "coordinator",
+        body=lambda w: {"icd10": {"system": ICD10CM, "code": "N18.6"}, "text": "Dialysis", "diagnosed_on": TODAY},
+        id=lambda w: w.intake.pk,
+    ),
+    "v1_cases_coding_comorbidities_remove_create": ApiOp(
+        "coordinator",
+        body=lambda w: {"diagnosis": w.intake.diagnoses.get().pk, "reason": "Coded in error."},
+        id=with_comorbidity,
+        kinds={"diagnosis": hc.ID},
+        stores_text=False,  # the reason goes to the timeline and the audit trail, the row goes
+    ),
+    "v1_cases_coding_staging_create": ApiOp(
+        "coordinator",
+        body=lambda w: (
+            {"kind": "clinical", "t": "T1", "n": "N0", "m": "M0", "stage_group": "IA"}
+            | {"edition": "ajcc-8", "staged_on": TODAY, "note": "At diagnosis."}
+        ),
+        id=lambda w: w.intake.pk,
+        stores_text=False,  # T, N, M and the stage group follow the TNM grammar
+    ),
+    "v1_fhir_referrals_create": ApiOp("coordinator", body=referral_bundle, stores_text=False),
     "v1_auth_token_create": ApiOp(
         None, body=lambda w: {"username": "coordinator", "password": "wrong-password"}, stores_text=False
     ),
@@ -1184,6 +1270,7 @@ def api_value(payload: hc.Payload, max_length: int | None):
     return payload.value
 
 
+JSON_TYPES = {"application/json", "application/fhir+json"}
 RAW = "\u2063raw\u2063"  # stands for raw bytes in a JSON body until it is encoded
 
 
@@ -1236,7 +1323,8 @@ class ApiCorpus:
                 self.verdicts, label, response, self.errors, self.before, expect=expect, message=api_message,
                 poisoned=poisoned,
             )  # fmt: skip
-            if response.status_code >= 400 and response.get("Content-Type", "").split(";")[0] != "application/json":
+            # FHIR endpoints refuse with an OperationOutcome (application/fhir+json).
+            if response.status_code >= 400 and response.get("Content-Type", "").split(";")[0] not in JSON_TYPES:
                 self.verdicts.problem(label, f"{response.status_code} answered as {response.get('Content-Type')}")
         return response
 
@@ -1378,6 +1466,7 @@ RESOURCE_OBJECTS = {
     "opinions": lambda w: w.opinion,
     "pathology-reports": lambda w: w.final_report,
     "teaching-sets": lambda w: w.teaching,
+    "codes": lambda w: w.board,  # code search: no id in its path
     "jobs": lambda w: m.Job.objects.create(
         kind="packet.render",
         args={"meeting_id": w.meeting.pk, "user_id": w.user("coordinator").pk},
@@ -1458,6 +1547,7 @@ WEB_QUERIES = {
     ),
     "decision-edit": (lambda w: [w.consensus.pk], {"meeting": (hc.ID, None)}),
     "case-summary-pdf": (lambda w: [w.intake.pk], {"pdfa": (hc.BOOL, None)}),
+    "code-search": (lambda w: [], {"list": (C, None), "q": (T, None), "format": (C, None)}),
     "meeting-packet-pdf": (lambda w: [w.meeting.pk], {"deidentify": (hc.BOOL, None), "pdfa": (hc.BOOL, None)}),
     # Board analytics: a period that cannot be read is refused (400) and says why.
     "board-analytics": (lambda w: [w.board.pk], {"from": (D, None), "to": (D, None)}),
@@ -1465,7 +1555,11 @@ WEB_QUERIES = {
     "board-discordance": (lambda w: [w.board.pk], {"from": (D, None), "to": (D, None), "page": (N, None)}),
     "board-report-pdf": (lambda w: [w.board.pk], {"from": (D, None), "to": (D, None)}),
 }
-LENIENT_PAGES = {"case-list", "decision-edit"}  # a filter or preset it cannot read is ignored, not refused
+LENIENT_PAGES = {
+    "case-list",
+    "decision-edit",
+    "code-search",
+}  # a filter or preset it cannot read is ignored, not refused
 
 
 @pytest.mark.parametrize("name", sorted(WEB_QUERIES))

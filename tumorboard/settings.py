@@ -269,6 +269,8 @@ SPECTACULAR_SETTINGS = {
         "TeachingStatusEnum": "cases.models.TeachingStatus",
         "OutcomeChoiceEnum": [("discussed", "Discussed"), ("deferred", "Deferred")],
         "DeviationCodeEnum": "cases.models.DeviationCode",
+        "StagingKindEnum": "cases.models.StagingKind",
+        "FollowUpKindEnum": "cases.models.FollowUpKind",
     },
 }
 

@@ -22,6 +22,7 @@ from ..services.imaging import STUDY_FIELDS
 from ..services.meetings import MEETING_FIELDS
 from ..services.opinions import OPINION_FIELDS
 from ..services.pathology import REPORT_FIELDS
+from .coding_fields import LateralityField, morphology_field, topography_field
 
 MAX_ID = 2**63 - 1
 
@@ -268,6 +269,9 @@ class PathologyReportSerializer(ModelSerializer):
     discrepancy = blank_choice(m.Discrepancy.choices)
     superseded_by = serializers.SerializerMethodField()
     is_current = serializers.SerializerMethodField()
+    topography = topography_field(read_only=True)
+    morphology = morphology_field(read_only=True)
+    laterality = LateralityField(read_only=True)
 
     class Meta:
         model = m.PathologyReport
@@ -278,7 +282,11 @@ class PathologyReportSerializer(ModelSerializer):
             "procedure",
             "collected_on",
             "diagnosis",
+            "topography",
+            "morphology",
+            "laterality",
             "icdo3_code",
+            "icdo3_needs_review",
             "status",
             "supersedes",
             "superseded_by",
@@ -515,7 +523,15 @@ class KeyImageCreateSerializer(InputSerializer):
     caption = serializers.CharField(max_length=300)
 
 
-class PathologyReportCreateSerializer(InputModelSerializer):
+class PathologyCodesMixin(serializers.Serializer):
+    """ICD-O-3 topography and morphology and the laterality (in REPORT_FIELDS), each as {system, code}."""
+
+    topography = topography_field()
+    morphology = morphology_field()
+    laterality = LateralityField()
+
+
+class PathologyReportCreateSerializer(PathologyCodesMixin, InputModelSerializer):
     case = VisibleObjectField(permissions.cases_visible_to, "case")
     status = serializers.ChoiceField(
         choices=[m.ReportStatus.PRELIMINARY, m.ReportStatus.FINAL], default=m.ReportStatus.PRELIMINARY
@@ -526,7 +542,7 @@ class PathologyReportCreateSerializer(InputModelSerializer):
         fields = ["case", *REPORT_FIELDS, "status"]
 
 
-class PathologyReportUpdateSerializer(InputModelSerializer):
+class PathologyReportUpdateSerializer(PathologyCodesMixin, InputModelSerializer):
     class Meta:
         model = m.PathologyReport
         fields = REPORT_FIELDS
@@ -536,7 +552,7 @@ class PathologyReportUpdateSerializer(InputModelSerializer):
 AMEND_KEPT_FIELDS = [name for name in REPORT_FIELDS if name != "diagnosis"]
 
 
-class PathologyAmendSerializer(InputModelSerializer):
+class PathologyAmendSerializer(PathologyCodesMixin, InputModelSerializer):
     amendment_reason = serializers.CharField(max_length=5000)
     discrepancy = serializers.ChoiceField(choices=m.Discrepancy.choices)
 

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from . import teaching, tokens, views
+from . import coding, fhir, teaching, tokens, views
 from .errors import not_found
 
 
@@ -39,6 +39,34 @@ app_name = "api"
 urlpatterns = [
     path("auth/token/", tokens.TokenCreateView.as_view(), name="api-token"),
     path("auth/logout/", tokens.TokenRevokeView.as_view(), name="api-logout"),
+    # Coded data and FHIR (issue 14): cases/api/coding.py, cases/api/fhir.py
+    re_path(
+        r"^cases/(?P<id>[0-9]{1,18})/coding/$",
+        coding.CaseCodingViewSet.as_view({"get": "retrieve"}),
+        name="case-coding",
+    ),
+    re_path(
+        r"^cases/(?P<id>[0-9]{1,18})/coding/primary/$",
+        coding.CaseCodingViewSet.as_view({"post": "primary"}),
+        name="case-coding-primary",
+    ),
+    re_path(
+        r"^cases/(?P<id>[0-9]{1,18})/coding/comorbidities/$",
+        coding.CaseCodingViewSet.as_view({"post": "comorbidity"}),
+        name="case-coding-comorbidities",
+    ),
+    re_path(
+        r"^cases/(?P<id>[0-9]{1,18})/coding/comorbidities/remove/$",
+        coding.CaseCodingViewSet.as_view({"post": "comorbidity_remove"}),
+        name="case-coding-comorbidities-remove",
+    ),
+    re_path(
+        r"^cases/(?P<id>[0-9]{1,18})/coding/staging/$",
+        coding.CaseCodingViewSet.as_view({"post": "staging"}),
+        name="case-coding-staging",
+    ),
+    path("codes/search/", coding.CodeSearchViewSet.as_view({"get": "list"}), name="code-search"),
+    *fhir.urlpatterns,
     *router.urls,
     re_path(r"^.*$", not_found),
 ]

@@ -4,6 +4,7 @@ from .audit import AuditChainHead, AuditEvent
 from .boards import Board, BoardMembership, Role, Specialty
 from .calendars import CalendarFeed
 from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, Stage
+from .coding import CodeConcept, Diagnosis, DiagnosisRole, Laterality, StagingKind, TnmStaging
 from .decisions import Concordance, Decision, DecisionStatus, PlanCategory, TreatmentIntent
 from .errors import FrozenRecordError
 from .followups import DeviationCode, FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
@@ -14,6 +15,7 @@ from .notifications import Delivery, EmailStatus, Notification, NotificationKind
 from .opinions import Opinion
 from .pathology import Discrepancy, PathologyReport, ReportStatus
 from .patients import Patient, Sex
+from .referrals import ReferralIntake
 from .teaching import TeachingCase, TeachingImage, TeachingSet, TeachingStatus, TeachingText
 
 __all__ = [
@@ -28,7 +30,10 @@ __all__ = [
     "CaseEvent",
     "CaseEventKind",
     "Concordance",
+    "CodeConcept",
     "Decision",
+    "Diagnosis",
+    "DiagnosisRole",
     "DecisionStatus",
     "DeviationCode",
     "Discrepancy",
@@ -41,6 +46,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "KeyImage",
+    "Laterality",
     "Meeting",
     "MeetingStatus",
     "Modality",
@@ -55,11 +61,13 @@ __all__ = [
     "Patient",
     "PerformanceStatus",
     "PlanCategory",
+    "ReferralIntake",
     "Priority",
     "ReportStatus",
     "Role",
     "Sex",
     "Specialty",
+    "StagingKind",
     "Stage",
     "TeachingCase",
     "TeachingImage",
@@ -67,4 +75,5 @@ __all__ = [
     "TeachingStatus",
     "TeachingText",
     "TreatmentIntent",
+    "TnmStaging",
 ]

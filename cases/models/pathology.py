@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from .coding import Laterality
 from .errors import FrozenRecordError
 
 
@@ -24,7 +25,14 @@ class PathologyReport(models.Model):
     procedure = models.CharField(max_length=300)
     collected_on = models.DateField()
     diagnosis = models.TextField()
-    icdo3_code = models.CharField("ICD-O-3 code", max_length=16, blank=True)
+    # Free text from before coded fields: what did not parse as a code stays here, flagged for review.
+    icdo3_code = models.CharField("ICD-O-3 (free text)", max_length=16, blank=True)
+    icdo3_needs_review = models.BooleanField(default=False)
+    topography = models.CharField("ICD-O-3 topography", max_length=8, blank=True)
+    topography_display = models.CharField(max_length=300, blank=True)
+    morphology = models.CharField("ICD-O-3 morphology", max_length=8, blank=True)
+    morphology_display = models.CharField(max_length=300, blank=True)
+    laterality = models.CharField(max_length=10, choices=Laterality.choices, blank=True)
     status = models.CharField(max_length=12, choices=ReportStatus.choices, default=ReportStatus.PRELIMINARY)
     # One-to-one: a report is superseded at most once, so every amendment chain has exactly one current report.
     supersedes = models.OneToOneField(

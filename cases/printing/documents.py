@@ -17,6 +17,7 @@ page count, only that section and the stamp are rendered again.
 import dataclasses
 import functools
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .. import selectors
+from ..interop import fhir as fhir_export
+from ..services.errors import ServiceError
 from . import context, engine
 from .cache import cache_get, cache_put
 from .fetcher import ORIGIN, AppURLFetcher, RefusedResource, local_path
@@ -47,6 +50,30 @@ STAMP_STYLESHEETS = ("printing/print.css", "printing/stamp.css")
 # process so no text a user typed can ever match it.
 _PRINTED = f"tb-printed-{secrets.token_hex(8)}"
 _CREATED = f"tb-created-{secrets.token_hex(8)}"
+
+
+class MissingGlyphs(ServiceError):
+    """A PDF/A print would draw characters as empty boxes: refused, naming the text (HTTP 409)."""
+
+    code = "missing_glyphs"
+
+
+def _refuse_missing_glyphs(pdf: bytes, html: str) -> None:
+    """PDF/A promises the text can be read back as printed: no character may lack a glyph."""
+    missing = engine.missing_glyphs(pdf)
+    if not missing:
+        return
+    text = re.sub(r"<[^>]+>", " ", html)
+    snippets = []
+    for char in missing[:5]:
+        at = text.find(char)
+        around = " ".join(text[max(0, at - 25) : at + 25].split()) if at >= 0 else char
+        snippets.append(f"U+{ord(char):04X} in “{around}”")
+    raise MissingGlyphs(
+        "This PDF/A print would show characters no installed font can draw: "
+        + "; ".join(snippets)
+        + ". Correct the text, or print without PDF/A."
+    )
 
 
 @dataclass(frozen=True)
@@ -150,7 +177,11 @@ def render_case_summary(*, user, case_id, pdfa: bool = False) -> RenderedPdf:
     )
     values["doc"]["bookmark"] = f"Case {case.pk}"
     html = render_to_string("printing/case_summary.html", values)
-    fingerprint = _fingerprint("summary", f"pdfa={pdfa}", html.replace(_PRINTED, "").replace(_CREATED, ""))
+    # PDF/A-3 carries the case's FHIR Bundle, byte for byte what GET /api/v1/cases/{id}/fhir/ answers.
+    bundle = fhir_export.to_bytes(fhir_export.case_bundle(selectors.case_fhir(user=user, pk=case.pk))) if pdfa else b""
+    fingerprint = _fingerprint(
+        "summary", f"pdfa={pdfa}", hashlib.sha256(bundle).hexdigest(), html.replace(_PRINTED, "").replace(_CREATED, "")
+    )
     filename = f"case-{case.pk}-summary{'-pdfa' if pdfa else ''}.pdf"
     result = functools.partial(
         RenderedPdf, filename=filename, fingerprint=fingerprint, subject=case, case_ids=(case.pk,)
@@ -164,10 +195,23 @@ def render_case_summary(*, user, case_id, pdfa: bool = False) -> RenderedPdf:
         html=_stamp(html, fingerprint=fingerprint, when=now),
         resources=_resources(urls),
         pdf_variant=PDFA_VARIANT if pdfa else None,
+        attachments=(_bundle_attachment(case, bundle),) if pdfa else (),
     )
     content = engine.render_jobs([job], workers=1, loader=load_from_storage)["summary"]
+    if pdfa:
+        _refuse_missing_glyphs(content, html)
     cache_put(f"summary-{fingerprint}", content)
     return result(content=content, from_cache=False, options=_options(fingerprint, False, pdfa=pdfa))
+
+
+def _bundle_attachment(case, bundle: bytes) -> engine.Embedded:
+    return engine.Embedded(
+        name=f"case-{case.pk}.fhir.json",
+        content=bundle,
+        mime_type="application/fhir+json",
+        description=f"Case {case.pk} as an HL7 FHIR R4 Bundle (mCODE), as of the print",
+        when=case.updated_at,
+    )
 
 
 # Meeting packet -----------------------------------------------------------------------------
@@ -236,7 +280,8 @@ def render_meeting_packet(
     doc = _packet_doc(meeting, front)
     front_html = render_to_string("printing/_packet_front.html", {**front, "doc": doc})
     for section in sections:
-        section.key = "section-" + _fingerprint("section", section.html)
+        # Keyed by variant: a plain PDF section laid into a PDF/A packet would break its conformance.
+        section.key = "section-" + _fingerprint("section", f"pdfa={pdfa}", section.html)
     flags = f"pdfa={pdfa};draft={doc['draft']};title={doc['title']}"
     fingerprint = _fingerprint("packet", flags, front_html, *[s.key for s in sections])
     filename = (
@@ -257,7 +302,7 @@ def render_meeting_packet(
         return result(content=cached, from_cache=True, options=options(True))
     if only_cached:
         return result(content=None, from_cache=False, options=options(False))
-    bodies = _section_pdfs(sections, progress=progress)
+    bodies = _section_pdfs(sections, pdfa=pdfa, progress=progress)
     frame_pdf = _frame_pdf({**front, "sections": sections, "doc": doc}, flags=flags, pdfa=pdfa, when=now)
     starts = _section_starts(sections, engine.page_count(frame_pdf))
     content = engine.overlay(
@@ -266,6 +311,8 @@ def render_meeting_packet(
         stamp=_stamp_pdf(fingerprint=fingerprint, when=now),
         created=timezone.localtime(now),
     )
+    if pdfa:
+        _refuse_missing_glyphs(content, front_html + "".join(section.html for section in sections))
     cache_put(f"packet-{fingerprint}", content)
     return result(content=content, from_cache=False, options=options(False))
 
@@ -318,7 +365,7 @@ def _css_fetcher(stylesheets: tuple[str, ...]) -> AppURLFetcher:
     return AppURLFetcher(resources=_resources([static(name) for name in stylesheets]), loader=load_from_storage)
 
 
-def _section_pdfs(sections: list[Section], *, progress=None) -> dict[str, bytes]:
+def _section_pdfs(sections: list[Section], *, pdfa: bool = False, progress=None) -> dict[str, bytes]:
     """Each section's body PDF, from the cache or rendered now (in parallel when several are missing)."""
     bodies = {s.key: cache_get(s.key) for s in sections}
     missing = {s.key: s for s in sections if bodies[s.key] is None}
@@ -332,6 +379,7 @@ def _section_pdfs(sections: list[Section], *, progress=None) -> dict[str, bytes]
                 key=key,
                 html=render_to_string("printing/packet_section.html", {"section_html": s.html, "chrome": False}),
                 resources=_resources(css + s.image_urls),
+                pdf_variant=PDFA_VARIANT if pdfa else None,
             )
             for key, s in missing.items()
         ]

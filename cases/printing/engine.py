@@ -3,9 +3,11 @@
 Worker processes import this module alone, so it must not import Django or our models.
 """
 
+import hashlib
 import io
 import logging
 import os
+import re
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -14,7 +16,7 @@ from multiprocessing import get_context
 
 import pikepdf
 from pikepdf.models.metadata import encode_pdf_date
-from weasyprint import HTML
+from weasyprint import HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 
 from .fetcher import ORIGIN, AppURLFetcher, Loader
@@ -33,6 +35,19 @@ class Job:
     html: str
     resources: dict[str, bytes]
     pdf_variant: str | None = None
+    attachments: tuple["Embedded", ...] = ()
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """A file carried inside the PDF as an associated file (PDF/A-3 `AF`), e.g. the case's FHIR Bundle."""
+
+    name: str
+    content: bytes
+    mime_type: str
+    description: str
+    relationship: str = "Data"
+    when: datetime | None = None
 
 
 def font_config() -> FontConfiguration:
@@ -43,12 +58,16 @@ def font_config() -> FontConfiguration:
     return _font_config
 
 
-def render(html: str, *, fetcher: AppURLFetcher, pdf_variant: str | None = None, image_cache=None) -> bytes:
-    return render_with_anchors(html, fetcher=fetcher, pdf_variant=pdf_variant, image_cache=image_cache)[0]
+def render(
+    html: str, *, fetcher: AppURLFetcher, pdf_variant: str | None = None, image_cache=None, attachments=()
+) -> bytes:
+    return render_with_anchors(
+        html, fetcher=fetcher, pdf_variant=pdf_variant, image_cache=image_cache, attachments=attachments
+    )[0]
 
 
 def render_with_anchors(
-    html: str, *, fetcher: AppURLFetcher, pdf_variant: str | None = None, image_cache=None
+    html: str, *, fetcher: AppURLFetcher, pdf_variant: str | None = None, image_cache=None, attachments=()
 ) -> tuple[bytes, dict[str, int]]:
     """The PDF, and the page index (0-based) where each element with an id starts."""
     document = HTML(string=html, base_url=ORIGIN, url_fetcher=fetcher).render(
@@ -60,12 +79,62 @@ def render_with_anchors(
     for index, page in enumerate(document.pages):
         for name in page.anchors:
             anchors.setdefault(name, index)
-    return document.write_pdf(pdf_variant=pdf_variant), anchors
+    files = [
+        Attachment(
+            string=item.content,
+            name=item.name,
+            description=item.description,
+            relationship=item.relationship,
+            created=item.when,
+            modified=item.when,
+        )
+        for item in attachments
+    ]
+    pdf = document.write_pdf(pdf_variant=pdf_variant, attachments=files or None)
+    return (_set_attachment_types(pdf, attachments) if attachments else pdf), anchors
 
 
-def render_job(job: Job) -> tuple[str, bytes]:
-    """Render in a worker process: only the resources handed over can be fetched."""
-    return job.key, render(job.html, fetcher=AppURLFetcher(resources=dict(job.resources)), pdf_variant=job.pdf_variant)
+def _set_attachment_types(pdf: bytes, attachments) -> bytes:
+    """WeasyPrint guesses an embedded file's MIME type from its name; say it (application/fhir+json)."""
+    types = {item.name: item.mime_type for item in attachments}
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        # WeasyPrint lists each file in AF twice (from the name tree and from the file specs): once is enough.
+        unique = {spec.objgen: spec for spec in document.Root.get("/AF", [])}
+        if unique:
+            document.Root.AF = pikepdf.Array(list(unique.values()))
+        for spec in unique.values():
+            mime = types.get(str(spec.get("/UF", "")))
+            if mime:
+                spec.EF.F.Subtype = pikepdf.Name("/" + mime)
+        out = io.BytesIO()
+        document.save(out)
+        return out.getvalue()
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage()[:500])
+
+
+def render_job(job: Job) -> tuple[str, bytes, list[str]]:
+    """Render in a worker process: only the resources handed over can be fetched. WeasyPrint's
+    warnings (a missing font, a refused resource) are handed back: a worker's log goes nowhere."""
+    collect, weasy = _Collect(), logging.getLogger("weasyprint")
+    weasy.addHandler(collect)
+    try:
+        pdf = render(
+            job.html,
+            fetcher=AppURLFetcher(resources=dict(job.resources)),
+            pdf_variant=job.pdf_variant,
+            attachments=job.attachments,
+        )
+    finally:
+        weasy.removeHandler(collect)
+    return job.key, pdf, collect.messages
 
 
 def render_jobs(
@@ -78,7 +147,9 @@ def render_jobs(
     results = {}
     if workers > 1 and len(jobs) > 1:
         chunk = max(1, len(jobs) // (workers * 4))
-        for key, pdf in _worker_pool(workers).map(render_job, jobs, chunksize=chunk):
+        for key, pdf, warnings in _worker_pool(workers).map(render_job, jobs, chunksize=chunk):
+            for warning in warnings:
+                logger.warning("print worker (%s): %s", key, warning)
             results[key] = pdf
             if on_done:
                 on_done(len(results))
@@ -86,7 +157,13 @@ def render_jobs(
     fetcher, image_cache = AppURLFetcher(loader=loader), {}
     for job in jobs:
         fetcher.resources.update(job.resources)
-        results[job.key] = render(job.html, fetcher=fetcher, pdf_variant=job.pdf_variant, image_cache=image_cache)
+        results[job.key] = render(
+            job.html,
+            fetcher=fetcher,
+            pdf_variant=job.pdf_variant,
+            image_cache=image_cache,
+            attachments=job.attachments,
+        )
         if on_done:
             on_done(len(results))
     return results
@@ -139,6 +216,7 @@ def overlay(
                 page.add_overlay(form)
         if created is not None:
             _set_created(frame, created)
+        retag_font_subsets(frame)
         out = io.BytesIO()
         frame.save(out)
         for source in opened:
@@ -153,3 +231,69 @@ def _set_created(pdf: pikepdf.Pdf, when: datetime) -> None:
             meta["xmp:CreateDate"] = when.isoformat(timespec="seconds")
     else:
         pdf.docinfo["/CreationDate"] = encode_pdf_date(when)
+
+
+# Fonts --------------------------------------------------------------------------------------
+
+_SUBSET = re.compile(r"^/?([A-Z]{6})\+(.+)$")
+
+
+def _font_program(descriptor) -> bytes:
+    for key in ("/FontFile2", "/FontFile3", "/FontFile"):
+        if key in descriptor:
+            return descriptor[key].read_raw_bytes()
+    return b""
+
+
+def _tag(program: bytes) -> str:
+    digest = hashlib.sha256(program).digest()
+    return "".join(chr(ord("A") + byte % 26) for byte in digest[:6])
+
+
+def retag_font_subsets(pdf: pikepdf.Pdf) -> int:
+    """Name every embedded font subset after its own program (ABCDEF+Name).
+
+    Sections rendered separately each start WeasyPrint's subset tags afresh, so once assembled two
+    different subsets could share one tag, which PDF/A forbids. A tag derived from the subset's
+    bytes is the same only for the same subset. Returns how many fonts were renamed.
+    """
+    renamed = 0
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Dictionary) or obj.get("/Type") != "/Font" or "/BaseFont" not in obj:
+            continue
+        target = obj.DescendantFonts[0] if "/DescendantFonts" in obj else obj
+        descriptor = target.get("/FontDescriptor")
+        match = _SUBSET.match(str(obj.BaseFont))
+        if descriptor is None or match is None:
+            continue
+        name = pikepdf.Name(f"/{_tag(_font_program(descriptor))}+{match.group(2)}")
+        if name != obj.BaseFont:
+            obj.BaseFont = target.BaseFont = descriptor.FontName = name
+            renamed += 1
+    return renamed
+
+
+def missing_glyphs(pdf: bytes) -> list[str]:
+    """Characters the PDF draws with no glyph (the .notdef box): a code past the embedded subset's
+    glyphs, or a glyph without an outline, where the ToUnicode map says a character was meant."""
+    from fontTools.ttLib import TTFont  # WeasyPrint's own dependency; only read when checking
+
+    missing = set()
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        for obj in document.objects:
+            if not isinstance(obj, pikepdf.Dictionary) or obj.get("/Subtype") != "/Type0" or "/ToUnicode" not in obj:
+                continue
+            descriptor = obj.DescendantFonts[0].get("/FontDescriptor")
+            if descriptor is None or "/FontFile2" not in descriptor:
+                continue
+            program = TTFont(io.BytesIO(descriptor.FontFile2.read_bytes()))
+            order = program.getGlyphOrder()
+            glyf = program.get("glyf")
+            cmap = obj.ToUnicode.read_bytes().decode("latin-1")
+            for code, text in re.findall(r"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]+)>", cmap):
+                char = bytes.fromhex(text).decode("utf-16-be", "replace")
+                gid = int(code, 16)
+                drawn = gid < len(order) and (glyf is None or glyf[order[gid]].numberOfContours != 0)
+                if not drawn and not char.isspace() and char != "\uffff":
+                    missing.add(char)
+    return sorted(missing)

@@ -10,12 +10,24 @@ from django.utils import timezone
 
 from .. import permissions
 from ..models import Case, CaseEventKind, Discrepancy, PathologyReport, ReportStatus, Stage
-from .audit import audit_record, snapshot
+from .audit import audit_record, diff, snapshot
+from .coding import apply_codes, apply_legacy_icdo3
 from .common import case_event_add, check_version, lock, model_update, refuse_unknown, save_changes, save_validated
 from .errors import Conflict
 from .workflow import apply_stage_locked
 
-REPORT_FIELDS = ["specimen", "procedure", "collected_on", "diagnosis", "icdo3_code"]
+REPORT_FIELDS = [
+    "specimen",
+    "procedure",
+    "collected_on",
+    "diagnosis",
+    "icdo3_code",
+    "topography",
+    "morphology",
+    "laterality",
+]
+# What the codes decide beside what was sent: titles from the lists, free text moved or flagged.
+CODED_DERIVED = ["icdo3_code", "icdo3_needs_review", "morphology", "topography_display", "morphology_display"]
 # An amendment of a case already past pathology goes back to the board, closed cases included.
 REVISION_STAGES = {Stage.PATHOLOGY, Stage.CONSENSUS, Stage.CLOSED}
 
@@ -31,6 +43,7 @@ def pathology_report_add(*, case: Case, by, status: str = ReportStatus.PRELIMINA
         signed_out_at=timezone.now() if status == ReportStatus.FINAL else None,
         **fields,
     )
+    _code(report)
     with transaction.atomic():
         save_validated(report)
         case_event_add(
@@ -45,6 +58,11 @@ def pathology_report_add(*, case: Case, by, status: str = ReportStatus.PRELIMINA
     return report
 
 
+def _code(report: PathologyReport) -> None:
+    apply_legacy_icdo3(report)
+    apply_codes(report)
+
+
 def pathology_report_update(
     *, report: PathologyReport, by, expected_version: int | None = None, **fields
 ) -> PathologyReport:
@@ -56,7 +74,10 @@ def pathology_report_update(
         check_version(report, expected_version, "pathology report")
         if report.status != ReportStatus.PRELIMINARY:
             raise Conflict("A signed-out report is not edited; amend it instead.", code="report_signed_out")
+        derived = snapshot(report, CODED_DERIVED)
         changes = model_update(instance=report, fields=REPORT_FIELDS, data=fields)
+        _code(report)
+        changes |= diff(derived, snapshot(report, CODED_DERIVED))
         if not changes:
             return report
         save_changes(instance=report, changes=changes, by=by, action="pathology.update")
@@ -116,6 +137,7 @@ def pathology_report_amend(
             signed_out_at=timezone.now(),
             **{name: fields.get(name, getattr(report, name)) for name in REPORT_FIELDS if name != "diagnosis"},
         )
+        _code(amended)
         save_validated(amended)
         case_event_add(
             case=case,

@@ -19,6 +19,7 @@ from ..models import (
     TreatmentIntent,
 )
 from ..services.imaging import STUDY_FIELDS, validate_key_image
+from .code_widgets import code_field, laterality_field
 
 KEY_IMAGE_SLOTS = (1, 2, 3)
 
@@ -184,7 +185,10 @@ class PathologyReportForm(PortalForm):
     procedure = forms.CharField(max_length=300)
     collected_on = forms.DateField(label="Collection date", widget=DateInput)
     diagnosis = forms.CharField(widget=text_area(4))
-    icdo3_code = forms.CharField(label="ICD-O-3 code", max_length=16, required=False)
+    topography = code_field("ICD-O-3 topography", "icd-o-3-topography", "C40.2")
+    morphology = code_field("ICD-O-3 morphology and behaviour", "icd-o-3-morphology", "9180/3")
+    laterality = laterality_field()
+    icdo3_code = forms.CharField(label="ICD-O-3 (free text, if not coded)", max_length=16, required=False)
     status = forms.ChoiceField(
         choices=[(ReportStatus.PRELIMINARY, "Preliminary"), (ReportStatus.FINAL, "Final (signed out now)")],
         widget=forms.RadioSelect,
@@ -194,7 +198,10 @@ class PathologyReportForm(PortalForm):
 
 class AmendmentForm(VersionedForm):
     diagnosis = forms.CharField(label="Amended diagnosis", widget=text_area(4))
-    icdo3_code = forms.CharField(label="ICD-O-3 code", max_length=16, required=False)
+    topography = code_field("ICD-O-3 topography", "icd-o-3-topography", "C40.2")
+    morphology = code_field("ICD-O-3 morphology and behaviour", "icd-o-3-morphology", "9180/3")
+    laterality = laterality_field()
+    icdo3_code = forms.CharField(label="ICD-O-3 (free text, if not coded)", max_length=16, required=False)
     amendment_reason = forms.CharField(label="Reason for the amendment", widget=text_area())
     discrepancy = forms.ChoiceField(
         label="Discrepancy class",

@@ -1,12 +1,18 @@
 """Downloads of the paper: a case summary and a meeting packet (thin: parse, render, record, send)."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from ..models import JobStatus
-from ..printing.documents import http_response, packet_from_cache, render_case_summary, render_meeting_packet
+from ..printing.documents import (
+    MissingGlyphs,
+    http_response,
+    packet_from_cache,
+    render_case_summary,
+    render_meeting_packet,
+)
 from ..services.jobs import packet_job_start
 from ..services.printing import case_print_record, meeting_print_record
 
@@ -37,7 +43,10 @@ def case_summary_pdf(request, pk: int):
         pdfa = _flag(request, "pdfa")
     except BadFlag as error:
         return HttpResponseBadRequest(str(error))
-    pdf = render_case_summary(user=request.user, case_id=pk, pdfa=pdfa)
+    try:
+        pdf = render_case_summary(user=request.user, case_id=pk, pdfa=pdfa)
+    except MissingGlyphs as error:
+        return HttpResponse(error.message, status=409, content_type="text/plain; charset=utf-8")
     case_print_record(case=pdf.subject, by=request.user, options=pdf.options)
     return http_response(pdf)
 

@@ -9,6 +9,7 @@ from .views import (
     auth,
     calendars,
     cases,
+    coding,
     dashboard,
     health,
     inbox,
@@ -56,6 +57,12 @@ urlpatterns = [
     path("cases/<int:pk>/surveillance/", records.surveillance_apply, name="surveillance-apply"),
     path("follow-ups/<int:pk>/done/", records.follow_up_done, name="follow-up-done"),
     path("follow-ups/<int:pk>/deviate/", records.follow_up_deviate, name="follow-up-deviate"),
+    # Coded data (issue 14)
+    path("cases/<int:pk>/coding/", coding.case_coding, name="case-coding"),
+    path("cases/<int:pk>/coding/primary/", coding.coding_primary, name="coding-primary"),
+    path("cases/<int:pk>/coding/comorbidities/", coding.coding_comorbidity, name="coding-comorbidity"),
+    path("cases/<int:pk>/coding/staging/", coding.coding_staging, name="coding-staging"),
+    path("codes/search/", coding.code_search, name="code-search"),
     # Meetings
     path("meetings/", meetings.meeting_list, name="meeting-list"),
     path("meetings/new/", meetings.meeting_new, name="meeting-new"),

@@ -94,7 +94,14 @@ def pathology_new(request, pk):
 def pathology_amend(request, pk):
     report = permissions.get_report_for_user(request.user, pk, "pathology.amend")
     case = report.case
-    initial = {"diagnosis": report.diagnosis, "icdo3_code": report.icdo3_code, "version": report.version}
+    initial = {
+        "diagnosis": report.diagnosis,
+        "icdo3_code": report.icdo3_code,
+        "topography": report.topography,
+        "morphology": report.morphology,
+        "laterality": report.laterality,
+        "version": report.version,
+    }
     form = AmendmentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -105,6 +112,9 @@ def pathology_amend(request, pk):
                 by=request.user,
                 diagnosis=data["diagnosis"],
                 icdo3_code=data["icdo3_code"],
+                topography=data["topography"],
+                morphology=data["morphology"],
+                laterality=data["laterality"],
                 amendment_reason=data["amendment_reason"],
                 discrepancy=data["discrepancy"],
                 expected_version=data["version"],
