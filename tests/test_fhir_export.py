@@ -263,6 +263,7 @@ def test_activities_follow_the_follow_ups(api, case, chair, coordinator):
             description=category,
             due_on=due,
             status=status,
+            deviation_code="patient_choice" if status == "deviated" else "",
             deviation_reason=reason,
         )
     bundle = bundle_of(api(coordinator), case.pk)
