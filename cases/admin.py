@@ -189,3 +189,6 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["action", "object_type"]
     search_fields = ["actor_username", "object_id", "request_id"]
     date_hierarchy = "created_at"
+
+
+from .identity import admin as _identity_admin  # noqa: E402, F401 - registers the identity models

@@ -119,18 +119,20 @@ def record_prefetches() -> list[Prefetch]:
 
 def case_detail(*, user, pk) -> Case:
     """One case with everything its page, API detail and summary PDF show."""
-    queryset = (
-        permissions.cases_visible_to(user)
-        .select_related("patient", "board", "created_by")
-        .prefetch_related(
-            *record_prefetches(),
-            Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
-            Prefetch(
-                "agenda_items", queryset=AgendaItem.objects.select_related("meeting").order_by("meeting__starts_at")
-            ),
-        )
+    return permissions.get_visible(_case_detail_queryset(permissions.cases_visible_to(user)), pk)
+
+
+def case_detail_for_patient(*, patient, pk) -> Case:
+    """One case of this patient, whatever its board, with what its page shows (break-the-glass reads)."""
+    return permissions.get_visible(_case_detail_queryset(Case.objects.filter(patient=patient)), pk)
+
+
+def _case_detail_queryset(queryset):
+    return queryset.select_related("patient", "board", "created_by").prefetch_related(
+        *record_prefetches(),
+        Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
+        Prefetch("agenda_items", queryset=AgendaItem.objects.select_related("meeting").order_by("meeting__starts_at")),
     )
-    return permissions.get_visible(queryset, pk)
 
 
 def pathology_chain(case: Case) -> list[PathologyReport]:

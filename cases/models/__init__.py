@@ -6,6 +6,7 @@ from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, 
 from .decisions import Decision, DecisionStatus, PlanCategory
 from .errors import FrozenRecordError
 from .followups import FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
+from .identity import AccountSecurity, BoardIdentityPolicy, BreakGlassAccess, IdentityLink, RecoveryCode
 from .imaging import ImagingStudy, KeyImage, Modality
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
 from .opinions import Opinion
@@ -13,6 +14,11 @@ from .pathology import Discrepancy, PathologyReport, ReportStatus
 from .patients import Patient, Sex
 
 __all__ = [
+    "AccountSecurity",
+    "BoardIdentityPolicy",
+    "BreakGlassAccess",
+    "IdentityLink",
+    "RecoveryCode",
     "AgendaItem",
     "Attendance",
     "AuditChainHead",

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
+from ..identity import views as identity_views
 from . import printing
 from .views import audit, auth, cases, dashboard, meetings, records
 
@@ -14,7 +15,7 @@ urlpatterns = [
         ),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", identity_views.sign_out, name="logout"),  # ends the provider's session too (RP-initiated)
     path("password/", auth.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("", dashboard.dashboard, name="dashboard"),
@@ -56,6 +57,8 @@ urlpatterns = [
     path("agenda-items/<int:pk>/outcome/", meetings.agenda_outcome, name="agenda-outcome"),
     # Audit trail (auditors and administrators)
     path("audit/", audit.audit_log, name="audit-log"),
+    # Identity: single sign-on, the second factor, break-the-glass (cases/identity/)
+    path("", include("cases.identity.urls")),
     # Paper
     path("cases/<int:pk>/summary.pdf", printing.case_summary_pdf, name="case-summary-pdf"),
     path("meetings/<int:pk>/packet.pdf", printing.meeting_packet_pdf, name="meeting-packet-pdf"),
