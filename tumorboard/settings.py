@@ -348,4 +348,7 @@ BREAK_GLASS_MINUTES = int(os.environ.get("TUMORBOARD_BREAK_GLASS_MINUTES", "60")
 
 AUTHENTICATION_BACKENDS.insert(0, "cases.identity.backends.PasswordPolicyBackend")
 MIDDLEWARE.insert(MIDDLEWARE.index("cases.middleware.NoStoreMiddleware"), "cases.identity.middleware.MfaMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1, "cases.identity.middleware.ProviderSignOutCspMiddleware"
+)
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("cases.identity.context.identity")

@@ -1,6 +1,7 @@
 import re
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -31,3 +32,20 @@ class MfaMiddleware:
             return JsonResponse({"detail": message, "code": "mfa_required"}, status=403)
         target = reverse("mfa-enrol" if state == MFA_ENROL else "mfa-verify")
         return redirect(f"{target}?next={quote(request.get_full_path())}")
+
+
+class ProviderSignOutCspMiddleware:
+    """Lets the sign-out form's redirect reach the provider's end-session page: CSP form-action covers
+    the redirects after a form is sent, and the provider is another origin."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if settings.OIDC_ISSUER and settings.OIDC_PROVIDER_LOGOUT:
+            parts = urlsplit(settings.OIDC_ISSUER)
+            update = dict(getattr(response, "_csp_update", None) or {})
+            update["form-action"] = [*update.get("form-action", []), f"{parts.scheme}://{parts.netloc}"]
+            response._csp_update = update
+        return response

@@ -41,7 +41,19 @@ server.listen(0, '127.0.0.1', async () => {
     conformIdTokenClaims: false,
     cookies: { keys: ['tb-test-provider-cookie-key'] },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
-    features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+    features: {
+      devInteractions: { enabled: false },
+      // Plain pages of our own: the defaults load web fonts, and these tests reach only loopback.
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          ctx.body = page('Sign out of the hospital account', form.replace('</form>',
+            '<input type="hidden" name="logout" value="yes"><button type="submit">Yes, sign me out</button></form>'));
+        },
+        postLogoutSuccessSource: (ctx) => { ctx.body = page('Signed out', '<p>You are signed out.</p>'); },
+      },
+    },
+    renderError: (ctx, out) => { ctx.type = 'html'; ctx.body = page('Provider error', escape(JSON.stringify(out))); },
     ttl: { AuthorizationCode: 60, IdToken: 600, AccessToken: 600, Session: 3600, Interaction: 600, Grant: 3600 },
   });
 

@@ -1,0 +1,57 @@
+"""The identity flows in a real Chromium (Debian's) through Playwright, against a live server and the
+test OpenID provider: the full redirect flow of single sign-on and the provider's sign-out.
+Screenshots go to test-artifacts/. Skips locally without Chromium or Node.js; fails under CI=true."""
+
+import re
+
+import pytest
+from django.test import override_settings
+
+from cases import models as m
+from tests import factories as f
+from tests.identity.oidc_provider import CLIENT_ID, CLIENT_SECRET
+from tests.test_web_browser import browser, shoot  # noqa: F401 - the module's Chromium fixture
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def page(browser, live_server):  # noqa: F811
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def sso_live(oidc_issuer):
+    with override_settings(OIDC_ISSUER=oidc_issuer, OIDC_CLIENT_ID=CLIENT_ID, OIDC_CLIENT_SECRET=CLIENT_SECRET):
+        yield oidc_issuer
+
+
+def test_a_clinician_signs_in_through_the_provider_and_out_of_both(page, sso_live, board):
+    user = f.UserFactory(username="lind", first_name="Ada", last_name="Lind")
+    f.MembershipFactory(user=user, board=board, role="member", specialty="radiology")
+    m.IdentityLink.objects.create(user=user, issuer=sso_live, subject="hosp-0001")
+
+    page.goto("/cases/")
+    page.get_by_role("link", name="Sign in with your hospital account").click()
+    page.wait_for_url(re.compile(re.escape(sso_live) + "/interaction/"))
+    shoot(page, "identity-provider-sign-in")
+    page.get_by_label("Hospital account").fill("hosp-0001")
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(re.compile(r"/cases/$"))
+    assert page.get_by_text("Ada Lind").first.is_visible()
+    shoot(page, "identity-signed-in-through-sso")
+    assert "auth.sso_login" in m.AuditEvent.objects.values_list("action", flat=True)
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(re.escape(sso_live) + "/session/end"))
+    page.get_by_role("button", name="Yes, sign me out").click()  # the provider asks to confirm
+    page.wait_for_url(re.compile(r"/login/$"))
+    page.goto("/")
+    page.wait_for_url(re.compile(r"/login/\?next=/$"))
+    # The provider's session ended too: signing in again asks for the hospital account.
+    page.get_by_role("link", name="Sign in with your hospital account").click()
+    page.wait_for_url(re.compile(re.escape(sso_live) + "/interaction/"))
+    assert page.get_by_label("Hospital account").is_visible()
