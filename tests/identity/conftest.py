@@ -15,6 +15,7 @@ ACCOUNTS = {
     "hosp-0004": {"preferred_username": "dr.vale", "mischief": "wrong-audience"},
     "hosp-0005": {"preferred_username": "dr.quill", "mischief": "tampered"},
     "hosp-0006": {"preferred_username": "dr.stale", "mischief": "expired"},
+    "hosp-0007": {"preferred_username": "dr.amr", "amr": ["pwd", "mfa"]},
 }
 
 

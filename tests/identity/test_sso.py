@@ -187,3 +187,23 @@ def test_the_return_address_stays_on_this_site(client, sso, linked, next_url):
     linked("lind", "hosp-0001")
     response = client.get(callback_path(sign_in(client, sso, "hosp-0001", next_url=next_url)))
     assert response["Location"] == "/"
+
+
+def test_a_staff_member_signing_in_through_the_provider_still_gives_the_second_factor(client, sso, linked, settings):
+    settings.MFA_REQUIRED = "staff"
+    linked("lind", "hosp-0001", is_staff=True)
+    client.get(callback_path(sign_in(client, sso, "hosp-0001")))
+    assert client.get("/")["Location"].startswith("/account/second-factor/enrol/")
+
+
+def test_the_providers_second_factor_counts_only_when_trusted(client, sso, linked, settings):
+    settings.MFA_REQUIRED = "staff"
+    linked("amr", "hosp-0007", is_staff=True)
+    client.get(callback_path(sign_in(client, sso, "hosp-0007")))
+    assert client.get("/").status_code == 302
+    settings.OIDC_TRUST_PROVIDER_MFA = True
+    client.logout()
+    client.get(callback_path(sign_in(client, sso, "hosp-0007")))
+    assert client.get("/").status_code == 200
+    event = m.AuditEvent.objects.filter(action="mfa.verified").latest("sequence")
+    assert event.changes["method"] == "provider" and "mfa" in event.changes["amr"]

@@ -3,7 +3,8 @@
 // parent closes standard input, or after TB_PROVIDER_LIFETIME seconds.
 //
 // TB_CLIENTS:  JSON list of clients ({client_id, client_secret, redirect_uris, post_logout_redirect_uris}).
-// TB_ACCOUNTS: JSON object sub -> {claims..., mischief?}. `mischief` makes the token endpoint answer
+// TB_ACCOUNTS: JSON object sub -> {claims..., amr?, mischief?}. `amr`: how the provider says it signed the
+//              person in (e.g. ["pwd", "mfa"]). `mischief` makes the token endpoint answer
 //              with an ID token a real provider could be tricked or broken into sending:
 //              "wrong-audience" (signed by this provider, for another client), "tampered" (a claim
 //              changed after signing), "expired" (signed, but its exp long past).
@@ -32,7 +33,7 @@ server.listen(0, '127.0.0.1', async () => {
     jwks: { keys: [jwk] },
     findAccount: (ctx, sub) => (accounts[sub] ? { accountId: sub, claims: () => ({ sub, ...accounts[sub] }) } : undefined),
     claims: {
-      openid: ['sub'],
+      openid: ['sub', 'amr'],
       email: ['email', 'email_verified'],
       profile: ['name', 'given_name', 'family_name', 'preferred_username'],
       groups: ['groups'],
@@ -96,7 +97,8 @@ server.listen(0, '127.0.0.1', async () => {
         res.end(page('Unknown hospital account', `<p>${escape(login)}</p>`));
         return;
       }
-      await provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
+      const { amr } = accounts[login];
+      await provider.interactionFinished(req, res, { login: { accountId: login, ...(amr ? { amr } : {}) } }, { mergeWithLastSubmission: false });
       return;
     }
     const grant = details.grantId ? await provider.Grant.find(details.grantId)
