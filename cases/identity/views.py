@@ -24,6 +24,7 @@ from . import oidc, services
 from .forms import AcknowledgeForm, BreakGlassForm, CodeForm, EnrolForm
 from .session import (
     ID_TOKEN_SESSION_KEY,
+    MFA_ENROL,
     MFA_OK,
     MFA_VERIFY,
     PENDING_SECRET_SESSION_KEY,
@@ -163,7 +164,7 @@ def mfa_enrol(request):
         form,
         title="Set up a new authenticator" if enrolled else "Set up your second factor",
         submit_label="Confirm",
-        cancel="dashboard",
+        cancel="logout-page" if mfa_state(request.session) == MFA_ENROL else "dashboard",
         template="identity/mfa_enrol.html",
         secret=secret,
         uri=services.totp_uri(user=request.user, secret=secret),

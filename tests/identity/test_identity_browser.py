@@ -4,6 +4,7 @@ Screenshots go to test-artifacts/. Skips locally without Chromium or Node.js; fa
 
 import re
 
+import pyotp
 import pytest
 from django.test import override_settings
 
@@ -55,3 +56,39 @@ def test_a_clinician_signs_in_through_the_provider_and_out_of_both(page, sso_liv
     page.get_by_role("link", name="Sign in with your hospital account").click()
     page.wait_for_url(re.compile(re.escape(sso_live) + "/interaction/"))
     assert page.get_by_label("Hospital account").is_visible()
+
+
+def test_a_clinician_breaks_the_glass_and_sees_the_banner(page, outsider, case):
+    page.goto("/login/")
+    page.get_by_label("Username").fill("outsider")
+    page.get_by_label("Password").fill("correct-horse-battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/$"))
+    page.get_by_role("link", name="Emergency access").click()
+    page.get_by_label("Medical record number").fill(case.patient.mrn)
+    page.get_by_label("Reason").fill("Seen in the emergency department tonight with a fracture of the treated femur.")
+    page.get_by_role("button", name="Open read-only access").click()
+    page.get_by_role("link", name=f"Case {case.pk}").click()
+    page.get_by_text("Read-only emergency access").wait_for()
+    assert page.get_by_role("alert").filter(has_text="Emergency access is open").is_visible()
+    shoot(page, "identity-break-glass-case")
+    page.get_by_role("link", name="Dashboard").click()
+    assert page.get_by_role("alert").filter(has_text="Emergency access is open").is_visible()
+
+
+def test_a_staff_member_enrols_a_real_authenticator_in_the_browser(page, settings, db):
+    settings.MFA_REQUIRED = "staff"
+    f.UserFactory(username="admin-ines", is_staff=True)
+    page.goto("/login/")
+    page.get_by_label("Username").fill("admin-ines")
+    page.get_by_label("Password").fill("correct-horse-battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/account/second-factor/enrol/"))
+    secret = page.locator("#totp-secret").inner_text().strip()
+    shoot(page, "identity-mfa-enrol")
+    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_text("Your second factor is set up").wait_for()
+    assert page.locator(".recovery-codes li").count() == 10
+    page.get_by_role("link", name="Continue").click()
+    page.wait_for_url(re.compile(r"/$"))
