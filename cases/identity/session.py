@@ -6,6 +6,7 @@ MFA_SESSION_KEY = "_tb_mfa"  # "ok", "enrol" (must enrol first) or "verify" (mus
 ID_TOKEN_SESSION_KEY = "_tb_oidc_id_token"  # the provider's ID token, sent back as a hint at sign-out
 BREAK_GLASS_SESSION_KEY = "_tb_break_glass"  # {access id: expiry timestamp}, for the banner
 BREAK_GLASS_REVIEWER_SESSION_KEY = "_tb_break_glass_reviewer"  # shows the review queue in the menu
+RECOVERY_CODES_SESSION_KEY = "_tb_recovery_codes"  # new recovery codes, until the page that shows them
 PENDING_SECRET_SESSION_KEY = "_tb_totp_pending"  # a TOTP key shown for enrolment, not yet confirmed
 
 MFA_OK, MFA_ENROL, MFA_VERIFY = "ok", "enrol", "verify"

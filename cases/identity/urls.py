@@ -7,6 +7,7 @@ urlpatterns = [
     path("login/sso/callback/", views.sso_callback, name="sso-callback"),
     path("account/second-factor/", views.mfa_verify, name="mfa-verify"),
     path("account/second-factor/enrol/", views.mfa_enrol, name="mfa-enrol"),
+    path("account/second-factor/recovery-codes/", views.mfa_recovery_codes, name="mfa-recovery-codes"),
     path("account/second-factor/sign-out/", views.signed_out_page, name="logout-page"),
     path("emergency-access/", views.break_glass_new, name="break-glass-new"),
     path("emergency-access/review/", views.break_glass_review, name="break-glass-review"),

@@ -1,6 +1,8 @@
 """Portal pages of identity: sign-in through the provider, the second factor, break-the-glass. Thin:
 each parses input, calls one service and renders."""
 
+from urllib.parse import quote
+
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
@@ -28,6 +30,7 @@ from .session import (
     MFA_OK,
     MFA_VERIFY,
     PENDING_SECRET_SESSION_KEY,
+    RECOVERY_CODES_SESSION_KEY,
     break_glass_remember,
     mfa_state,
     set_mfa_state,
@@ -157,7 +160,11 @@ def mfa_enrol(request):
     if request.method == "POST" and form.is_valid():
         ok, codes = submit(form, lambda: _enrol(request, secret, form.cleaned_data["code"]))
         if ok:
-            return render(request, "identity/recovery_codes.html", {"codes": codes, "next": request.POST.get("next")})
+            # Shown once, on the next page (so that a reload does not enrol again), then forgotten.
+            request.session[RECOVERY_CODES_SESSION_KEY] = codes
+            return redirect(
+                f"{reverse('mfa-recovery-codes')}?next={quote(_safe_next(request, request.POST.get('next', '')))}"
+            )
     enrolled = services.mfa_enrolled(request.user)
     return form_page(
         request,
@@ -170,6 +177,15 @@ def mfa_enrol(request):
         uri=services.totp_uri(user=request.user, secret=secret),
         enrolled=enrolled,
     )
+
+
+@login_required
+def mfa_recovery_codes(request):
+    codes = request.session.pop(RECOVERY_CODES_SESSION_KEY, None)
+    if not codes:
+        return redirect("mfa-enrol")
+    next_url = _safe_next(request, request.GET.get("next", ""))
+    return render(request, "identity/recovery_codes.html", {"codes": codes, "next": next_url})
 
 
 def _enrol(request, secret: str, code: str) -> list[str]:

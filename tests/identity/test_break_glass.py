@@ -84,7 +84,7 @@ def test_only_an_exact_mrn_opens_anything(signed_in, outsider, case):
         response = open_access(client, near)
         assert response.status_code == 400 and b"No patient has exactly this medical record number" in response.content
     assert not m.BreakGlassAccess.objects.exists()
-    assert audit_actions().count("break_glass.not_found") == 4
+    assert audit_actions().count("access.break_glass_not_found") == 4
 
 
 def test_a_reason_is_required(signed_in, outsider, case):

@@ -72,14 +72,15 @@ def test_enrolment_with_a_real_code_gives_one_time_recovery_codes(settings, staf
     assert f"secret={secret}" in page.content.decode()
     wrong = client.post(reverse("mfa-enrol"), {"code": "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"})
     assert wrong.status_code == 400 and not services.mfa_enrolled(staff_user)
-    done = client.post(reverse("mfa-enrol"), {"code": pyotp.TOTP(secret).now()})
-    assert done.status_code == 200
+    done = client.post(reverse("mfa-enrol"), {"code": pyotp.TOTP(secret).now()}, follow=True)
+    assert done.redirect_chain[-1][0].startswith(reverse("mfa-recovery-codes"))
     codes = [li.split("</li>")[0] for li in done.content.decode().split("<li>")[1:]]
     assert len(codes) == 10 and all(len(code) == 13 for code in codes)
     assert client.get("/cases/").status_code == 200
     assert m.RecoveryCode.objects.filter(user=staff_user).count() == 10
     assert not m.RecoveryCode.objects.filter(digest__in=codes).exists()  # only digests are kept
-    assert "mfa.enrolled" in audit_actions() and "mfa.enrol_failed" in audit_actions()
+    assert "mfa.enrolled" in audit_actions() and "auth.mfa_enrol_failed" in audit_actions()
+    assert client.get(reverse("mfa-recovery-codes"))["Location"] == reverse("mfa-enrol")  # shown only once
 
 
 def test_an_enrolled_user_gives_a_code_after_the_password(settings, staff_user):
@@ -114,7 +115,7 @@ def test_a_replayed_code_is_refused(staff_user):
     # Nor is the previous window's code once a later one was used.
     with pytest.raises(services.SecondFactorRefused):
         services.second_factor_verify(user=staff_user, code=totp.at(timezone.now() - timedelta(seconds=30)))
-    assert audit_actions()[-2:] == ["mfa.failed", "mfa.failed"]
+    assert audit_actions()[-2:] == ["auth.mfa_failed", "auth.mfa_failed"]
 
 
 def test_a_replayed_code_is_refused_in_another_session(staff_user):
@@ -148,7 +149,7 @@ def test_wrong_codes_lock_the_account_out_like_wrong_passwords(settings, staff_u
     locked = client.post(reverse("mfa-verify"), {"code": bad})
     assert locked.status_code == 429  # django-axes answers a lockout with its page
     assert "_auth_user_id" not in client.session
-    assert "auth.locked_out" in audit_actions() and audit_actions().count("mfa.failed") == 3
+    assert "auth.locked_out" in audit_actions() and audit_actions().count("auth.mfa_failed") == 3
     # The password no longer opens the account either, until the cool-off ends.
     assert password_sign_in(Client(), "admin-ines").status_code in (403, 429)
 
@@ -161,7 +162,7 @@ def test_re_enrolment_needs_the_second_factor_first_and_replaces_the_key(staff_u
     client.post(reverse("mfa-verify"), {"code": totp.now()})
     client.get(reverse("mfa-enrol"))
     secret = client.session[PENDING_SECRET_SESSION_KEY]
-    assert client.post(reverse("mfa-enrol"), {"code": pyotp.TOTP(secret).now()}).status_code == 200
+    assert client.post(reverse("mfa-enrol"), {"code": pyotp.TOTP(secret).now()}).status_code == 302
     assert m.AccountSecurity.objects.get(user=staff_user).totp_secret == secret
     assert "mfa.reenrolled" in audit_actions()
 
