@@ -672,6 +672,11 @@ WEB_READ_ONLY = {
     "break-glass-detail",
     "break-glass-case",
     "break-glass-review",
+    "passkey-reg-options",  # POST without a body: WebAuthn options
+    "passkey-options",
+    # A valid answer needs a real authenticator: hostile answers are judged in tests/identity/test_passkeys.py.
+    "passkey-register",
+    "passkey-verify",
 }
 
 

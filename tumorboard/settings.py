@@ -366,3 +366,6 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1, "cases.identity.middleware.ProviderSignOutCspMiddleware"
 )
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("cases.identity.context.identity")
+# WebAuthn (security keys, passkeys): the relying party is this site's host unless set (behind a proxy).
+WEBAUTHN_RP_ID = os.environ.get("TUMORBOARD_WEBAUTHN_RP_ID", "")
+WEBAUTHN_ORIGIN = os.environ.get("TUMORBOARD_WEBAUTHN_ORIGIN", "")

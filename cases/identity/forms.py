@@ -37,3 +37,10 @@ class AcknowledgeForm(forms.Form):
     comment = forms.CharField(
         label="Comment", max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class PasskeyForm(forms.Form):
+    """The browser's answer to a WebAuthn ceremony, as JSON text (static/js/passkeys.js)."""
+
+    credential = forms.CharField(max_length=20_000, strip=False)
+    name = forms.CharField(max_length=100, required=False)

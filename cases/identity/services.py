@@ -24,6 +24,7 @@ from ..models import (
     Patient,
     RecoveryCode,
     Role,
+    WebAuthnCredential,
 )
 from ..services.audit import audit_record
 from .oidc import SsoRefused
@@ -158,8 +159,9 @@ def mfa_required_for(user) -> bool:
 
 
 def mfa_enrolled(user) -> bool:
+    """An authenticator app or a security key."""
     security = AccountSecurity.objects.filter(user=user).first()
-    return bool(security and security.totp_enrolled)
+    return bool(security and security.totp_enrolled) or WebAuthnCredential.objects.filter(user=user).exists()
 
 
 def totp_new_secret() -> str:
@@ -222,7 +224,7 @@ def second_factor_verify(*, user, code: str) -> str:
                 security.totp_last_step = step
                 security.save(update_fields=["totp_last_step"])
                 method = "totp"
-        if method is None and security and security.totp_enrolled:
+        if method is None:
             used = RecoveryCode.objects.filter(user=user, digest=_recovery_digest(code), used_at__isnull=True).update(
                 used_at=timezone.now()
             )
@@ -242,6 +244,7 @@ def mfa_reset(*, user, by) -> None:
     with transaction.atomic():
         AccountSecurity.objects.filter(user=user).update(totp_secret="", totp_confirmed_at=None, totp_last_step=0)
         RecoveryCode.objects.filter(user=user).delete()
+        WebAuthnCredential.objects.filter(user=user).delete()
         audit_record(actor=by, action="mfa.reset", obj=user)
 
 

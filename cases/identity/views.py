@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -22,8 +22,8 @@ from ..models import Patient
 from ..services.audit import audit_record
 from ..web.common import form_page, submit
 from ..web.views.cases import case_page_context
-from . import oidc, services
-from .forms import AcknowledgeForm, BreakGlassForm, CodeForm, EnrolForm
+from . import oidc, passkeys, services
+from .forms import AcknowledgeForm, BreakGlassForm, CodeForm, EnrolForm, PasskeyForm
 from .session import (
     ID_TOKEN_SESSION_KEY,
     MFA_ENROL,
@@ -144,8 +144,9 @@ def mfa_verify(request):
         title="Second factor",
         submit_label="Continue",
         cancel="logout-page",
-        intro="Enter the code from your authenticator app to finish signing in.",
+        intro="Enter the code from your authenticator app (or a recovery code) to finish signing in.",
         template="identity/mfa_verify.html",
+        has_keys=request.user.webauthn_credentials.exists(),
     )
 
 
@@ -280,3 +281,70 @@ def break_glass_acknowledge(request, pk):
     return form_page(
         request, form, title="Acknowledge emergency access", submit_label="Acknowledge", cancel="break-glass-review"
     )
+
+
+# Security keys and passkeys (WebAuthn) ---------------------------------------------------------
+# The browser's script (static/js/passkeys.js) asks for options, runs the ceremony, and sends the
+# answer back as a form field; these answer JSON.
+
+
+def _json_refusal(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"detail": message}, status=status)
+
+
+@login_required
+@require_POST
+def passkey_register_options(request):
+    if mfa_state(request.session) == MFA_VERIFY:
+        return _json_refusal("Give your current second factor first.", 403)
+    return HttpResponse(passkeys.registration_begin(request), content_type="application/json")
+
+
+@login_required
+@require_POST
+def passkey_register(request):
+    if mfa_state(request.session) == MFA_VERIFY:
+        return _json_refusal("Give your current second factor first.", 403)
+    form = PasskeyForm(request.POST)
+    if not form.is_valid():
+        return _json_refusal(" ".join(e for errors in form.errors.values() for e in errors))
+    try:
+        codes = passkeys.registration_finish(
+            request, raw=form.cleaned_data["credential"], name=form.cleaned_data["name"]
+        )
+    except services.SecondFactorRefused as refusal:
+        return _json_refusal(refusal.message)
+    set_mfa_state(request.session, MFA_OK)
+    next_url = _safe_next(request, request.POST.get("next", ""))
+    if codes:
+        request.session[RECOVERY_CODES_SESSION_KEY] = codes
+        next_url = f"{reverse('mfa-recovery-codes')}?next={quote(next_url)}"
+    return JsonResponse({"redirect": next_url})
+
+
+@login_required
+@require_POST
+def passkey_options(request):
+    if mfa_state(request.session) != MFA_VERIFY:
+        return _json_refusal("No second factor is asked of this session.", 403)
+    return HttpResponse(passkeys.authentication_begin(request, request.user), content_type="application/json")
+
+
+@login_required
+@require_POST
+def passkey_verify(request):
+    if mfa_state(request.session) != MFA_VERIFY:
+        return _json_refusal("No second factor is asked of this session.", 403)
+    form = PasskeyForm(request.POST)
+    if not form.is_valid():
+        return _json_refusal(" ".join(e for errors in form.errors.values() for e in errors))
+    try:
+        passkeys.authentication_finish(request, request.user, raw=form.cleaned_data["credential"])
+    except services.SecondFactorRefused as refusal:
+        audit_record(actor=request.user, action="auth.mfa_failed", obj=request.user, changes={"method": "webauthn"})
+        if _refuse_code(request, request.user):
+            logout(request)
+            return _json_refusal("Too many failed attempts: this account is locked for a while.", 403)
+        return _json_refusal(refusal.message)
+    set_mfa_state(request.session, MFA_OK)
+    return JsonResponse({"redirect": _safe_next(request, request.POST.get("next", ""))})

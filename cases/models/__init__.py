@@ -7,7 +7,14 @@ from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, 
 from .decisions import Decision, DecisionStatus, PlanCategory
 from .errors import FrozenRecordError
 from .followups import FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
-from .identity import AccountSecurity, BoardIdentityPolicy, BreakGlassAccess, IdentityLink, RecoveryCode
+from .identity import (
+    AccountSecurity,
+    BoardIdentityPolicy,
+    BreakGlassAccess,
+    IdentityLink,
+    RecoveryCode,
+    WebAuthnCredential,
+)
 from .imaging import ImagingStudy, KeyImage, Modality
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
 from .opinions import Opinion
@@ -55,4 +62,5 @@ __all__ = [
     "Sex",
     "Specialty",
     "Stage",
+    "WebAuthnCredential",
 ]

@@ -93,3 +93,21 @@ class BreakGlassAccess(models.Model):
 
     def __str__(self) -> str:
         return f"Emergency access by {self.user} to patient {self.patient_id}"
+
+
+class WebAuthnCredential(models.Model):
+    """A security key or passkey registered as a second factor (WebAuthn); only its public key is kept."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webauthn_credentials")
+    credential_id = models.CharField(max_length=1400, unique=True)  # base64url, as the browser sends it
+    public_key = models.BinaryField()
+    sign_count = models.PositiveBigIntegerField(default=0)
+    name = models.CharField(max_length=100, default="Security key")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} of {self.user}"

@@ -92,3 +92,81 @@ def test_a_staff_member_enrols_a_real_authenticator_in_the_browser(page, setting
     assert page.locator(".recovery-codes li").count() == 10
     page.get_by_role("link", name="Continue").click()
     page.wait_for_url(re.compile(r"/$"))
+
+
+def virtual_authenticator(page) -> tuple:
+    """Chromium's virtual authenticator (DevTools WebAuthn domain): a platform passkey that always consents."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    options = {
+        "protocol": "ctap2",
+        "transport": "internal",
+        "hasResidentKey": True,
+        "hasUserVerification": True,
+        "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }
+    return cdp, cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})["authenticatorId"]
+
+
+def test_a_security_key_is_registered_and_then_signs_in(page, settings, db):
+    settings.MFA_REQUIRED = "staff"
+    user = f.UserFactory(username="admin-ines", is_staff=True)
+    cdp, authenticator = virtual_authenticator(page)
+
+    def sign_in_with_password():
+        if "/login/" not in page.url:
+            page.goto("/login/")
+        page.get_by_label("Username").fill("admin-ines")
+        page.get_by_label("Password").fill("correct-horse-battery")
+        page.get_by_role("button", name="Sign in").click()
+
+    sign_in_with_password()
+    page.wait_for_url(re.compile(r"/account/second-factor/enrol/"))
+    page.get_by_label("Name of the key").fill("Ward laptop passkey")
+    page.get_by_role("button", name="Register a security key").click()
+    page.get_by_text("Your second factor is set up").wait_for()
+    assert page.locator(".recovery-codes li").count() == 10
+    key = m.WebAuthnCredential.objects.get(user=user)
+    assert key.name == "Ward laptop passkey"
+    assert len(cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]) == 1
+    page.get_by_role("link", name="Continue").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/login/$"))
+    sign_in_with_password()
+    page.wait_for_url(re.compile(r"/account/second-factor/"))
+    shoot(page, "identity-mfa-verify-with-key")
+    page.get_by_role("button", name="Use a security key").click()
+    page.wait_for_url(re.compile(r":\d+/$"))
+    assert page.get_by_text("My boards").first.is_visible()
+    key.refresh_from_db()
+    assert key.last_used_at is not None
+    events = list(m.AuditEvent.objects.filter(action="mfa.verified").values_list("changes", flat=True))
+    assert events[-1]["method"] == "webauthn"
+
+
+def test_a_cloned_key_is_refused(page, settings, db):
+    """The server saw a higher signature counter than the key now sends (a sign of a cloned key): refused, audited."""
+    settings.MFA_REQUIRED = "staff"
+    user = f.UserFactory(username="admin-ines", is_staff=True)
+    virtual_authenticator(page)
+    page.goto("/login/")
+    page.get_by_label("Username").fill("admin-ines")
+    page.get_by_label("Password").fill("correct-horse-battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Register a security key").click()
+    page.get_by_text("Your second factor is set up").wait_for()
+    key = m.WebAuthnCredential.objects.get(user=user)
+    m.WebAuthnCredential.objects.filter(pk=key.pk).update(sign_count=10**9)
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/login/$"))
+    page.get_by_label("Username").fill("admin-ines")
+    page.get_by_label("Password").fill("correct-horse-battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/account/second-factor/"))
+    page.get_by_role("button", name="Use a security key").click()
+    page.get_by_role("status").filter(has_text="not accepted").wait_for()
+    assert "/account/second-factor/" in page.url
+    assert m.AuditEvent.objects.filter(action="auth.mfa_failed").exists()
