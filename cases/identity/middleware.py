@@ -7,6 +7,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from .session import MFA_ENROL, MFA_OK, mfa_state
+from .signals import decide_mfa_state
 
 # What a person who still owes a second factor may reach: the second-factor pages and signing out.
 OPEN = re.compile(r"^/(account/second-factor/|logout/|login/|static/)")
@@ -22,7 +23,9 @@ class MfaMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not OPEN.match(request.path):
             state = mfa_state(request.session)
-            if state not in (None, MFA_OK):
+            if state is None:  # a session from before this rule: decide now, once
+                state = decide_mfa_state(request.session, user)
+            if state != MFA_OK:
                 return self.refuse(request, state)
         return self.get_response(request)
 

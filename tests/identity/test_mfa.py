@@ -229,3 +229,13 @@ def test_wrong_codes_at_the_token_endpoint_count_towards_lockout(settings, staff
     assert take_token(otp=bad).status_code == 401
     assert take_token(otp=totp.now()).status_code in (401, 403, 429)  # locked: even the right code waits
     assert "auth.locked_out" in audit_actions()
+
+
+def test_a_session_from_before_the_rule_is_decided_at_its_next_request(settings, staff_user):
+    settings.MFA_REQUIRED = "staff"
+    client = Client()
+    client.force_login(staff_user)
+    session = client.session
+    del session["_tb_mfa"]
+    session.save()
+    assert client.get("/cases/")["Location"].startswith("/account/second-factor/enrol/")
