@@ -662,6 +662,7 @@ WEB_READ_ONLY = {
     "audit-log",  # GET only; its filters are tested in tests/test_audit_trail_pages.py
     "meeting-calendar",
     "healthz",
+    "job-detail",
     "readyz",
     "calendar-feed",  # GET only, by secret address: tests/test_calendars.py sends it hostile addresses
     # Identity (tests/identity/): the provider's redirects, read-only pages of break-the-glass, the review list.
@@ -1340,6 +1341,11 @@ RESOURCE_OBJECTS = {
     "meetings": lambda w: w.meeting,
     "opinions": lambda w: w.opinion,
     "pathology-reports": lambda w: w.final_report,
+    "jobs": lambda w: m.Job.objects.create(
+        kind="packet.render",
+        args={"meeting_id": w.meeting.pk, "user_id": w.user("coordinator").pk},
+        run_after=w.meeting.starts_at,
+    ),
 }
 READ_OPERATIONS = sorted(op_id for op_id, (method, _, _) in OPERATIONS.items() if method == "GET")
 

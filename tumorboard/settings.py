@@ -327,6 +327,19 @@ PRINT_CACHE_MAX_FILES = int(os.environ.get("TUMORBOARD_PRINT_CACHE_MAX_FILES", "
 # Processes that render packet sections in parallel: 0 = one per core (at most 4), 1 = in the request's process.
 PRINT_WORKERS = int(os.environ.get("TUMORBOARD_PRINT_WORKERS", "0"))
 
+# Background jobs (cases/jobs/): run by `manage.py jobs_worker` (`make worker`; `make run` starts one).
+# Without a broker workers poll the job table; TUMORBOARD_JOBS_BROKER=redis://host:6379/1 wakes them at once.
+JOBS_BROKER = os.environ.get("TUMORBOARD_JOBS_BROKER", "")
+JOBS_POLL_SECONDS = float(os.environ.get("TUMORBOARD_JOBS_POLL_SECONDS", "1" if not JOBS_BROKER else "10"))
+# A worker renews its lease while it reports progress; a lease that runs out means the worker died.
+JOBS_LEASE_SECONDS = int(os.environ.get("TUMORBOARD_JOBS_LEASE_SECONDS", "120"))
+JOBS_RETRY_BASE_SECONDS = float(os.environ.get("TUMORBOARD_JOBS_RETRY_BASE_SECONDS", "5"))
+JOBS_RETRY_MAX_SECONDS = float(os.environ.get("TUMORBOARD_JOBS_RETRY_MAX_SECONDS", "600"))
+# Run each job in the process that enqueues it (the test suite's default; never in production).
+JOBS_INLINE = False
+# How long an API download waits for its job before answering 202 with a Location to poll.
+PRINT_JOB_WAIT_SECONDS = float(os.environ.get("TUMORBOARD_PRINT_JOB_WAIT_SECONDS", "10"))
+
 # Identity (cases/identity/, docs/identity.md) ----------------------------------------------------
 # Single sign-on through the hospital's OpenID Connect provider: on when an issuer is set.
 OIDC_ISSUER = os.environ.get("TUMORBOARD_OIDC_ISSUER", "").rstrip("/")

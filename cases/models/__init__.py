@@ -16,6 +16,7 @@ from .identity import (
     WebAuthnCredential,
 )
 from .imaging import ImagingStudy, KeyImage, Modality
+from .jobs import Job, JobStatus
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
 from .opinions import Opinion
 from .pathology import Discrepancy, PathologyReport, ReportStatus
@@ -46,6 +47,8 @@ __all__ = [
     "FollowUpTemplate",
     "FrozenRecordError",
     "ImagingStudy",
+    "Job",
+    "JobStatus",
     "KeyImage",
     "Meeting",
     "MeetingStatus",

@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from ..identity import views as identity_views
 from . import printing
-from .views import audit, auth, calendars, cases, dashboard, health, meetings, records
+from .views import audit, auth, calendars, cases, dashboard, health, jobs, meetings, records
 
 urlpatterns = [
     # Health, for load balancers (no sign-in, no patient data)
@@ -69,4 +69,5 @@ urlpatterns = [
     # Paper
     path("cases/<int:pk>/summary.pdf", printing.case_summary_pdf, name="case-summary-pdf"),
     path("meetings/<int:pk>/packet.pdf", printing.meeting_packet_pdf, name="meeting-packet-pdf"),
+    path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
 ]
