@@ -27,6 +27,7 @@ from ..models import (
     WebAuthnCredential,
 )
 from ..services.audit import audit_record
+from ..services.jobs import job_enqueue
 from .oidc import SsoRefused
 
 User = get_user_model()
@@ -285,6 +286,11 @@ def break_glass_open(*, user, mrn: str, reason: str) -> BreakGlassAccess | Patie
             obj=access,
             patient_id=patient.pk,
             changes={"reason": reason, "expires_at": access.expires_at.isoformat()},
+        )
+        transaction.on_commit(
+            lambda: job_enqueue(
+                kind="break_glass.notify", args={"access_id": access.pk}, key=f"break-glass-{access.pk}"
+            )
         )
     return access
 

@@ -85,6 +85,8 @@ class BreakGlassAccess(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_comment = models.TextField(blank=True)
+    # When the board's coordinators were e-mailed (a background job; never twice).
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-granted_at"]

@@ -218,3 +218,25 @@ def test_the_review_queue_runs_the_same_queries_for_few_and_many(
     assert queries(client, url) == few
     with django_assert_num_queries(few):
         assert client.get(url).status_code == 200
+
+
+def test_the_boards_coordinators_are_emailed_once_without_patient_details(
+    signed_in, outsider, case, coordinator, mailoutbox, django_capture_on_commit_callbacks
+):
+    coordinator.email = "coordinator@hospital.invalid"
+    coordinator.save(update_fields=["email"])
+    with django_capture_on_commit_callbacks(execute=True):
+        open_access(signed_in(outsider), case.patient.mrn)
+    access = m.BreakGlassAccess.objects.get()
+    assert [mail.to for mail in mailoutbox] == [["coordinator@hospital.invalid"]]
+    body = mailoutbox[0].body
+    assert "/emergency-access/review/" in body
+    for secret in (case.patient.mrn, case.patient.family_name, REASON, case.clinical_question):
+        assert secret not in body and secret not in mailoutbox[0].subject
+    access.refresh_from_db()
+    assert access.notified_at is not None
+    job = m.Job.objects.get(kind="break_glass.notify")
+    from cases.jobs.worker import run_inline
+
+    run_inline(job)  # run again (a worker died before recording it): no second e-mail
+    assert len(mailoutbox) == 1
