@@ -239,3 +239,11 @@ def test_a_session_from_before_the_rule_is_decided_at_its_next_request(settings,
     del session["_tb_mfa"]
     session.save()
     assert client.get("/cases/")["Location"].startswith("/account/second-factor/enrol/")
+
+
+def test_the_menu_offers_only_signing_out_until_the_second_factor(staff_user):
+    enrolled(staff_user)
+    client = Client()
+    password_sign_in(client, "admin-ines")
+    page = client.get(reverse("mfa-verify")).content.decode()
+    assert "Sign out" in page and 'href="/cases/"' not in page and "Second factor</a>" not in page
