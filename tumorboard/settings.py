@@ -180,8 +180,23 @@ KEY_IMAGE_MAX_BYTES = int(os.environ.get("TUMORBOARD_KEY_IMAGE_MAX_BYTES", str(1
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Notifications (cases/notify/): SMTP when DJANGO_EMAIL_HOST is set, else printed on the console.
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = env_bool("DJANGO_EMAIL_USE_SSL", False)  # implicit TLS, usually port 465
+EMAIL_TIMEOUT = int(os.environ.get("DJANGO_EMAIL_TIMEOUT", "20"))
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "tumorboard@localhost")
+# Members whose input is missing are reminded this long before the meeting (manage.py notify_daily).
+INPUT_REMINDER_HOURS = int(os.environ.get("TUMORBOARD_INPUT_REMINDER_HOURS", "24"))
+# The portal's address, for the links in e-mails and calendars (e.g. https://tumorboard.hospital.example).
+PORTAL_URL = os.environ.get("TUMORBOARD_PORTAL_URL", "")
 
 # Calendar events are named meeting-<id>@<this>: give the portal's host name so UIDs are unique to the hospital.
 TUMORBOARD_CALENDAR_DOMAIN = os.environ.get("TUMORBOARD_CALENDAR_DOMAIN", "") or (ALLOWED_HOSTS or ["localhost"])[0]
@@ -251,15 +266,26 @@ SPECTACULAR_SETTINGS = {
         "DecisionStatusEnum": "cases.models.DecisionStatus",
         "FollowUpStatusEnum": "cases.models.FollowUpStatus",
         "AgendaOutcomeEnum": "cases.models.Outcome",
+        "TeachingStatusEnum": "cases.models.TeachingStatus",
         "OutcomeChoiceEnum": [("discussed", "Discussed"), ("deferred", "Deferred")],
+        "DeviationCodeEnum": "cases.models.DeviationCode",
     },
 }
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "cases.logs.JsonFormatter"},
+    },
+    # TUMORBOARD_LOG_FORMAT=json: one JSON object a line, with the request id (cases/logs.py).
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if os.environ.get("TUMORBOARD_LOG_FORMAT") == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
 TUMORBOARD_TRUST_X_FORWARDED_FOR = env_bool("TUMORBOARD_TRUST_X_FORWARDED_FOR", False)

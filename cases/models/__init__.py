@@ -4,9 +4,9 @@ from .audit import AuditChainHead, AuditEvent
 from .boards import Board, BoardMembership, Role, Specialty
 from .calendars import CalendarFeed
 from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, Stage
-from .decisions import Decision, DecisionStatus, PlanCategory
+from .decisions import Concordance, Decision, DecisionStatus, PlanCategory, TreatmentIntent
 from .errors import FrozenRecordError
-from .followups import FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
+from .followups import DeviationCode, FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
 from .identity import (
     AccountSecurity,
     BoardIdentityPolicy,
@@ -18,9 +18,11 @@ from .identity import (
 from .imaging import ImagingStudy, KeyImage, Modality
 from .jobs import Job, JobStatus
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
+from .notifications import Delivery, EmailStatus, Notification, NotificationKind, NotificationPreference
 from .opinions import Opinion
 from .pathology import Discrepancy, PathologyReport, ReportStatus
 from .patients import Patient, Sex
+from .teaching import TeachingCase, TeachingImage, TeachingSet, TeachingStatus, TeachingText
 
 __all__ = [
     "AccountSecurity",
@@ -38,8 +40,10 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseEventKind",
+    "Concordance",
     "Decision",
     "DecisionStatus",
+    "DeviationCode",
     "Discrepancy",
     "FollowUp",
     "FollowUpKind",
@@ -53,6 +57,11 @@ __all__ = [
     "Meeting",
     "MeetingStatus",
     "Modality",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
+    "Delivery",
+    "EmailStatus",
     "Opinion",
     "Outcome",
     "PathologyReport",
@@ -66,4 +75,10 @@ __all__ = [
     "Specialty",
     "Stage",
     "WebAuthnCredential",
+    "TeachingCase",
+    "TeachingImage",
+    "TeachingSet",
+    "TeachingStatus",
+    "TeachingText",
+    "TreatmentIntent",
 ]

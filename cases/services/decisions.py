@@ -5,9 +5,7 @@ Signing creates a follow-up action for each plan item and tells the referring cl
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,6 +13,7 @@ from .. import permissions
 from ..models import (
     Case,
     CaseEventKind,
+    Concordance,
     Decision,
     DecisionStatus,
     FollowUp,
@@ -23,6 +22,7 @@ from ..models import (
     PlanCategory,
     Stage,
 )
+from ..models.decisions import QUALITY_FIELDS
 from .audit import audit_record, snapshot
 from .common import (
     Changes,
@@ -36,12 +36,27 @@ from .common import (
     save_validated,
 )
 from .errors import Conflict, Gate, GatesUnmet
+from .notify import notify_decision_signed
 from .workflow import current_pathology_reports, current_signed_decision
 
-DECISION_FIELDS = ["consensus_diagnosis", "plan", "rationale", "dissent"]
+DECISION_FIELDS = ["consensus_diagnosis", "plan", "rationale", "dissent", *QUALITY_FIELDS]
 # What an edit of a draft may change besides its participants: the fields, and the meeting (None: not at one).
 DRAFT_FIELDS = ["meeting", *DECISION_FIELDS]
 FOLLOW_UP_DAYS = 28
+
+
+def _check_quality(decision: Decision) -> None:
+    """The quality fields hang together: a discordant plan says why; a trial is eligible only if considered."""
+    decision.concordance_reason = (decision.concordance_reason or "").strip()
+    errors = {}
+    if decision.guideline_concordance == Concordance.NO and not decision.concordance_reason:
+        errors["concordance_reason"] = "Say why the plan departs from the guideline."
+    if decision.trial_eligible is not None and decision.trial_considered is not True:
+        errors["trial_eligible"] = "Eligibility is recorded only for a trial that was considered."
+    if decision.trial_enrolled is not None and decision.trial_eligible is not True:
+        errors["trial_enrolled"] = "Enrolment is recorded only for an eligible patient."
+    if errors:
+        raise ValidationError(errors)
 
 
 def _check_meeting(case: Case, meeting: Meeting | None) -> None:
@@ -77,6 +92,7 @@ def decision_record(
             supersede_reason=supersede_reason,
             **fields,
         )
+        _check_quality(decision)
         save_validated(decision)
         decision.participants.set(participants)
         label = "Correction drafted" if supersedes else "Decision drafted"
@@ -110,6 +126,7 @@ def decision_update(
         if participants is not None:
             require_board_members(board_id=decision.case.board_id, users=participants, field="participants")
         changes = model_update(instance=decision, fields=DRAFT_FIELDS, data=fields)
+        _check_quality(decision)
         changes |= _participants_change(decision, participants)
         if not changes:
             return decision
@@ -198,8 +215,8 @@ def decision_sign(*, decision: Decision, by, expected_version: int | None = None
                 "supersedes": decision.supersedes_id,
             },
         )
-        if case.referring_email:
-            transaction.on_commit(lambda: _tell_referrer(case, decision))
+        # E-mailed by a background job after the commit: a failing mail server never undoes a signature.
+        notify_decision_signed(case=case, decision=decision)
     return decision
 
 
@@ -221,18 +238,3 @@ def _plan_follow_ups(*, case: Case, decision: Decision, owner) -> list[FollowUp]
         if item["category"] != PlanCategory.NO_FURTHER_ACTION
     ]
     return FollowUp.objects.bulk_create(follow_ups)
-
-
-def _tell_referrer(case: Case, decision: Decision) -> None:
-    # No clinical content by e-mail: the referrer is told a decision exists and where to read it.
-    send_mail(
-        subject=f"Tumor board decision signed — case {case.pk}",
-        message=(
-            f"The {case.board.name} signed its decision on case {case.pk} on "
-            f"{timezone.localtime(decision.signed_at):%d %b %Y %H:%M}.\n"
-            "Sign in to the tumor board portal to read the consensus and plan."
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[case.referring_email],
-        fail_silently=True,
-    )
