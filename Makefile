@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 INSTALLED := $(VENV)/.installed
 # Extra Debian packages the test suite needs beside WeasyPrint's (see scripts/system-deps.sh):
-# poppler-utils reads PDFs back; Chromium drives the portal's browser tests. `make run` needs neither.
-TEST_SYSTEM_PACKAGES ?= poppler-utils chromium
+# poppler-utils reads PDFs back; Chromium drives the portal's browser tests; Node.js runs the identity
+# tests' OpenID provider. `make run` needs none of them.
+TEST_SYSTEM_PACKAGES ?= poppler-utils chromium nodejs npm
 SYSTEM_PACKAGES ?=
 
 .PHONY: run worker scale-check test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api bench-analytics
@@ -45,6 +46,7 @@ worker: setup
 # Tests run with production settings (debug off) over plain HTTP: a throwaway key, no HTTPS redirect.
 test: SYSTEM_PACKAGES += $(TEST_SYSTEM_PACKAGES)
 test: setup
+	scripts/install-test-provider.sh  # the identity tests' OpenID provider (Node.js)
 	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} DJANGO_SECURE_SSL_REDIRECT=0 \
 		$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -211,3 +211,6 @@ class JobAdmin(ReadOnlyAdmin):
     def retry_jobs(self, request, queryset):
         retried = [job_retry(job=job, by=request.user) for job in queryset.filter(status=JobStatus.FAILED)]
         self.message_user(request, f"{len(retried)} failed job(s) queued again.")
+
+
+from .identity import admin as _identity_admin  # noqa: E402, F401 - registers the identity models

@@ -126,18 +126,21 @@ def record_prefetches() -> list[Prefetch]:
 
 def case_detail(*, user, pk, action: str | None = None) -> Case:
     """One case with everything its page, API detail and summary PDF show (404, then 403 if `action` is refused)."""
-    queryset = (
-        permissions.cases_visible_to(user)
-        .select_related("patient", "board", "created_by")
-        .prefetch_related(
-            *record_prefetches(),
-            Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
-            Prefetch(
-                "agenda_items", queryset=AgendaItem.objects.select_related("meeting").order_by("meeting__starts_at")
-            ),
-        )
-    )
+    queryset = _case_detail_queryset(permissions.cases_visible_to(user))
     return permissions.get_for_user(user, queryset, pk, action=action, board_of=lambda case: case.board_id)
+
+
+def case_detail_for_patient(*, patient, pk) -> Case:
+    """One case of this patient, whatever its board, with what its page shows (break-the-glass reads)."""
+    return permissions.get_visible(_case_detail_queryset(Case.objects.filter(patient=patient)), pk)
+
+
+def _case_detail_queryset(queryset):
+    return queryset.select_related("patient", "board", "created_by").prefetch_related(
+        *record_prefetches(),
+        Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
+        Prefetch("agenda_items", queryset=AgendaItem.objects.select_related("meeting").order_by("meeting__starts_at")),
+    )
 
 
 def pathology_chain(case: Case) -> list[PathologyReport]:

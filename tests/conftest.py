@@ -20,6 +20,8 @@ def _test_settings(settings, tmp_path):
     # Test users log in many times; a slow hasher would only slow the suite; settings.py keeps the production hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.SECURE_SSL_REDIRECT = False
+    # Signed-in personas need no second factor unless a test asks for it (tests/identity/ do).
+    settings.MFA_REQUIRED = "off"
 
 
 @pytest.fixture

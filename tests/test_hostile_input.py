@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import pyotp
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core.signals import got_request_exception
 from django.db import transaction
 from django.test import Client
@@ -37,6 +39,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from cases import models as m
+from cases.identity.session import PENDING_SECRET_SESSION_KEY
 from cases.services import teaching as teaching_services
 from cases.web import urls as web_urls
 from tests import factories as f
@@ -94,9 +97,45 @@ class World:
         return self.users[role]
 
 
+def identity_personas() -> dict:
+    """Who the identity forms need: a clinician of another board (break-the-glass), an account with an
+    enrolled authenticator (the second-factor page), and one enrolling."""
+    emergency = f.MembershipFactory(
+        user=f.UserFactory(username="emergency"), board=f.BoardFactory(name="Emergency board"), specialty="radiology"
+    ).user
+    enrolled = f.UserFactory(username="enrolled")
+    m.AccountSecurity.objects.create(
+        user=enrolled, totp_secret=pyotp.random_base32(32), totp_confirmed_at=timezone.now(), totp_last_step=0
+    )
+    return {"emergency": emergency, "enrolled": enrolled, "newcomer": f.UserFactory(username="newcomer")}
+
+
+def totp_now(w) -> str:
+    return pyotp.TOTP(m.AccountSecurity.objects.get(user=w.user("enrolled")).totp_secret).now()
+
+
+def pending_totp_now(w) -> str:
+    """The code for the key the enrolment page showed the newcomer (kept in their session)."""
+    for session in Session.objects.all():
+        data = session.get_decoded()
+        if data.get("_auth_user_id") == str(w.user("newcomer").pk) and PENDING_SECRET_SESSION_KEY in data:
+            return pyotp.TOTP(data[PENDING_SECRET_SESSION_KEY]).now()
+    raise AssertionError("the enrolment page kept no key")
+
+
+def break_glass_access(w) -> m.BreakGlassAccess:
+    now = timezone.now()
+    return m.BreakGlassAccess.objects.get_or_create(
+        user=w.user("emergency"),
+        patient=w.patient,
+        defaults={"reason": "Emergency department.", "granted_at": now, "expires_at": now + timedelta(hours=1)},
+    )[0]
+
+
 @pytest.fixture
 def world(board, coordinator, chair, specialists, make_case, quorate_meeting) -> World:
     users = {"coordinator": coordinator, "chair": chair, **{u.username: u for u in specialists.values()}}
+    users |= identity_personas()
     intake = f.CaseFactory(board=board, created_by=coordinator)
     imaging = make_case("imaging")
     pathology = make_case("pathology")
@@ -285,9 +324,10 @@ def stored_exactly(value: str, field_name: str, rows: list[tuple]) -> bool:
 
 
 COLUMN_ALIASES = {
-    "reason": ["deviation_reason", "supersede_reason", "deferral_reason", "note"],  # note: on the timeline
+    "reason": ["deviation_reason", "supersede_reason", "deferral_reason", "note", "reason"],  # note: on the timeline
     "caption_1": ["caption"],
     "caption": ["caption"],
+    "comment": ["review_comment"],  # acknowledging an emergency access
 }
 
 
@@ -609,6 +649,26 @@ WEB_FORMS: dict[str, WebForm] = {
         lambda w: {"order": f"{w.items[1].pk},{w.items[0].pk}"},
         {"order": hc.ORDER},
     ),
+    "mfa-verify": WebForm(
+        "enrolled",
+        lambda w: [],
+        lambda w: {"code": totp_now(w), "next": "/"},
+        {"code": T, "next": hc.REDIRECT},
+        stores_text=False,
+    ),
+    "mfa-enrol": WebForm(
+        "newcomer", lambda w: [], lambda w: {"code": pending_totp_now(w)}, {"code": T}, stores_text=False
+    ),
+    "break-glass-new": WebForm(
+        "emergency",
+        lambda w: [],
+        lambda w: {"mrn": w.patient.mrn, "reason": "Seen in the emergency department with a fracture."},
+        {"mrn": T, "reason": T},
+        stores_text=False,  # an MRN is looked up, never stored; the reason is stored exactly
+    ),
+    "break-glass-acknowledge": WebForm(
+        "coordinator", lambda w: [break_glass_access(w).pk], lambda w: {"comment": "Checked."}, {"comment": T}
+    ),
     "agenda-publish": WebForm("coordinator", lambda w: [w.meeting.pk], lambda w: {}, {}),
     "attendance-record": WebForm(
         "coordinator",
@@ -713,6 +773,19 @@ WEB_READ_ONLY = {
     "inbox",
     "readyz",
     "calendar-feed",  # GET only, by secret address: tests/test_calendars.py sends it hostile addresses
+    # Identity (tests/identity/): the provider's redirects, read-only pages of break-the-glass, the review list.
+    "sso-begin",
+    "sso-callback",
+    "logout-page",
+    "mfa-recovery-codes",
+    "break-glass-detail",
+    "break-glass-case",
+    "break-glass-review",
+    "passkey-reg-options",  # POST without a body: WebAuthn options
+    "passkey-options",
+    # A valid answer needs a real authenticator: hostile answers are judged in tests/identity/test_passkeys.py.
+    "passkey-register",
+    "passkey-verify",
 }
 
 

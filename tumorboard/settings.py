@@ -367,3 +367,46 @@ JOBS_RETRY_MAX_SECONDS = float(os.environ.get("TUMORBOARD_JOBS_RETRY_MAX_SECONDS
 JOBS_INLINE = False
 # How long an API download waits for its job before answering 202 with a Location to poll.
 PRINT_JOB_WAIT_SECONDS = float(os.environ.get("TUMORBOARD_PRINT_JOB_WAIT_SECONDS", "10"))
+
+# Identity (cases/identity/, docs/identity.md) ----------------------------------------------------
+# Single sign-on through the hospital's OpenID Connect provider: on when an issuer is set.
+OIDC_ISSUER = os.environ.get("TUMORBOARD_OIDC_ISSUER", "").rstrip("/")
+OIDC_CLIENT_ID = os.environ.get("TUMORBOARD_OIDC_CLIENT_ID", "")
+OIDC_CLIENT_SECRET = os.environ.get("TUMORBOARD_OIDC_CLIENT_SECRET", "")
+OIDC_SCOPES = os.environ.get("TUMORBOARD_OIDC_SCOPES", "openid email profile")
+OIDC_PROVIDER_NAME = os.environ.get("TUMORBOARD_OIDC_PROVIDER_NAME", "hospital account")
+# The callback address registered at the provider; empty: derived from the request.
+OIDC_REDIRECT_URI = os.environ.get("TUMORBOARD_OIDC_REDIRECT_URI", "")
+# Claims read from the ID token: the username for new accounts, e-mail, names, and group memberships.
+OIDC_CLAIM_USERNAME = os.environ.get("TUMORBOARD_OIDC_CLAIM_USERNAME", "preferred_username")
+OIDC_CLAIM_EMAIL = os.environ.get("TUMORBOARD_OIDC_CLAIM_EMAIL", "email")
+OIDC_CLAIM_GROUPS = os.environ.get("TUMORBOARD_OIDC_CLAIM_GROUPS", "groups")
+# group=Board name:role[:specialty];… — memberships of those boards follow the groups claim at each sign-in.
+OIDC_GROUP_BOARDS = os.environ.get("TUMORBOARD_OIDC_GROUP_BOARDS", "")
+# Just-in-time accounts: off, so an administrator pre-creates or links every account.
+OIDC_CREATE_USERS = env_bool("TUMORBOARD_OIDC_CREATE_USERS", False)
+# Signing out also ends the provider session (RP-initiated logout) when it offers end_session_endpoint.
+OIDC_PROVIDER_LOGOUT = env_bool("TUMORBOARD_OIDC_PROVIDER_LOGOUT", True)
+# The provider's own second factor counts (its ID token's `amr` names one) instead of Tumor Board's.
+OIDC_TRUST_PROVIDER_MFA = env_bool("TUMORBOARD_OIDC_TRUST_PROVIDER_MFA", False)
+OIDC_STATE_MAX_AGE = int(os.environ.get("TUMORBOARD_OIDC_STATE_MAX_AGE", "600"))
+OIDC_TIMEOUT = float(os.environ.get("TUMORBOARD_OIDC_TIMEOUT", "10"))
+OIDC_LEEWAY = int(os.environ.get("TUMORBOARD_OIDC_LEEWAY", "60"))
+# Local passwords: off for everyone (single sign-on only), or per account in the admin.
+PASSWORD_LOGIN_ENABLED = env_bool("TUMORBOARD_PASSWORD_LOGIN", True)
+# Who needs a second factor: "staff" (staff and administrators), "all", or "off"; boards can require it too.
+MFA_REQUIRED = os.environ.get("TUMORBOARD_MFA_REQUIRED", "staff")
+MFA_ISSUER_NAME = os.environ.get("TUMORBOARD_MFA_ISSUER_NAME", "Tumor Board")
+MFA_RECOVERY_CODES = 10
+# Break-the-glass: how long an emergency read of another board's patient lasts.
+BREAK_GLASS_MINUTES = int(os.environ.get("TUMORBOARD_BREAK_GLASS_MINUTES", "60"))
+
+AUTHENTICATION_BACKENDS.insert(0, "cases.identity.backends.PasswordPolicyBackend")
+MIDDLEWARE.insert(MIDDLEWARE.index("cases.middleware.NoStoreMiddleware"), "cases.identity.middleware.MfaMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1, "cases.identity.middleware.ProviderSignOutCspMiddleware"
+)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("cases.identity.context.identity")
+# WebAuthn (security keys, passkeys): the relying party is this site's host unless set (behind a proxy).
+WEBAUTHN_RP_ID = os.environ.get("TUMORBOARD_WEBAUTHN_RP_ID", "")
+WEBAUTHN_ORIGIN = os.environ.get("TUMORBOARD_WEBAUTHN_ORIGIN", "")

@@ -1,10 +1,11 @@
 """Token views: django-rest-knox keeps only a SHA-512 digest of each token, with an expiry; revocable.
 
-`POST /api/v1/auth/token/ {username, password}` → `{token, expiry}`; send `Authorization: Token <token>`;
+`POST /api/v1/auth/token/ {username, password, otp}` → `{token, expiry}` (`otp`: the second factor's code);
+send `Authorization: Token <token>`;
 `POST /api/v1/auth/logout/` revokes the token the request carried. Login attempts are throttled per client.
 """
 
-from django.contrib.auth import authenticate, user_logged_in, user_logged_out
+from django.contrib.auth import authenticate, user_logged_in, user_logged_out, user_login_failed
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.models import get_token_model
 from knox.settings import knox_settings
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from ..identity import services as identity
 from ..services.audit import audit_record
 from .authentication import TokenAuthentication
 from .serializers import DateTimeField, InputSerializer
@@ -22,11 +24,36 @@ from .serializers import DateTimeField, InputSerializer
 class CredentialsSerializer(InputSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=200, trim_whitespace=False, style={"input_type": "password"})
+    otp = serializers.CharField(
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        help_text="The current code of the account's authenticator app (or a recovery code), when it has one.",
+    )
 
 
 TokenSerializer = inline_serializer(
     "Token", {"token": serializers.CharField(), "expiry": DateTimeField(allow_null=True)}
 )
+
+
+class SecondFactorNeeded(exceptions.AuthenticationFailed):
+    default_code = "mfa_required"
+
+
+def second_factor_for_token(request, user, otp: str) -> None:
+    """A token only after the second factor, when the account has one or must have one."""
+    if identity.mfa_enrolled(user):
+        if not otp:
+            raise SecondFactorNeeded("This account uses a second factor: send the current code as `otp`.")
+        try:
+            identity.second_factor_verify(user=user, code=otp)
+        except identity.SecondFactorRefused as refusal:
+            # Counted like a wrong password: the same lockout covers both.
+            user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=request)
+            raise exceptions.AuthenticationFailed(refusal.message) from None
+    elif identity.mfa_required_for(user):
+        raise SecondFactorNeeded("This account must set up a second factor in the portal before it gets a token.")
 
 
 class TokenCreateView(APIView):
@@ -44,9 +71,11 @@ class TokenCreateView(APIView):
     def post(self, request):
         credentials = CredentialsSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
+        otp = credentials.validated_data.pop("otp", "")
         user = authenticate(request, **credentials.validated_data)
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed("The username or password is not correct.")
+        second_factor_for_token(request, user, otp)
         instance, token = get_token_model().objects.create(user=user, expiry=knox_settings.TOKEN_TTL)
         user_logged_in.send(sender=user.__class__, request=request, user=user)
         audit_record(actor=user, action="api_token.create", object_type="api_token", object_id=instance.token_key)

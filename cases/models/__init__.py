@@ -8,6 +8,14 @@ from .coding import CodeConcept, Diagnosis, DiagnosisRole, Laterality, StagingKi
 from .decisions import Concordance, Decision, DecisionStatus, PlanCategory, TreatmentIntent
 from .errors import FrozenRecordError
 from .followups import DeviationCode, FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
+from .identity import (
+    AccountSecurity,
+    BoardIdentityPolicy,
+    BreakGlassAccess,
+    IdentityLink,
+    RecoveryCode,
+    WebAuthnCredential,
+)
 from .imaging import ImagingStudy, KeyImage, Modality
 from .jobs import Job, JobStatus
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
@@ -19,6 +27,11 @@ from .referrals import ReferralIntake
 from .teaching import TeachingCase, TeachingImage, TeachingSet, TeachingStatus, TeachingText
 
 __all__ = [
+    "AccountSecurity",
+    "BoardIdentityPolicy",
+    "BreakGlassAccess",
+    "IdentityLink",
+    "RecoveryCode",
     "AgendaItem",
     "Attendance",
     "AuditChainHead",
@@ -69,6 +82,7 @@ __all__ = [
     "Specialty",
     "StagingKind",
     "Stage",
+    "WebAuthnCredential",
     "TeachingCase",
     "TeachingImage",
     "TeachingSet",

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
+from ..identity import views as identity_views
 from . import printing
 from .views import (
     analytics,
@@ -31,7 +32,7 @@ urlpatterns = [
         ),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", identity_views.sign_out, name="logout"),  # ends the provider's session too (RP-initiated)
     path("password/", auth.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("", dashboard.dashboard, name="dashboard"),
@@ -93,6 +94,8 @@ urlpatterns = [
     path("boards/<int:pk>/analytics/<slug:table>.csv", analytics.board_analytics_csv, name="board-analytics-csv"),
     path("boards/<int:pk>/discordance/", analytics.discordance_register, name="board-discordance"),
     path("boards/<int:pk>/report.pdf", analytics.board_report_pdf, name="board-report-pdf"),
+    # Identity: single sign-on, the second factor, break-the-glass (cases/identity/)
+    path("", include("cases.identity.urls")),
     # Paper
     path("cases/<int:pk>/summary.pdf", printing.case_summary_pdf, name="case-summary-pdf"),
     path("meetings/<int:pk>/packet.pdf", printing.meeting_packet_pdf, name="meeting-packet-pdf"),
