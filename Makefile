@@ -39,7 +39,8 @@ run: demo
 # Tests run with production settings (debug off) over plain HTTP: a throwaway key, no HTTPS redirect.
 test: SYSTEM_PACKAGES += $(TEST_SYSTEM_PACKAGES)
 test: setup
-	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} DJANGO_SECURE_SSL_REDIRECT=0 \
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} TUMORBOARD_AUDIT_KEY=$${TUMORBOARD_AUDIT_KEY:-test-only-audit-key} \
+		DJANGO_SECURE_SSL_REDIRECT=0 \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures; they are not tests. `bench` runs every bench-* target.

@@ -413,7 +413,7 @@ def audit_search(
         events = events.filter(created_at__date__gte=date_from)
     if date_to:
         events = events.filter(created_at__date__lte=date_to)
-    return events.order_by("-sequence")
+    return events.order_by("-id")
 
 
 def case_viewers(*, case_id: int) -> list[dict]:

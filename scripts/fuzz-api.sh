@@ -12,6 +12,7 @@ USERS="${FUZZ_USERS:-coordinator chair pathologist}"
 SEED="${FUZZ_SEED:-20261125}"
 
 export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-fuzz-only-not-secret}"
+export TUMORBOARD_AUDIT_KEY="${TUMORBOARD_AUDIT_KEY:-fuzz-only-audit-key}"
 export DJANGO_DEBUG=0
 # gunicorn serves plain HTTP on loopback here; production redirects to HTTPS.
 export DJANGO_SECURE_SSL_REDIRECT=0

@@ -159,7 +159,7 @@ def snapshot() -> dict:
     """{model: {pk: row}} of every table above."""
     state = {}
     for model in [*SNAPSHOT_MODELS, apps.get_model("auth", "User")]:
-        if model is m.AuditChainHead:
+        if model is m.AuditDatabase:
             continue
         rows = model._base_manager.order_by("pk")
         if model is m.AuditEvent:

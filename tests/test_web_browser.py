@@ -298,7 +298,7 @@ def test_the_whole_journey_in_a_real_browser(
     assert case.decisions.get().is_signed
     assert case.follow_ups.count() == 1
     print_summary_and_packet(coordinator_page, case, meeting)
-    assert [e.action for e in m.AuditEvent.objects.filter(action__endswith=".print").order_by("sequence")] == [
+    assert [e.action for e in m.AuditEvent.objects.filter(action__endswith=".print").order_by("id")] == [
         "case.print",
         "meeting.print",
     ]

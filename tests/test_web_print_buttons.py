@@ -123,7 +123,7 @@ def test_the_case_pages_buttons_give_the_summary_and_its_pdfa_variant(signed_in,
     assert pdfa["Content-Disposition"].endswith('-summary-pdfa.pdf"')
     xmp = PdfReader(io.BytesIO(pdfa.content)).trailer["/Root"]["/Metadata"].get_object().get_data()
     assert b'pdfaid:part="3"' in xmp
-    printed = m.AuditEvent.objects.filter(action="case.print").order_by("sequence")
+    printed = m.AuditEvent.objects.filter(action="case.print").order_by("id")
     assert [(e.actor, e.changes["pdfa"]) for e in printed] == [(coordinator, False), (coordinator, True)]
 
 
@@ -157,7 +157,7 @@ def test_the_packet_buttons_give_the_draft_packet_and_the_deidentified_one(signe
     assert teaching["Content-Disposition"].endswith('-packet-deidentified.pdf"')
     text = text_of(teaching.content)
     assert "Quillfeather" not in text and "QUILLFEATHER" not in text and "Ines" not in text
-    printed = m.AuditEvent.objects.filter(action="meeting.print").order_by("sequence")
+    printed = m.AuditEvent.objects.filter(action="meeting.print").order_by("id")
     assert [(e.actor, e.changes["deidentify"]) for e in printed] == [(radiologist, False), (radiologist, True)]
 
 

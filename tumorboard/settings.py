@@ -3,6 +3,7 @@
 See the configuration table in README.md for every variable.
 """
 
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -36,6 +37,24 @@ SECRET_KEY_MISSING = (
 TUMORBOARD_SECRET_KEY_MISSING = not SECRET_KEY and not DEBUG
 if not SECRET_KEY and DEBUG:
     SECRET_KEY = "insecure-development-key-only-used-when-DJANGO_DEBUG-is-on"
+
+# The audit trail's key (cases/services/audit.py): HMAC-SHA-256 over every event. It never enters the
+# database; keep it where the secret key is kept. Old keys stay listed (comma-separated) while events
+# or checkpoints signed with them are verified. With debug on and no key, one is derived for development.
+TUMORBOARD_AUDIT_KEY = os.environ.get("TUMORBOARD_AUDIT_KEY", "")
+TUMORBOARD_AUDIT_OLD_KEYS = env_list("TUMORBOARD_AUDIT_OLD_KEYS", "")
+TUMORBOARD_AUDIT_KEY_MISSING = not TUMORBOARD_AUDIT_KEY and not DEBUG
+TUMORBOARD_AUDIT_KEY_MISSING_MESSAGE = (
+    "TUMORBOARD_AUDIT_KEY is not set: export a long random value (kept outside the database), "
+    "or DJANGO_DEBUG=1 for local development."
+)
+if not TUMORBOARD_AUDIT_KEY and DEBUG:
+    TUMORBOARD_AUDIT_KEY = "development-" + hashlib.sha256(f"audit:{SECRET_KEY}".encode()).hexdigest()
+# Checkpoints sealing the trail (`manage.py seal_audit`): an append-only JSON-lines file outside the database
+# and never in the database's own directory (a copy or restore of that directory must not carry it along).
+TUMORBOARD_AUDIT_CHECKPOINTS = Path(
+    os.environ.get("TUMORBOARD_AUDIT_CHECKPOINTS", VAR_DIR / "audit-checkpoints" / "checkpoints.jsonl")
+)
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
@@ -312,3 +331,5 @@ PRINT_CACHE_DIR = Path(os.environ.get("TUMORBOARD_PRINT_CACHE_DIR", VAR_DIR / "p
 PRINT_CACHE_MAX_FILES = int(os.environ.get("TUMORBOARD_PRINT_CACHE_MAX_FILES", "2000"))
 # Processes that render packet sections in parallel: 0 = one per core (at most 4), 1 = in the request's process.
 PRINT_WORKERS = int(os.environ.get("TUMORBOARD_PRINT_WORKERS", "0"))
+# seal_audit waits this long for transactions still writing audit events before it gives up.
+TUMORBOARD_AUDIT_SEAL_WAIT_SECONDS = int(os.environ.get("TUMORBOARD_AUDIT_SEAL_WAIT_SECONDS", "60"))

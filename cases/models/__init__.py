@@ -1,6 +1,6 @@
 """The domain: one module per concern. Models hold data and invariants; rules live in services."""
 
-from .audit import AuditChainHead, AuditEvent
+from .audit import AuditDatabase, AuditEvent
 from .boards import Board, BoardMembership, Role, Specialty
 from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, Stage
 from .decisions import Decision, DecisionStatus, PlanCategory
@@ -15,7 +15,7 @@ from .patients import Patient, Sex
 __all__ = [
     "AgendaItem",
     "Attendance",
-    "AuditChainHead",
+    "AuditDatabase",
     "AuditEvent",
     "Board",
     "BoardMembership",
