@@ -308,3 +308,48 @@ def test_a_deleted_middle_event_without_renumbering_is_named_with_its_window(sea
     tamper((f"DELETE FROM {TABLE} WHERE id = %s", [sealed[14]]))
     _, problems = verify_problems()
     assert problems == [f"{window(read_checkpoint(0))}: 1 of the 30 sealed events are missing (deleted)"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_postgres_the_app_role_cannot_update_delete_or_truncate_the_trail(postgres_only, case, coordinator):
+    import uuid
+
+    import psycopg2
+
+    role = f"tb_app_{uuid.uuid4().hex[:8]}"
+    audit_record(actor=coordinator, action="case.view", obj=case)
+    out = io.StringIO()
+    call_command("audit_db_roles", role, stdout=out)
+    assert "never change, delete or truncate" in out.getvalue()
+    settings_dict = connection.settings_dict
+    app = psycopg2.connect(
+        host=settings_dict["HOST"] or "127.0.0.1",
+        port=settings_dict["PORT"] or 5432,
+        user=role,
+        dbname=settings_dict["NAME"],
+    )
+    try:
+        app.autocommit = True
+        with app.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {TABLE}")
+            assert cursor.fetchone()[0] == 1
+            cursor.execute(
+                f"INSERT INTO {TABLE} (created_at, actor_username, action, object_type, object_id, changes, "
+                "request_id, key_id, mac) VALUES (now(), '', 'case.view', 'case', '1', '{}', '', 'k', 'm')"
+            )
+            cursor.execute("UPDATE cases_case SET key_labs = key_labs WHERE id = %s", [case.pk])
+            for statement in (
+                f"UPDATE {TABLE} SET action = 'x'",
+                f"DELETE FROM {TABLE}",
+                f"TRUNCATE {TABLE}",
+                "UPDATE cases_auditdatabase SET database_id = gen_random_uuid()",
+                f"DROP TRIGGER cases_auditevent_append_only ON {TABLE}",
+            ):
+                with pytest.raises(psycopg2.Error, match="permission denied|must be owner"):
+                    cursor.execute(statement)
+    finally:
+        app.close()
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP OWNED BY "{role}"')
+            cursor.execute(f'DROP ROLE "{role}"')
