@@ -3,7 +3,8 @@ import uuid
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from django.http.multipartparser import MultiPartParserError
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from .auth import LOGIN_AT_SESSION_KEY
+from .services.accounts import EPOCH_SESSION_KEY, credential_epoch
 from .services.audit import audit_record, bind_request_context, reset_request_context
 
 
@@ -31,7 +33,7 @@ class RequestContextMiddleware:
 
     def __call__(self, request):
         request.request_id = uuid.uuid4().hex
-        token = bind_request_context(request_id=request.request_id, ip_address=client_address(request))
+        token = bind_request_context(request_id=request.request_id, ip_address=client_address(request), request=request)
         try:
             response = self.get_response(request)
         finally:
@@ -40,18 +42,33 @@ class RequestContextMiddleware:
         return response
 
 
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's, except that a view may leave the session it was sent untouched (the API's token endpoint)."""
+
+    def process_response(self, request, response):
+        if getattr(request, "session_untouched", False):
+            return response
+        return super().process_response(request, response)
+
+
 class SessionLifetimeMiddleware:
-    """Ends a session past its absolute lifetime, however active it was (the idle limit is the cookie age)."""
+    """Ends a session past its absolute lifetime, however active it was (the idle limit is the cookie age),
+    and a session opened before the user's credentials were last revoked (password change, deactivation,
+    sign out everywhere)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if user is not None and user.is_authenticated and SESSION_KEY in request.session:
             started = request.session.get(LOGIN_AT_SESSION_KEY)
             limit = settings.SESSION_ABSOLUTE_HOURS * 3600
-            if started is None or timezone.now().timestamp() - started > limit:
+            if (
+                started is None
+                or timezone.now().timestamp() - started > limit
+                or request.session.get(EPOCH_SESSION_KEY, 0) != credential_epoch(user)
+            ):
                 logout(request)
         return self.get_response(request)
 

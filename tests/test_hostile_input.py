@@ -394,6 +394,7 @@ WEB_FORMS: dict[str, WebForm] = {
         {"username": T, "password": T},
         stores_text=False,
     ),
+    "sign-out-everywhere": WebForm("coordinator", lambda w: [], lambda w: {}, {}, stores_text=False),
     "password_change": WebForm(
         "coordinator",
         lambda w: [],
@@ -862,6 +863,7 @@ API_OPS: dict[str, ApiOp] = {
         None, body=lambda w: {"username": "coordinator", "password": "wrong-password"}, stores_text=False
     ),
     "v1_auth_logout_create": ApiOp("coordinator"),
+    "v1_auth_sign_out_everywhere_create": ApiOp("coordinator", stores_text=False),
     "v1_patients_create": ApiOp(
         "coordinator",
         body=lambda w: {

@@ -80,7 +80,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "cases.middleware.SessionMiddleware",  # Django's, but the token endpoint leaves a session untouched
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -146,7 +146,7 @@ PASSWORD_HASHERS = [
 AUTHENTICATION_BACKENDS = [
     # Refuses logins during a lockout (django-axes); the model backend then checks the password.
     "cases.auth.LockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "cases.auth.ModelBackend",  # Django's, loading the credential epoch with the user
 ]
 
 AUTH_PASSWORD_VALIDATORS = [

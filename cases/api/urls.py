@@ -30,6 +30,7 @@ app_name = "api"
 urlpatterns = [
     path("auth/token/", tokens.TokenCreateView.as_view(), name="api-token"),
     path("auth/logout/", tokens.TokenRevokeView.as_view(), name="api-logout"),
+    path("auth/sign-out-everywhere/", tokens.SignOutEverywhereView.as_view(), name="api-sign-out-everywhere"),
     *router.urls,
     re_path(r"^.*$", not_found),
 ]

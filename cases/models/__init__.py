@@ -1,5 +1,6 @@
 """The domain: one module per concern. Models hold data and invariants; rules live in services."""
 
+from .accounts import CredentialEpoch
 from .audit import AuditDatabase, AuditEvent
 from .boards import Board, BoardMembership, Role, Specialty
 from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, Stage
@@ -22,6 +23,7 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseEventKind",
+    "CredentialEpoch",
     "Decision",
     "DecisionStatus",
     "Discrepancy",

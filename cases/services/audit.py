@@ -25,6 +25,7 @@ from ..models import AuditEvent, Case, Patient
 class RequestContext:
     request_id: str = ""
     ip_address: str | None = None
+    request: object = None
 
 
 _NO_REQUEST = RequestContext()
@@ -33,8 +34,15 @@ _request_context: contextvars.ContextVar[RequestContext | None] = contextvars.Co
 )
 
 
-def bind_request_context(*, request_id: str, ip_address: str | None) -> contextvars.Token:
-    return _request_context.set(RequestContext(request_id=request_id, ip_address=ip_address))
+def bind_request_context(*, request_id: str, ip_address: str | None, request=None) -> contextvars.Token:
+    return _request_context.set(RequestContext(request_id=request_id, ip_address=ip_address, request=request))
+
+
+def current_actor():
+    """The signed-in user of the request being served (for changes made through signals), or None."""
+    context = _request_context.get() or _NO_REQUEST
+    user = getattr(context.request, "user", None)
+    return user if getattr(user, "is_authenticated", False) else None
 
 
 def reset_request_context(token: contextvars.Token) -> None:
