@@ -111,6 +111,39 @@ class AccessDeniedAuditMiddleware:
         return response
 
 
+class PageReadAuditMiddleware:
+    """Every page of patient data that is read leaves an event, even one whose view wrote none of its own
+    (the GET of a form that shows a case, a new page): the path, the view, and the case or patient in its URL.
+    Views that audit their read (with the ids they showed) mark the request, and this writes nothing more."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.audited = re.compile(settings.TUMORBOARD_AUDITED_PATHS)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.method in ("GET", "HEAD")
+            and 200 <= response.status_code < 300
+            and not getattr(request, "tb_audited", False)
+            and self.audited.match(request.path)
+        ):
+            match = getattr(request, "resolver_match", None)
+            kwargs = dict(match.kwargs) if match else {}
+            patient_id = kwargs.get("pk") if request.path.startswith("/patients/") else kwargs.get("patient_pk")
+            case_id = kwargs.get("pk") if request.path.startswith("/cases/") else None
+            audit_record(
+                actor=getattr(request, "user", None),
+                action="page.view",
+                object_type="url",
+                object_id=str(kwargs.get("pk", ""))[:40],
+                patient_id=patient_id,
+                case_id=case_id,
+                changes={"path": printable(request.path[:500]), "view": match.view_name if match else "", **kwargs},
+            )
+        return response
+
+
 # Requests refused before a form could read them -----------------------------------------------
 
 

@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "cases.middleware.SessionLifetimeMiddleware",
     "cases.middleware.NoStoreMiddleware",
     "cases.middleware.AccessDeniedAuditMiddleware",
+    "cases.middleware.PageReadAuditMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its response.
     "axes.middleware.AxesMiddleware",
 ]

@@ -49,7 +49,7 @@ def reset_request_context(token: contextvars.Token) -> None:
     _request_context.reset(token)
 
 
-def _jsonable(value):
+def jsonable(value):
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, models.Model):
@@ -58,7 +58,7 @@ def _jsonable(value):
 
 
 def snapshot(obj: models.Model, fields: list[str]) -> dict:
-    return {name: _jsonable(getattr(obj, name)) for name in fields}
+    return {name: jsonable(getattr(obj, name)) for name in fields}
 
 
 def diff(before: dict, after: dict) -> dict:
@@ -162,7 +162,56 @@ def audit_record(
     event.mac = mac_of(keys.current, event.payload())
     # One INSERT, no lock: the database's sequence orders concurrent writers.
     event.save(force_insert=True)
+    if context.request is not None:
+        context.request.tb_audited = True  # the page-read fallback (middleware) then writes nothing more
     return event
+
+
+LIST_IDS_LIMIT = 500
+
+
+def _row_patient_and_case(row) -> tuple[int | None, int | None]:
+    """From what a row already holds (no query): a patient, a case, or a row of a case."""
+    if isinstance(row, Patient):
+        return row.pk, None
+    if isinstance(row, Case):
+        return row.patient_id, row.pk
+    case_id = getattr(row, "case_id", None)
+    cached = row._state.fields_cache.get("case") if hasattr(row, "_state") else None
+    return (cached.patient_id if cached is not None else None), case_id
+
+
+def audit_list(*, actor, action: str, query=None, rows=(), object_type: str = "", extra: dict | None = None):
+    """One event for a page of a list, a search or an export: the query and the ids it returned.
+
+    Ids are taken from the rows as loaded (no query of their own); a case's patient is known from the case.
+    """
+    ids, patient_ids, case_ids = [], set(), set()
+    for row in rows:
+        ids.append(row.pk)
+        patient, case = _row_patient_and_case(row)
+        if patient is not None:
+            patient_ids.add(patient)
+        if case is not None:
+            case_ids.add(case)
+    if hasattr(query, "lists"):
+        query = {name: values if len(values) > 1 else values[0] for name, values in query.lists()}
+    changes = {
+        "query": {name: value for name, value in (query or {}).items() if name != "csrfmiddlewaretoken"},
+        "count": len(ids),
+        "ids": ids[:LIST_IDS_LIMIT],
+        "patient_ids": sorted(patient_ids)[:LIST_IDS_LIMIT],
+        "case_ids": sorted(case_ids)[:LIST_IDS_LIMIT],
+        **(extra or {}),
+    }
+    return audit_record(
+        actor=actor,
+        action=action,
+        object_type=object_type or (rows[0]._meta.model_name if len(ids) else ""),
+        patient_id=next(iter(patient_ids)) if len(patient_ids) == 1 else None,
+        case_id=next(iter(case_ids)) if len(case_ids) == 1 else None,
+        changes=changes,
+    )
 
 
 def audit_verify_chain(**kwargs):

@@ -14,7 +14,7 @@ from ... import permissions, selectors
 from ...models import Case, FollowUpStatus, Specialty, Stage
 from ...services import cases as case_services
 from ...services import opinions, workflow
-from ...services.audit import audit_record
+from ...services.audit import audit_list, audit_record
 from ..common import case_url, form_page, submit
 from ..forms import CaseCreateForm, CaseFilterForm, MoveForm, PatientForm, ReferralForm
 
@@ -42,6 +42,7 @@ def case_list(request):
         permissions.can(request.user, "patient.create", board_id)
         for board_id in permissions.visible_board_ids(request.user)
     )
+    audit_list(actor=request.user, action="case.list", query=request.GET, rows=page, object_type="case")
     return render(request, "cases/case_list.html", {"form": form, "page": page, "can_register": can_register})
 
 
