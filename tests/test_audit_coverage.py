@@ -89,7 +89,7 @@ def events_of(response) -> list[m.AuditEvent]:
 
 
 @pytest.fixture
-def walk_world(world, django_user_model):
+def walk_world(world, django_user_model):  # noqa: F811 - the fixture imported above
     from django.contrib.auth.models import Permission
 
     study = world.study
