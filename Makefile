@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 TEST_SYSTEM_PACKAGES ?= poppler-utils chromium
 SYSTEM_PACKAGES ?=
 
-.PHONY: run test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api
+.PHONY: run test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api bench-audit
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,7 @@ test: setup
 # bench-api compares the API with bare Django views on PostgreSQL.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tumorboard_bench
 
-bench: bench-api bench-paper
+bench: bench-api bench-paper bench-audit
 
 bench-api: setup
 	@scripts/system-deps.sh wrk
@@ -80,3 +80,8 @@ bench-paper: setup
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+# The keyed audit trail on PostgreSQL: parallel audited case details against the old global lock, the read-audit
+# overhead, and verify_audit over BENCH_AUDIT_EVENTS (1,000,000) events with events/s and peak memory.
+bench-audit: setup
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/audit.py

@@ -201,7 +201,7 @@ def serve() -> tuple[subprocess.Popen, str]:
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
-            urllib.request.urlopen(base + "/api/schema/", timeout=2)
+            urllib.request.urlopen(base + "/login/", timeout=2)
             return server, base
         except OSError:
             time.sleep(0.2)

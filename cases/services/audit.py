@@ -111,7 +111,7 @@ def audit_keys() -> AuditKeys:
 
 
 def mac_of(key: bytes, payload: bytes) -> str:
-    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+    return hmac.digest(key, payload, "sha256").hex()
 
 
 def _clean_address(address: str | None) -> str | None:
