@@ -163,20 +163,20 @@ def fill_events(n: int) -> None:
             buffer = io.StringIO()
             for index in range(start, min(n, start + batch)):
                 changes = {"query": {"search": f"BENCH-{index % 5000:06d}"}, "count": 25}
-                fields = dict(
-                    created_at=now,
-                    actor_id=None,
-                    actor_username="bench",
-                    action="case.view",
-                    object_type="case",
-                    object_id=str(index % 5000),
-                    patient_id=index % 5000,
-                    case_id=index % 5000,
-                    changes=changes,
-                    request_id=f"{index:032x}",
-                    ip_address="10.0.0.1",
-                    key_id=keys.current_id,
-                )
+                fields = {
+                    "created_at": now,
+                    "actor_id": None,
+                    "actor_username": "bench",
+                    "action": "case.view",
+                    "object_type": "case",
+                    "object_id": str(index % 5000),
+                    "patient_id": index % 5000,
+                    "case_id": index % 5000,
+                    "changes": changes,
+                    "request_id": f"{index:032x}",
+                    "ip_address": "10.0.0.1",
+                    "key_id": keys.current_id,
+                }
                 mac = mac_of(keys.current, canonical_payload(**fields))
                 row = [
                     now.isoformat(),

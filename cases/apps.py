@@ -6,4 +6,4 @@ class CasesConfig(AppConfig):
     verbose_name = "Tumor board"
 
     def ready(self) -> None:
-        from . import audit_guard, auth, checks  # noqa: F401 - connects receivers (logins, audit guard), checks
+        from . import audit_guard, auth, checks, files  # noqa: F401 - connects receivers (logins, audit guard), checks

@@ -1,4 +1,6 @@
+import logging
 import re
+import time
 import uuid
 from urllib.parse import unquote_to_bytes
 
@@ -39,6 +41,30 @@ class RequestContextMiddleware:
         finally:
             reset_request_context(token)
         response["X-Request-ID"] = request.request_id
+        return response
+
+
+access_log = logging.getLogger("tumorboard.access")
+
+
+class AccessLogMiddleware:
+    """One line per request: method, path, status, time, request id. The path only: a query string may hold
+    what a user searched for (an MRN, a name), and an access log is no place for it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        access_log.info(
+            "%s %s %s %.0fms %s",
+            request.method,
+            printable(request.path[:500]),
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+            getattr(request, "request_id", "-"),
+        )
         return response
 
 

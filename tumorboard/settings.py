@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cases.middleware.RequestContextMiddleware",
+    "cases.middleware.AccessLogMiddleware",  # paths without their query strings (no searched-for identifier)
     # Before any view or CSRF check reads the body: refuses text that is not UTF-8, oversized bodies…
     "cases.middleware.RequestInputMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -128,7 +129,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of failing
     # half-way with "database is locked"; WAL lets readers run beside a writer.
     DATABASES["default"]["OPTIONS"] = {
@@ -188,7 +189,13 @@ STORAGES = {
 
 # Key images: accepted only when Pillow can read them and they fit under this size.
 KEY_IMAGE_MAX_BYTES = int(os.environ.get("TUMORBOARD_KEY_IMAGE_MAX_BYTES", str(10 * 1024 * 1024)))
+# ... and at most this many pixels (a 13000 × 13000 PNG of 641 KB would take gigabytes to print), this many a study.
+KEY_IMAGE_MAX_PIXELS = int(os.environ.get("TUMORBOARD_KEY_IMAGE_MAX_PIXELS", str(30_000_000)))
+KEY_IMAGE_MAX_PER_STUDY = int(os.environ.get("TUMORBOARD_KEY_IMAGE_MAX_PER_STUDY", "20"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Stored files (key images) are readable by the app's own user only (cases/files.py does the SQLite file).
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -269,6 +276,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # runserver's request lines carry query strings: the app's own access log (tumorboard.access) replaces them.
+    "loggers": {"django.server": {"level": "WARNING"}},
 }
 TUMORBOARD_TRUST_X_FORWARDED_FOR = env_bool("TUMORBOARD_TRUST_X_FORWARDED_FOR", False)
 
