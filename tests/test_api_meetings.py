@@ -271,3 +271,18 @@ def test_the_patient_list_runs_the_same_queries(rows, api, coordinator, board, d
     client = api(coordinator)
     with django_assert_num_queries(9):  # +3: the session's sliding expiry is saved; +1: the list's audit event
         assert len(client.get("/api/v1/patients/").json()["results"]) == rows
+
+
+def test_an_unknown_user_id_gets_the_answer_a_user_of_another_board_gets(api, coordinator, meeting, outsider, case):
+    """Issue 11: attendance and presenter errors tell nobody which user ids exist."""
+    client = api(coordinator)
+    attendance = f"/api/v1/meetings/{meeting.pk}/attendance/"
+    other_board = client.post(attendance, {"user": outsider.pk})
+    unknown = client.post(attendance, {"user": 987654})
+    assert other_board.status_code == unknown.status_code == 400
+    assert other_board.json() == unknown.json()
+    agenda = f"/api/v1/meetings/{meeting.pk}/agenda/"
+    other_board = client.post(agenda, {"case": case.pk, "presenter": outsider.pk})
+    unknown = client.post(agenda, {"case": case.pk, "presenter": 987654})
+    assert other_board.status_code == unknown.status_code == 400
+    assert other_board.json() == unknown.json()

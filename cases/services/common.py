@@ -75,6 +75,7 @@ NOT_A_MEMBER = {
     "presenter": "Choose a member of this board.",
     "participants": "Every participant must be a member of this board.",
     "owner": "The owner must be a member of this board.",
+    "user": "Only members of this board are recorded as attending.",
 }
 
 

@@ -19,7 +19,7 @@ from ..models import (
     Stage,
 )
 from .audit import audit_record, snapshot
-from .common import case_event_add, lock, require_board_members, save_validated
+from .common import NOT_A_MEMBER, case_event_add, lock, require_board_members, save_validated
 from .errors import Conflict
 
 MEETING_FIELDS = ["starts_at", "location", "video_link"]
@@ -190,7 +190,7 @@ def attendance_record(*, meeting: Meeting, by, user, present: bool = True, speci
     permissions.require(by, "meeting.manage", meeting.board_id)
     member = BoardMembership.objects.filter(board_id=meeting.board_id, user=user).first()
     if member is None:
-        raise ValidationError({"user": "Only members of this board are recorded as attending."})
+        raise ValidationError({"user": NOT_A_MEMBER["user"]})
     with transaction.atomic():
         lock(meeting)
         attendance, created = Attendance.objects.update_or_create(
