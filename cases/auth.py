@@ -2,19 +2,22 @@
 lockouts, sign-outs and every change to an account (password, active, staff, superuser, groups, permissions).
 A password change, however made, and a deactivation end the user's sessions and tokens (services/accounts.py)."""
 
+import time
+
 from axes.backends import AxesStandaloneBackend
 from axes.signals import user_locked_out
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from .models import CredentialEpoch
+from .models import AuditEvent, CredentialEpoch
 from .services.accounts import EPOCH_SESSION_KEY, credential_epoch, credentials_revoke
 from .services.audit import audit_record, current_actor
 
@@ -32,7 +35,38 @@ class LockoutBackend(AxesStandaloneBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         if request is None:
             return None
+        refuse_a_guessing_address(request)
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def refuse_a_guessing_address(request) -> None:
+    """A limit per address, whatever the usernames (the lockout above is per username and address): past
+    TUMORBOARD_LOGIN_ADDRESS_DELAY_AFTER failures in the window each attempt waits longer (doubling, capped),
+    past TUMORBOARD_LOGIN_ADDRESS_LIMIT it is refused. Counted from the audit trail, so every instance agrees."""
+    from django.conf import settings
+
+    from .middleware import client_address
+
+    address = client_address(request)
+    if not address:
+        return
+    since = timezone.now() - settings.TUMORBOARD_LOGIN_ADDRESS_WINDOW
+    failures = AuditEvent.objects.filter(action="auth.login_failed", ip_address=address, created_at__gte=since).count()
+    if failures >= settings.TUMORBOARD_LOGIN_ADDRESS_LIMIT:
+        audit_record(actor=None, action="auth.address_limited", object_type="address", changes={"failures": failures})
+        raise PermissionDenied("Too many failed sign-ins from this address.")
+    over = failures - settings.TUMORBOARD_LOGIN_ADDRESS_DELAY_AFTER
+    if over >= 0:
+        delay = min(
+            settings.TUMORBOARD_LOGIN_ADDRESS_DELAY_SECONDS * 2**over, settings.TUMORBOARD_LOGIN_ADDRESS_MAX_DELAY
+        )
+        audit_record(
+            actor=None,
+            action="auth.address_delayed",
+            object_type="address",
+            changes={"failures": failures, "seconds": delay},
+        )
+        time.sleep(delay)
 
 
 class ModelBackend(DjangoModelBackend):

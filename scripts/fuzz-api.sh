@@ -20,7 +20,7 @@ export DJANGO_SECURE_SSL_REDIRECT=0
 export TUMORBOARD_API_USER_RATE=1000000/min TUMORBOARD_API_ANON_RATE=1000000/min TUMORBOARD_API_LOGIN_RATE=1000000/min
 # Likewise the login lockout: schemathesis learns the demo usernames from responses and sends them
 # with generated passwords, which would lock the next user out before their own token is taken.
-export TUMORBOARD_LOGIN_FAILURE_LIMIT=1000000
+export TUMORBOARD_LOGIN_FAILURE_LIMIT=1000000 TUMORBOARD_LOGIN_ADDRESS_LIMIT=1000000 TUMORBOARD_LOGIN_ADDRESS_DELAY_AFTER=1000000
 mkdir -p var
 if [ -z "${DATABASE_URL:-}" ]; then
   export TUMORBOARD_VAR_DIR="$PWD/var/fuzz"

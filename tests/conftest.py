@@ -37,6 +37,10 @@ def _flush_lifts_the_sqlite_audit_guard():
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # The per-address sign-in limit would slow (then refuse) suites that sign in wrongly on purpose;
+    # tests/test_abuse_limits.py sets it back.
+    settings.TUMORBOARD_LOGIN_ADDRESS_LIMIT = 10**6
+    settings.TUMORBOARD_LOGIN_ADDRESS_DELAY_AFTER = 10**6
     # Each test seals into its own checkpoint file.
     settings.TUMORBOARD_AUDIT_CHECKPOINTS = tmp_path / "audit-checkpoints" / "checkpoints.jsonl"
     # Test users log in many times; a slow hasher would only slow the suite; settings.py keeps the production hasher.

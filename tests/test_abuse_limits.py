@@ -77,3 +77,45 @@ def test_the_sqlite_file_is_made_private(tmp_path):
 
     _private_sqlite_file(sender=None, connection=Connection())
     assert stat.S_IMODE(os.stat(database).st_mode) == 0o600
+
+
+def test_fifty_usernames_from_one_address_are_slowed_then_refused_on_portal_admin_and_api(
+    coordinator, settings, monkeypatch
+):
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    from cases import auth
+    from cases import models as m
+
+    settings.TUMORBOARD_LOGIN_ADDRESS_LIMIT = 6
+    settings.TUMORBOARD_LOGIN_ADDRESS_DELAY_AFTER = 3
+    slept = []
+    monkeypatch.setattr(auth.time, "sleep", slept.append)
+    portal, admin, api = Client(REMOTE_ADDR="203.0.113.7"), Client(REMOTE_ADDR="203.0.113.7"), APIClient()
+    answers = []
+    for n in range(50):
+        credentials = {"username": f"guess-{n}", "password": "wrong-password-123"}
+        if n % 3 == 0:
+            answers.append(portal.post("/login/", credentials).status_code)
+        elif n % 3 == 1:
+            answers.append(admin.post("/admin/login/", credentials).status_code)
+        else:
+            answers.append(api.post("/api/v1/auth/token/", credentials, REMOTE_ADDR="203.0.113.7").status_code)
+    assert slept == [0.5, 1.0, 2.0]  # progressive, before the refusals
+    throttled = answers.count(429)  # the API's own login throttle (10/min) answers some before any check
+    assert m.AuditEvent.objects.filter(action="auth.address_limited").count() == 50 - 6 - throttled
+    # The right password from that address is refused too, until the window passes; another address signs in.
+    assert (
+        Client(REMOTE_ADDR="203.0.113.7")
+        .post("/login/", {"username": "coordinator", "password": "correct-horse-battery"})
+        .status_code
+        != 302
+    )
+    assert (
+        Client(REMOTE_ADDR="198.51.100.2")
+        .post("/login/", {"username": "coordinator", "password": "correct-horse-battery"})
+        .status_code
+        == 302
+    )
+    assert set(answers) <= {200, 400, 401, 429}
