@@ -7,3 +7,4 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import audit_guard, auth, checks, files  # noqa: F401 - connects receivers (logins, audit guard), checks
+        from .jobs import tasks  # noqa: F401 - registers the job kinds

@@ -24,6 +24,13 @@ NOT_PATIENT_DATA = {
     "password_change",
     "password_change_done",
     "sign-out-everywhere",
+    "healthz",
+    "readyz",
+    # Calendars carry when and where, never a patient (cases/calendars/ics.py); a job page shows progress and
+    # links to the download, which is audited when it is fetched.
+    "calendar-settings",
+    "calendar-feed",
+    "job-detail",
 }
 
 # Which user opens each portal page, and the object its <pk> names (the rest: the coordinator, the intake case).
@@ -65,6 +72,7 @@ PORTAL = {
     "agenda-outcome": ("chair", lambda w: [w.items[0].pk]),
     "case-summary-pdf": ("coordinator", lambda w: [w.pathology.pk]),
     "meeting-packet-pdf": ("coordinator", lambda w: [w.meeting.pk]),
+    "meeting-calendar": ("coordinator", lambda w: [w.meeting.pk]),
 }
 
 

@@ -3,11 +3,13 @@
 from .accounts import CredentialEpoch
 from .audit import AuditDatabase, AuditEvent
 from .boards import Board, BoardMembership, Role, Specialty
+from .calendars import CalendarFeed
 from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, Stage
 from .decisions import Decision, DecisionStatus, PlanCategory
 from .errors import FrozenRecordError
 from .followups import FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
 from .imaging import ImagingStudy, KeyImage, Modality
+from .jobs import Job, JobStatus
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
 from .opinions import Opinion
 from .pathology import Discrepancy, PathologyReport, ReportStatus
@@ -19,6 +21,7 @@ __all__ = [
     "AuditDatabase",
     "AuditEvent",
     "Board",
+    "CalendarFeed",
     "BoardMembership",
     "Case",
     "CaseEvent",
@@ -33,6 +36,8 @@ __all__ = [
     "FollowUpTemplate",
     "FrozenRecordError",
     "ImagingStudy",
+    "Job",
+    "JobStatus",
     "KeyImage",
     "Meeting",
     "MeetingStatus",
