@@ -330,3 +330,17 @@ def test_the_whole_journey_in_a_real_browser(
 
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def test_the_api_docs_render_in_chromium_under_the_csp_with_no_violation(sign_in, coordinator):
+    """Issue 11: Swagger UI was blank, its inline script blocked by the app's own CSP."""
+    page = sign_in(coordinator)
+    console = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    page.goto("/api/docs/")
+    page.get_by_text("Tumor Board API").first.wait_for()
+    page.locator(".opblock").first.wait_for()
+    assert page.locator(".opblock").count() > 20
+    shoot(page, "api-docs")
+    violations = [line for line in console if "Content Security Policy" in line or "Refused to" in line]
+    assert not violations, violations
