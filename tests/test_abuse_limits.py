@@ -119,3 +119,31 @@ def test_fifty_usernames_from_one_address_are_slowed_then_refused_on_portal_admi
         == 302
     )
     assert set(answers) <= {200, 400, 401, 429}
+
+
+def test_a_history_over_twenty_thousand_characters_is_refused_with_a_clear_error(case, coordinator):
+    from cases.services import cases as case_services
+
+    case_services.case_update(case=case, by=coordinator, history="x" * 20_000)  # the limit itself is fine
+    case.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        case_services.case_update(case=case, by=coordinator, history="x" * 1_900_000)
+    assert refused.value.message_dict == {
+        "history": [
+            "At most 20,000 characters here (this has 1,900,000): shorten it, or attach the full text to the "
+            "record it comes from."
+        ]
+    }
+    case.refresh_from_db()
+    assert len(case.history) == 20_000
+
+
+def test_the_api_and_the_portal_say_so_too(api, signed_in, case, coordinator):
+    client = api(coordinator)
+    response = client.patch(
+        f"/api/v1/cases/{case.pk}/", {"history": "x" * 20_001}, HTTP_IF_MATCH=f'"case-{case.pk}-v{case.version}"'
+    )
+    assert response.status_code == 400, response.content
+    assert "At most 20,000 characters" in str(response.json())
+    case.refresh_from_db()
+    assert case.history != "x" * 20_001

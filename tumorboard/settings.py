@@ -196,6 +196,9 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
+# Clinical free text (history, findings, opinions, decisions…): at most this many characters a field.
+TUMORBOARD_TEXT_MAX_CHARS = int(os.environ.get("TUMORBOARD_TEXT_MAX_CHARS", "20000"))
+
 # Key images: accepted only when Pillow can read them and they fit under this size.
 KEY_IMAGE_MAX_BYTES = int(os.environ.get("TUMORBOARD_KEY_IMAGE_MAX_BYTES", str(10 * 1024 * 1024)))
 # ... and at most this many pixels (a 13000 × 13000 PNG of 641 KB would take gigabytes to print), this many a study.
