@@ -165,7 +165,7 @@ def _settled_through() -> int:
     return through
 
 
-def _events(after: int, through: int | None, chunk: int = 10000) -> Iterator[tuple]:
+def _events(after: int, through: int | None, chunk: int = 10000, columns=COLUMNS) -> Iterator[tuple]:
     """Events after #after (up to #through) in order, a page at a time: memory stays constant.
 
     Keyset pages (id > last ORDER BY id LIMIT n): no server-side cursor held open, one index range per page.
@@ -174,21 +174,21 @@ def _events(after: int, through: int | None, chunk: int = 10000) -> Iterator[tup
     """
     last = after
     bound = "" if through is None else " AND id <= %s"
-    sql = f"SELECT {', '.join(COLUMNS)} FROM {AuditEvent._meta.db_table} WHERE id > %s{bound} ORDER BY id LIMIT %s"
+    sql = f"SELECT {', '.join(columns)} FROM {AuditEvent._meta.db_table} WHERE id > %s{bound} ORDER BY id LIMIT %s"
     raw = connection.vendor == "postgresql"
-    changes = COLUMNS.index("changes")
+    changes = columns.index("changes") if "changes" in columns else None
     while True:
         if raw:
             with connection.cursor() as cursor:
                 cursor.execute(sql, [last, through, chunk] if through is not None else [last, chunk])
                 rows = cursor.fetchall()
-            if rows and isinstance(rows[0][changes], str):
+            if rows and changes is not None and isinstance(rows[0][changes], str):
                 rows = [(*row[:changes], json.loads(row[changes]), *row[changes + 1 :]) for row in rows]
         else:
             queryset = AuditEvent.objects.filter(id__gt=last).order_by("id")
             if through is not None:
                 queryset = queryset.filter(id__lte=through)
-            rows = list(queryset.values_list(*COLUMNS)[:chunk])
+            rows = list(queryset.values_list(*columns)[:chunk])
         if not rows:
             return
         yield from rows
@@ -220,8 +220,8 @@ def audit_seal() -> SealResult:
         root = last.data["root"] if last else GENESIS
         through = _settled_through()
         count, last_id = 0, after
-        for row in _events(after, through):
-            root, last_id, count = next_root(root, row[0], row[-1]), row[0], count + 1
+        for event_id, mac in _events(after, through, columns=("id", "mac")):  # the root needs no more
+            root, last_id, count = next_root(root, event_id, mac), event_id, count + 1
         if not count:
             return SealResult(None, 0)
         checkpoint = {
