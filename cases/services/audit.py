@@ -154,7 +154,7 @@ def audit_record(
         object_id=str(object_id)[:40],
         patient_id=patient_id,
         case_id=case_id,
-        changes=json.loads(json.dumps(changes or {}, default=str)),
+        changes=_storable(json.loads(json.dumps(changes or {}, default=str))),
         request_id=context.request_id,
         ip_address=_clean_address(context.ip_address),
         key_id=keys.current_id,
@@ -165,6 +165,17 @@ def audit_record(
     if context.request is not None:
         context.request.tb_audited = True  # the page-read fallback (middleware) then writes nothing more
     return event
+
+
+def _storable(value):
+    """NUL written as \\x00: a probe's query may hold one, and PostgreSQL's JSON cannot (nor any text column)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\x00")
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    return value
 
 
 LIST_IDS_LIMIT = 500
