@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 TEST_SYSTEM_PACKAGES ?= poppler-utils chromium nodejs npm
 SYSTEM_PACKAGES ?=
 
-.PHONY: run worker scale-check test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api bench-analytics
+.PHONY: run worker scale-check test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api bench-analytics bench-audit
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,14 +47,15 @@ worker: setup
 test: SYSTEM_PACKAGES += $(TEST_SYSTEM_PACKAGES)
 test: setup
 	scripts/install-test-provider.sh  # the identity tests' OpenID provider (Node.js)
-	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} DJANGO_SECURE_SSL_REDIRECT=0 \
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} TUMORBOARD_AUDIT_KEY=$${TUMORBOARD_AUDIT_KEY:-test-only-audit-key} \
+		DJANGO_SECURE_SSL_REDIRECT=0 \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures; they are not tests. `bench` runs every bench-* target.
 # bench-api compares the API with bare Django views on PostgreSQL.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tumorboard_bench
 
-bench: bench-api bench-paper bench-analytics
+bench: bench-api bench-paper bench-analytics bench-audit
 
 bench-api: setup
 	@scripts/system-deps.sh wrk
@@ -99,3 +100,8 @@ bench-paper: setup
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+# The keyed audit trail on PostgreSQL: parallel audited case details against the old global lock, the read-audit
+# overhead, and verify_audit over BENCH_AUDIT_EVENTS (1,000,000) events with events/s and peak memory.
+bench-audit: setup
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/audit.py

@@ -29,6 +29,7 @@ os.environ.update(
     DATABASE_URL=DATABASE_URL,
     DJANGO_SETTINGS_MODULE="bench.api_settings",
     DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY") or "bench-only-not-secret",
+    TUMORBOARD_AUDIT_KEY=os.environ.get("TUMORBOARD_AUDIT_KEY") or "bench-only-audit-key",
     DJANGO_DEBUG="0",
 )
 CASES = 10_000
@@ -200,7 +201,7 @@ def serve() -> tuple[subprocess.Popen, str]:
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
-            urllib.request.urlopen(base + "/api/schema/", timeout=2)
+            urllib.request.urlopen(base + "/login/", timeout=2)
             return server, base
         except OSError:
             time.sleep(0.2)

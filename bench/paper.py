@@ -24,6 +24,7 @@ WORK = Path(tempfile.mkdtemp(prefix="tb-bench-paper-"))
 os.environ.update(
     DJANGO_SETTINGS_MODULE="tumorboard.settings",
     DJANGO_SECRET_KEY="bench-only-not-secret",
+    TUMORBOARD_AUDIT_KEY="bench-only-audit-key",
     DATABASE_URL=f"sqlite:///{WORK / 'bench.sqlite3'}",
     TUMORBOARD_VAR_DIR=str(WORK),
     DJANGO_MEDIA_ROOT=str(WORK / "media"),

@@ -24,7 +24,7 @@ from .models import (
     PathologyReport,
     Patient,
 )
-from .services.audit import audit_record
+from .services.audit import audit_list, audit_record, jsonable
 from .services.jobs import job_retry
 
 admin.site.site_header = "Tumor Board administration"
@@ -47,6 +47,61 @@ class AuditedAdmin(admin.ModelAdmin):
             audit_record(actor=request.user, action="admin.delete", obj=obj)
             super().delete_model(request, obj)
 
+    def delete_queryset(self, request, queryset):
+        """The changelist's "delete selected": one event naming every row it deletes."""
+        with transaction.atomic():
+            rows = list(queryset)
+            audit_record(
+                actor=request.user,
+                action="admin.bulk_delete",
+                object_type=self.model._meta.model_name,
+                changes={"ids": [row.pk for row in rows], "names": [str(row) for row in rows]},
+            )
+            super().delete_queryset(request, queryset)
+
+    def save_formset(self, request, form, formset, change):
+        """Inline rows (a board's memberships): each added, changed or deleted row, before and after."""
+        with transaction.atomic():
+            entries = []
+            deleted = {id(f) for f in formset.deleted_forms}
+            for inline_form in formset.forms:
+                if id(inline_form) in deleted:
+                    if inline_form.instance.pk:
+                        before = {n: _value(inline_form.initial.get(n)) for n in inline_form.fields if n != "id"}
+                        entries.append({"deleted": inline_form.instance.pk, "before": before})
+                    continue
+                if not inline_form.has_changed():
+                    continue
+                names = [n for n in inline_form.changed_data if n not in ("id", "DELETE")]
+                entries.append(
+                    {
+                        "row": inline_form.instance.pk,
+                        "before": {n: _value(inline_form.initial.get(n)) for n in names}
+                        if inline_form.instance.pk
+                        else {},
+                        "after": {n: _value(inline_form.cleaned_data.get(n)) for n in names},
+                    }
+                )
+            super().save_formset(request, form, formset, change)
+            for entry, new in zip(
+                [e for e in entries if e.get("row") is None and "deleted" not in e], formset.new_objects, strict=False
+            ):
+                entry["row"] = new.pk
+            if entries:
+                audit_record(
+                    actor=request.user,
+                    action="admin.inline_update",
+                    obj=form.instance,
+                    changes={formset.model._meta.model_name: entries},
+                )
+
+
+def _value(value):
+    if isinstance(value, list | tuple):
+        return [_value(item) for item in value]
+    value = jsonable(value)
+    return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Clinical records: visible to administrators, changed only through the portal and API."""
@@ -59,6 +114,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            model = self.model._meta.model_name
+            audit_list(
+                actor=request.user,
+                action=f"admin.{model}_list",
+                query=request.GET,
+                rows=list(changelist.result_list),
+                object_type=model,
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = getattr(response, "context_data", {}).get("original")
+        if original is not None and response.status_code == 200:
+            audit_record(actor=request.user, action=f"admin.{self.model._meta.model_name}_view", obj=original)
+        return response
 
 
 class MembershipInline(admin.TabularInline):

@@ -1,9 +1,12 @@
+import logging
 import re
+import time
 import uuid
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from django.http.multipartparser import MultiPartParserError
@@ -13,6 +16,7 @@ from django.utils.cache import add_never_cache_headers
 
 from . import logs
 from .auth import LOGIN_AT_SESSION_KEY
+from .services.accounts import EPOCH_SESSION_KEY, credential_epoch
 from .services.audit import audit_record, bind_request_context, reset_request_context
 
 
@@ -32,7 +36,7 @@ class RequestContextMiddleware:
 
     def __call__(self, request):
         request.request_id = uuid.uuid4().hex
-        token = bind_request_context(request_id=request.request_id, ip_address=client_address(request))
+        token = bind_request_context(request_id=request.request_id, ip_address=client_address(request), request=request)
         # Kept past this middleware, so Django's own "Not Found" and error lines carry it too;
         # cleared when the response is finished (cases/logs.py).
         logs.request_id.set(request.request_id)
@@ -44,18 +48,57 @@ class RequestContextMiddleware:
         return response
 
 
+access_log = logging.getLogger("tumorboard.access")
+
+
+class AccessLogMiddleware:
+    """One line per request: method, path, status, time, request id. The path only: a query string may hold
+    what a user searched for (an MRN, a name), and an access log is no place for it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        access_log.info(
+            "%s %s %s %.0fms %s",
+            request.method,
+            printable(request.path[:500]),
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+            getattr(request, "request_id", "-"),
+        )
+        return response
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's, except that a view may leave the session it was sent untouched (the API's token endpoint)."""
+
+    def process_response(self, request, response):
+        if getattr(request, "session_untouched", False):
+            return response
+        return super().process_response(request, response)
+
+
 class SessionLifetimeMiddleware:
-    """Ends a session past its absolute lifetime, however active it was (the idle limit is the cookie age)."""
+    """Ends a session past its absolute lifetime, however active it was (the idle limit is the cookie age),
+    and a session opened before the user's credentials were last revoked (password change, deactivation,
+    sign out everywhere)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if user is not None and user.is_authenticated and SESSION_KEY in request.session:
             started = request.session.get(LOGIN_AT_SESSION_KEY)
             limit = settings.SESSION_ABSOLUTE_HOURS * 3600
-            if started is None or timezone.now().timestamp() - started > limit:
+            if (
+                started is None
+                or timezone.now().timestamp() - started > limit
+                or request.session.get(EPOCH_SESSION_KEY, 0) != credential_epoch(user)
+            ):
                 logout(request)
         return self.get_response(request)
 
@@ -94,6 +137,39 @@ class AccessDeniedAuditMiddleware:
                 action=f"access.denied_{response.status_code}",
                 object_type="url",
                 changes={"path": printable(request.path[:500]), "method": request.method},
+            )
+        return response
+
+
+class PageReadAuditMiddleware:
+    """Every page of patient data that is read leaves an event, even one whose view wrote none of its own
+    (the GET of a form that shows a case, a new page): the path, the view, and the case or patient in its URL.
+    Views that audit their read (with the ids they showed) mark the request, and this writes nothing more."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.audited = re.compile(settings.TUMORBOARD_AUDITED_PATHS)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.method in ("GET", "HEAD")
+            and 200 <= response.status_code < 300
+            and not getattr(request, "tb_audited", False)
+            and self.audited.match(request.path)
+        ):
+            match = getattr(request, "resolver_match", None)
+            kwargs = dict(match.kwargs) if match else {}
+            patient_id = kwargs.get("pk") if request.path.startswith("/patients/") else kwargs.get("patient_pk")
+            case_id = kwargs.get("pk") if request.path.startswith("/cases/") else None
+            audit_record(
+                actor=getattr(request, "user", None),
+                action="page.view",
+                object_type="url",
+                object_id=str(kwargs.get("pk", ""))[:40],
+                patient_id=patient_id,
+                case_id=case_id,
+                changes={"path": printable(request.path[:500]), "view": match.view_name if match else "", **kwargs},
             )
         return response
 

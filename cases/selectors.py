@@ -379,7 +379,7 @@ def patient_list(*, user) -> QuerySet[Patient]:
 def imaging_study_list(*, user) -> QuerySet[ImagingStudy]:
     return (
         permissions.imaging_studies_visible_to(user)
-        .select_related("radiologist")
+        .select_related("radiologist", "case")  # the case: its patient goes into the list's audit event
         .prefetch_related("key_images")
         .order_by("-performed_on", "-id")
     )
@@ -389,26 +389,26 @@ def pathology_report_list(*, user) -> QuerySet[PathologyReport]:
     # `superseded_by` is the reverse one-to-one: joined here so each row's successor costs no query.
     return (
         permissions.pathology_reports_visible_to(user)
-        .select_related("pathologist", "superseded_by")
+        .select_related("pathologist", "superseded_by", "case")
         .order_by("-created_at", "-id")
     )
 
 
 def opinion_list(*, user) -> QuerySet[Opinion]:
-    return permissions.opinions_visible_to(user).select_related("author").order_by("-updated_at", "-id")
+    return permissions.opinions_visible_to(user).select_related("author", "case").order_by("-updated_at", "-id")
 
 
 def decision_list(*, user) -> QuerySet[Decision]:
     return (
         permissions.decisions_visible_to(user)
-        .select_related("recorded_by", "signed_by")
+        .select_related("recorded_by", "signed_by", "case")
         .prefetch_related("participants")
         .order_by("-created_at", "-id")
     )
 
 
 def follow_up_list(*, user) -> QuerySet[FollowUp]:
-    return permissions.follow_ups_visible_to(user).select_related("owner").order_by("due_on", "id")
+    return permissions.follow_ups_visible_to(user).select_related("owner", "case").order_by("due_on", "id")
 
 
 def case_timeline(case: Case) -> QuerySet[CaseEvent]:
@@ -446,7 +446,7 @@ def audit_search(
         events = events.filter(created_at__date__gte=date_from)
     if date_to:
         events = events.filter(created_at__date__lte=date_to)
-    return events.order_by("-sequence")
+    return events.order_by("-id")
 
 
 def case_viewers(*, case_id: int) -> list[dict]:

@@ -12,6 +12,7 @@ USERS="${FUZZ_USERS:-coordinator chair pathologist}"
 SEED="${FUZZ_SEED:-20261125}"
 
 export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-fuzz-only-not-secret}"
+export TUMORBOARD_AUDIT_KEY="${TUMORBOARD_AUDIT_KEY:-fuzz-only-audit-key}"
 export DJANGO_DEBUG=0
 # gunicorn serves plain HTTP on loopback here; production redirects to HTTPS.
 export DJANGO_SECURE_SSL_REDIRECT=0
@@ -19,7 +20,7 @@ export DJANGO_SECURE_SSL_REDIRECT=0
 export TUMORBOARD_API_USER_RATE=1000000/min TUMORBOARD_API_ANON_RATE=1000000/min TUMORBOARD_API_LOGIN_RATE=1000000/min
 # Likewise the login lockout: schemathesis learns the demo usernames from responses and sends them
 # with generated passwords, which would lock the next user out before their own token is taken.
-export TUMORBOARD_LOGIN_FAILURE_LIMIT=1000000
+export TUMORBOARD_LOGIN_FAILURE_LIMIT=1000000 TUMORBOARD_LOGIN_ADDRESS_LIMIT=1000000 TUMORBOARD_LOGIN_ADDRESS_DELAY_AFTER=1000000
 mkdir -p var
 if [ -z "${DATABASE_URL:-}" ]; then
   export TUMORBOARD_VAR_DIR="$PWD/var/fuzz"
@@ -47,7 +48,7 @@ import json, sys, time, urllib.request
 base, username = sys.argv[1], sys.argv[2]
 for _ in range(120):
     try:
-        urllib.request.urlopen(base + "/api/schema/", timeout=2)
+        urllib.request.urlopen(base + "/login/", timeout=2)
         break
     except OSError:
         time.sleep(0.5)
@@ -62,7 +63,11 @@ status=0
 for user in $USERS; do
   echo "== schemathesis as ${user}"
   token="$(take_token "$user")"
-  .venv/bin/schemathesis --no-color --config-file scripts/fuzz-api.toml run "${base}/api/schema/?format=json" \
+  # The schema is for signed-in users: fetch it with the token, then fuzz the live server from the file.
+  schema="var/fuzz-schema-${user}.json"
+  $PY -c 'import sys, urllib.request; r = urllib.request.Request(sys.argv[1], headers={"Authorization": "Token " + sys.argv[2]}); open(sys.argv[3], "wb").write(urllib.request.urlopen(r, timeout=30).read())' \
+    "${base}/api/schema/?format=json" "$token" "$schema"
+  .venv/bin/schemathesis --no-color --config-file scripts/fuzz-api.toml run "$schema" --url "$base" \
     --header "Authorization: Token ${token}" \
     --checks not_a_server_error,response_schema_conformance \
     --exclude-path /api/v1/auth/logout/ \

@@ -39,7 +39,9 @@ def test_the_imaging_list_runs_the_same_queries_for_35_studies(api, coordinator,
     for _ in range(35):
         m.KeyImage.objects.create(study=f.ImagingStudyFactory(case=case), image=f.png_upload(), caption="c")
     client = api(coordinator)
-    with django_assert_num_queries(9):  # +3 session save; session, user, memberships, count, page, key images
+    with django_assert_num_queries(
+        10
+    ):  # +3 session save, +1 audit event; session, user, memberships, count, page, key images
         response = client.get(f"/api/v1/imaging-studies/?case={case.pk}&page_size=50")
     assert len(response.json()["results"]) == 35
 
@@ -113,7 +115,7 @@ def test_the_pathology_list_runs_the_same_queries_for_35_reports(api, coordinato
             discrepancy="minor" if previous else "",
         )
     client = api(coordinator)
-    with django_assert_num_queries(8):  # +3: the session's sliding expiry is saved
+    with django_assert_num_queries(9):  # +3: the session's sliding expiry is saved; +1: the list's audit event
         response = client.get("/api/v1/pathology-reports/?page_size=50")
     rows = response.json()["results"]
     assert len(rows) == 35 and sum(row["is_current"] for row in rows) == 1
@@ -151,5 +153,5 @@ def test_the_opinion_list_runs_the_same_queries(rows, api, coordinator, board, d
     for _ in range(rows):
         f.OpinionFactory(case=f.CaseFactory(board=board))
     client = api(coordinator)
-    with django_assert_num_queries(8):  # +3: the session's sliding expiry is saved
+    with django_assert_num_queries(9):  # +3: the session's sliding expiry is saved; +1: the list's audit event
         assert len(client.get("/api/v1/opinions/").json()["results"]) == rows

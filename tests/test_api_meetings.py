@@ -121,7 +121,7 @@ def test_the_meeting_list_runs_the_same_queries(rows, api, coordinator, board, d
     for _ in range(rows):
         f.MeetingFactory(board=board)
     client = api(coordinator)
-    with django_assert_num_queries(8):  # +3: the session's sliding expiry is saved
+    with django_assert_num_queries(9):  # +3: the session's sliding expiry is saved; +1: the list's audit event
         assert len(client.get("/api/v1/meetings/").json()["results"]) == rows
 
 
@@ -135,7 +135,7 @@ def test_meeting_detail_runs_the_same_queries_for_35_agenda_items(
         f.AttendanceFactory(meeting=meeting, user=user, specialty=specialty)
     client = api(coordinator)
     # session, user, memberships, meeting, agenda, attendance, decisions, audit event (5)
-    with django_assert_num_queries(15):  # +3: the session's sliding expiry is saved
+    with django_assert_num_queries(11):  # +3: the session's sliding expiry is saved
         body = client.get(f"/api/v1/meetings/{meeting.pk}/").json()
     assert len(body["agenda_items"]) == rows
 
@@ -202,7 +202,9 @@ def test_the_decision_list_runs_the_same_queries(rows, api, coordinator, board, 
     for _ in range(rows):
         f.DecisionFactory(case=f.CaseFactory(board=board)).participants.set([chair, coordinator])
     client = api(coordinator)
-    with django_assert_num_queries(9):  # +3 session save; session, user, memberships, count, page, participants
+    with django_assert_num_queries(
+        10
+    ):  # +3 session save, +1 audit event; session, user, memberships, count, page, participants
         assert len(client.get("/api/v1/decisions/").json()["results"]) == rows
 
 
@@ -258,7 +260,7 @@ def test_the_follow_up_list_runs_the_same_queries(rows, api, coordinator, case, 
             case=case, kind="action", description=f"{n}", due_on=timezone.localdate(), owner=chair
         )
     client = api(coordinator)
-    with django_assert_num_queries(8):  # +3: the session's sliding expiry is saved
+    with django_assert_num_queries(9):  # +3: the session's sliding expiry is saved; +1: the list's audit event
         assert len(client.get("/api/v1/follow-ups/").json()["results"]) == rows
 
 
@@ -267,5 +269,20 @@ def test_the_patient_list_runs_the_same_queries(rows, api, coordinator, board, d
     for _ in range(rows):
         f.PatientFactory(registered_board=board)
     client = api(coordinator)
-    with django_assert_num_queries(8):  # +3: the session's sliding expiry is saved
+    with django_assert_num_queries(9):  # +3: the session's sliding expiry is saved; +1: the list's audit event
         assert len(client.get("/api/v1/patients/").json()["results"]) == rows
+
+
+def test_an_unknown_user_id_gets_the_answer_a_user_of_another_board_gets(api, coordinator, meeting, outsider, case):
+    """Issue 11: attendance and presenter errors tell nobody which user ids exist."""
+    client = api(coordinator)
+    attendance = f"/api/v1/meetings/{meeting.pk}/attendance/"
+    other_board = client.post(attendance, {"user": outsider.pk})
+    unknown = client.post(attendance, {"user": 987654})
+    assert other_board.status_code == unknown.status_code == 400
+    assert other_board.json() == unknown.json()
+    agenda = f"/api/v1/meetings/{meeting.pk}/agenda/"
+    other_board = client.post(agenda, {"case": case.pk, "presenter": outsider.pk})
+    unknown = client.post(agenda, {"case": case.pk, "presenter": 987654})
+    assert other_board.status_code == unknown.status_code == 400
+    assert other_board.json() == unknown.json()

@@ -1,12 +1,8 @@
-import io
-
 import pytest
-from django.core.management import CommandError, call_command
-from django.db import DatabaseError, connection, transaction
 
 from cases import models as m
 from cases.services import cases
-from cases.services.audit import audit_record, audit_verify_chain
+from cases.services.audit import audit_record
 
 
 def test_every_write_leaves_an_audit_row_with_who_and_what(case, coordinator):
@@ -34,61 +30,6 @@ def test_audit_events_are_append_only(case, coordinator):
         m.AuditEvent.objects.filter(pk=event.pk).update(action="x")
     with pytest.raises(m.FrozenRecordError):
         m.AuditEvent.objects.all().delete()
-
-
-def tamper(sql, params):
-    """Change the table below the ORM's guard, as someone with database access could."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")  # a superuser silences triggers
-        cursor.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = origin")
-
-
-@pytest.fixture
-def five_events(case, coordinator):
-    for _ in range(5):
-        audit_record(actor=coordinator, action="case.view", obj=case)
-    return list(m.AuditEvent.objects.order_by("sequence"))
-
-
-def test_the_hash_chain_verifies(five_events):
-    report = audit_verify_chain()
-    assert (report.ok, report.checked) == (True, 5)
-    out = io.StringIO()
-    call_command("verify_audit", stdout=out)
-    assert "5 events verified" in out.getvalue()
-
-
-def test_an_edited_event_is_the_first_broken_link(five_events):
-    tamper("UPDATE cases_auditevent SET action = %s WHERE id = %s", ["case.print", five_events[2].pk])
-    report = audit_verify_chain()
-    assert (report.checked, report.broken.sequence) == (2, 3)
-    assert "changed after it was written" in report.problem
-    with pytest.raises(CommandError, match="broken after 2 good events"):
-        call_command("verify_audit", stdout=io.StringIO())
-
-
-def test_a_deleted_event_breaks_the_chain(five_events):
-    tamper("DELETE FROM cases_auditevent WHERE id = %s", [five_events[1].pk])
-    report = audit_verify_chain()
-    assert (report.checked, report.broken.sequence) == (1, 3)
-    assert "missing" in report.problem
-
-
-def test_removing_the_newest_events_is_detected_by_the_head(five_events):
-    tamper("DELETE FROM cases_auditevent WHERE id = %s", [five_events[-1].pk])
-    report = audit_verify_chain()
-    assert not report.ok and "head records #5" in report.problem
-
-
-@pytest.mark.postgres
-def test_postgres_refuses_update_and_delete_of_audit_rows_even_in_raw_sql(postgres_only, five_events):
-    for sql in ("UPDATE cases_auditevent SET action = 'x' WHERE id = %s", "DELETE FROM cases_auditevent WHERE id = %s"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, [five_events[0].pk])
-    assert audit_verify_chain().ok
 
 
 def test_a_request_records_its_id_and_client_address(rf, coordinator, case):

@@ -193,11 +193,11 @@ def test_twenty_concurrent_writers_lose_nothing_and_refusals_say_what_to_do(
     )
     events = Counter(m.CaseEvent.objects.filter(case=case).values_list("kind", flat=True)) - events_before
     assert events == Counter(updated=len(referrals), transition=len(moves), opinion=len(opinion_edits))
-    updates = m.AuditEvent.objects.filter(action="case.update", case_id=case.pk).order_by("sequence")
+    updates = m.AuditEvent.objects.filter(action="case.update", case_id=case.pk).order_by("id")
     assert [row.changes["key_labs"][1] for row in updates] == [w.sent["key_labs"] for w in referrals]
     labs = ["Calcium 2.9", *(w.sent["key_labs"] for w in referrals)]
     assert [row.changes["key_labs"][0] for row in updates] == labs[:-1]  # each edit saw the one before
-    transitions = m.AuditEvent.objects.filter(action="case.transition", case_id=case.pk).order_by("sequence")
+    transitions = m.AuditEvent.objects.filter(action="case.transition", case_id=case.pk).order_by("id")
     assert [row.changes["note"] for row in transitions] == [w.sent["note"] for w in moves]
     report = audit_verify_chain()
     assert report.ok, report.problem

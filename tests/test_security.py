@@ -36,7 +36,7 @@ def test_logins_and_failures_are_audited(coordinator):
     client = Client()
     assert login(client, "coordinator", "wrong").status_code == 400
     assert login(client, "coordinator").status_code == 302
-    events = list(m.AuditEvent.objects.order_by("sequence").values_list("action", "actor_username", "ip_address"))
+    events = list(m.AuditEvent.objects.order_by("id").values_list("action", "actor_username", "ip_address"))
     assert events == [("auth.login_failed", "", "10.0.0.5"), ("auth.login", "coordinator", "10.0.0.5")]
     assert m.AuditEvent.objects.get(action="auth.login_failed").changes == {"username": "coordinator"}
 
@@ -135,3 +135,28 @@ def test_the_deployment_check_is_clean_with_debug_off(debug):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNING" not in result.stdout + result.stderr and "?:" not in result.stdout + result.stderr
+
+
+def test_the_schema_and_the_docs_need_a_signed_in_user(client, api, coordinator):
+    for path in ("/api/schema/", "/api/schema/?format=json", "/api/docs/", "/api/docs/?script="):
+        assert client.get(path).status_code in (401, 403), path
+    signed_in = api(coordinator)
+    assert signed_in.get("/api/schema/?format=json").status_code == 200
+
+
+def test_the_docs_page_runs_under_the_csp_without_inline_script_or_style(api, coordinator):
+    import re
+
+    client = api(coordinator)
+    page = client.get("/api/docs/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html), "an inline script"
+    assert "<style" not in html and " style=" not in html
+    policy = page["Content-Security-Policy"]
+    assert "unsafe-inline" not in policy and "script-src 'self'" in policy
+    script = re.findall(r'<script src="([^"]+)"', html)[-1]
+    assert script.startswith("/api/docs/?") and "script" in script
+    loaded = client.get(script.replace("&amp;", "&"))
+    assert loaded.status_code == 200 and "SwaggerUIBundle" in loaded.content.decode()
+    assert loaded["Content-Type"].startswith("application/javascript")

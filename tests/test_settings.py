@@ -72,3 +72,48 @@ def test_settings_come_from_the_environment():
         "True",
         "False",
     ], out.stderr
+
+
+def test_the_app_refuses_to_start_without_an_audit_key_when_debug_is_off():
+    clean = {k: v for k, v in os.environ.items() if k != "TUMORBOARD_AUDIT_KEY"}
+    env = {"DJANGO_SECRET_KEY": "k" * 50, "DJANGO_DEBUG": "0"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import tumorboard.wsgi"],
+        cwd=ROOT,
+        env={**{k: v for k, v in clean.items() if not k.startswith("DJANGO_")}, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .endswith(
+            "TUMORBOARD_AUDIT_KEY is not set: export a long random value (kept outside the database), "
+            "or DJANGO_DEBUG=1 for local development."
+        )
+    )
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env={**{k: v for k, v in clean.items() if not k.startswith("DJANGO_")}, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert check.returncode != 0 and "tumorboard.E002" in check.stderr
+
+
+def test_with_debug_on_a_development_audit_key_is_derived():
+    clean = {k: v for k, v in os.environ.items() if k != "TUMORBOARD_AUDIT_KEY" and not k.startswith("DJANGO_")}
+    code = "import django; django.setup(); from django.conf import settings; print(settings.TUMORBOARD_AUDIT_KEY)"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, "DJANGO_DEBUG": "1", "DJANGO_SETTINGS_MODULE": "tumorboard.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.stdout.strip().startswith("development-") and len(out.stdout.strip()) == 76

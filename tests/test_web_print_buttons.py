@@ -124,7 +124,7 @@ def test_the_case_pages_buttons_give_the_summary_and_its_pdfa_variant(signed_in,
     assert pdfa["Content-Disposition"].endswith('-summary-pdfa.pdf"')
     xmp = PdfReader(io.BytesIO(pdfa.content)).trailer["/Root"]["/Metadata"].get_object().get_data()
     assert b'pdfaid:part="3"' in xmp
-    printed = m.AuditEvent.objects.filter(action="case.print").order_by("sequence")
+    printed = m.AuditEvent.objects.filter(action="case.print").order_by("id")
     assert [(e.actor, e.changes["pdfa"]) for e in printed] == [(coordinator, False), (coordinator, True)]
 
 
@@ -156,7 +156,7 @@ def test_the_packet_button_gives_the_draft_packet_and_no_deidentified_one_is_off
     packet = text_of(follow(client, links["Print packet"][0]).content)
     assert "QUILLFEATHER, Ines" in packet and "DRAFT" in packet
     assert b"deidentify" not in page.content
-    printed = m.AuditEvent.objects.filter(action="meeting.print").order_by("sequence")
+    printed = m.AuditEvent.objects.filter(action="meeting.print").order_by("id")
     assert [(e.actor, e.changes["pdfa"]) for e in printed] == [(radiologist, False)]
 
 

@@ -3,6 +3,7 @@
 See the configuration table in README.md for every variable.
 """
 
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +38,24 @@ TUMORBOARD_SECRET_KEY_MISSING = not SECRET_KEY and not DEBUG
 if not SECRET_KEY and DEBUG:
     SECRET_KEY = "insecure-development-key-only-used-when-DJANGO_DEBUG-is-on"
 
+# The audit trail's key (cases/services/audit.py): HMAC-SHA-256 over every event. It never enters the
+# database; keep it where the secret key is kept. Old keys stay listed (comma-separated) while events
+# or checkpoints signed with them are verified. With debug on and no key, one is derived for development.
+TUMORBOARD_AUDIT_KEY = os.environ.get("TUMORBOARD_AUDIT_KEY", "")
+TUMORBOARD_AUDIT_OLD_KEYS = env_list("TUMORBOARD_AUDIT_OLD_KEYS", "")
+TUMORBOARD_AUDIT_KEY_MISSING = not TUMORBOARD_AUDIT_KEY and not DEBUG
+TUMORBOARD_AUDIT_KEY_MISSING_MESSAGE = (
+    "TUMORBOARD_AUDIT_KEY is not set: export a long random value (kept outside the database), "
+    "or DJANGO_DEBUG=1 for local development."
+)
+if not TUMORBOARD_AUDIT_KEY and DEBUG:
+    TUMORBOARD_AUDIT_KEY = "development-" + hashlib.sha256(f"audit:{SECRET_KEY}".encode()).hexdigest()
+# Checkpoints sealing the trail (`manage.py seal_audit`): an append-only JSON-lines file outside the database
+# and never in the database's own directory (a copy or restore of that directory must not carry it along).
+TUMORBOARD_AUDIT_CHECKPOINTS = Path(
+    os.environ.get("TUMORBOARD_AUDIT_CHECKPOINTS", VAR_DIR / "audit-checkpoints" / "checkpoints.jsonl")
+)
+
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
 INSTALLED_APPS = [
@@ -61,19 +80,21 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "cases.middleware.SessionMiddleware",  # Django's, but the token endpoint leaves a session untouched
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cases.middleware.RequestContextMiddleware",
+    "cases.middleware.AccessLogMiddleware",  # paths without their query strings (no searched-for identifier)
     # Before any view or CSRF check reads the body: refuses text that is not UTF-8, oversized bodies…
     "cases.middleware.RequestInputMiddleware",
     "csp.middleware.CSPMiddleware",
     "cases.middleware.SessionLifetimeMiddleware",
     "cases.middleware.NoStoreMiddleware",
     "cases.middleware.AccessDeniedAuditMiddleware",
+    "cases.middleware.PageReadAuditMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -108,7 +129,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of failing
     # half-way with "database is locked"; WAL lets readers run beside a writer.
     DATABASES["default"]["OPTIONS"] = {
@@ -127,7 +148,7 @@ PASSWORD_HASHERS = [
 AUTHENTICATION_BACKENDS = [
     # Refuses logins during a lockout (django-axes); the model backend then checks the password.
     "cases.auth.LockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "cases.auth.ModelBackend",  # Django's, loading the credential epoch with the user
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -175,9 +196,18 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
+# Clinical free text (history, findings, opinions, decisions…): at most this many characters a field.
+TUMORBOARD_TEXT_MAX_CHARS = int(os.environ.get("TUMORBOARD_TEXT_MAX_CHARS", "20000"))
+
 # Key images: accepted only when Pillow can read them and they fit under this size.
 KEY_IMAGE_MAX_BYTES = int(os.environ.get("TUMORBOARD_KEY_IMAGE_MAX_BYTES", str(10 * 1024 * 1024)))
+# ... and at most this many pixels (a 13000 × 13000 PNG of 641 KB would take gigabytes to print), this many a study.
+KEY_IMAGE_MAX_PIXELS = int(os.environ.get("TUMORBOARD_KEY_IMAGE_MAX_PIXELS", str(30_000_000)))
+KEY_IMAGE_MAX_PER_STUDY = int(os.environ.get("TUMORBOARD_KEY_IMAGE_MAX_PER_STUDY", "20"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Stored files (key images) are readable by the app's own user only (cases/files.py does the SQLite file).
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Notifications (cases/notify/): SMTP when DJANGO_EMAIL_HOST is set, else printed on the console.
@@ -289,6 +319,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # runserver's request lines carry query strings: the app's own access log (tumorboard.access) replaces them.
+    "loggers": {"django.server": {"level": "WARNING"}},
 }
 TUMORBOARD_TRUST_X_FORWARDED_FOR = env_bool("TUMORBOARD_TRUST_X_FORWARDED_FOR", False)
 
@@ -324,6 +356,15 @@ AXES_FAILURE_LIMIT = int(os.environ.get("TUMORBOARD_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("TUMORBOARD_LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# And per address, whatever the usernames (portal, admin and API token alike; cases/auth.py): after 10 failures
+# in 15 minutes each attempt waits 0.5 s, doubling up to 5 s; after 30 the address is refused. Audited.
+TUMORBOARD_LOGIN_ADDRESS_WINDOW = timedelta(
+    minutes=int(os.environ.get("TUMORBOARD_LOGIN_ADDRESS_WINDOW_MINUTES", "15"))
+)
+TUMORBOARD_LOGIN_ADDRESS_LIMIT = int(os.environ.get("TUMORBOARD_LOGIN_ADDRESS_LIMIT", "30"))
+TUMORBOARD_LOGIN_ADDRESS_DELAY_AFTER = int(os.environ.get("TUMORBOARD_LOGIN_ADDRESS_DELAY_AFTER", "10"))
+TUMORBOARD_LOGIN_ADDRESS_DELAY_SECONDS = 0.5
+TUMORBOARD_LOGIN_ADDRESS_MAX_DELAY = 5.0
 AXES_CLIENT_IP_CALLABLE = "cases.middleware.client_address"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
@@ -354,6 +395,8 @@ PRINT_CACHE_DIR = Path(os.environ.get("TUMORBOARD_PRINT_CACHE_DIR", VAR_DIR / "p
 PRINT_CACHE_MAX_FILES = int(os.environ.get("TUMORBOARD_PRINT_CACHE_MAX_FILES", "2000"))
 # Processes that render packet sections in parallel: 0 = one per core (at most 4), 1 = in the request's process.
 PRINT_WORKERS = int(os.environ.get("TUMORBOARD_PRINT_WORKERS", "0"))
+# seal_audit waits this long for transactions still writing audit events before it gives up.
+TUMORBOARD_AUDIT_SEAL_WAIT_SECONDS = int(os.environ.get("TUMORBOARD_AUDIT_SEAL_WAIT_SECONDS", "60"))
 
 # Background jobs (cases/jobs/): run by `manage.py jobs_worker` (`make worker`; `make run` starts one).
 # Without a broker workers poll the job table; TUMORBOARD_JOBS_BROKER=redis://host:6379/1 wakes them at once.

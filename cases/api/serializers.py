@@ -18,6 +18,7 @@ from .. import models as m
 from .. import permissions, selectors
 from ..services import workflow
 from ..services.cases import CASE_FIELDS, PATIENT_FIELDS
+from ..services.common import NOT_A_MEMBER
 from ..services.imaging import STUDY_FIELDS
 from ..services.meetings import MEETING_FIELDS
 from ..services.opinions import OPINION_FIELDS
@@ -110,10 +111,14 @@ class VisibleObjectField(ObjectIdField):
 
 
 class UserField(ObjectIdField):
+    """A user id. An id nobody has gets the answer a user of another board gets (the service's): no one
+    learns from the message which user ids exist."""
+
     def lookup(self, pk):
         user = get_user_model().objects.filter(pk=pk, is_active=True).first()
         if user is None:
-            raise serializers.ValidationError("No such user.")
+            name = self.field_name or getattr(self.parent, "field_name", "")
+            raise serializers.ValidationError(NOT_A_MEMBER.get(name, NOT_A_MEMBER["presenter"]))
         return user
 
 

@@ -6,6 +6,7 @@ send `Authorization: Token <token>`;
 """
 
 from django.contrib.auth import authenticate, user_logged_in, user_logged_out, user_login_failed
+from django.contrib.sessions.backends import signed_cookies
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.models import get_token_model
 from knox.settings import knox_settings
@@ -16,6 +17,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from ..identity import services as identity
+from ..services.accounts import credentials_revoke
 from ..services.audit import audit_record
 from .authentication import TokenAuthentication
 from .serializers import DateTimeField, InputSerializer
@@ -69,6 +71,11 @@ class TokenCreateView(APIView):
 
     @extend_schema(request=CredentialsSerializer, responses={200: TokenSerializer}, auth=[], tags=["auth"])
     def post(self, request):
+        # A token is not a session: whatever session cookie came along is neither created, saved nor renewed.
+        # django-axes would create one to log the sign-in: it gets a throwaway that is never stored.
+        request._request.session_untouched = True
+        request._request.session = signed_cookies.SessionStore()
+        request.tb_token_login = True
         credentials = CredentialsSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
         otp = credentials.validated_data.pop("otp", "")
@@ -95,4 +102,13 @@ class TokenRevokeView(APIView):
         audit_record(
             actor=request.user, action="api_token.revoke", object_type="api_token", object_id=request.auth.token_key
         )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SignOutEverywhereView(APIView):
+    """End every session and token of the signed-in user, this one included."""
+
+    @extend_schema(request=None, responses={204: None}, tags=["auth"])
+    def post(self, request):
+        credentials_revoke(user=request.user, by=request.user, reason="signed_out_everywhere")
         return Response(status=status.HTTP_204_NO_CONTENT)

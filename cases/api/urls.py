@@ -67,6 +67,7 @@ urlpatterns = [
     ),
     path("codes/search/", coding.CodeSearchViewSet.as_view({"get": "list"}), name="code-search"),
     *fhir.urlpatterns,
+    path("auth/sign-out-everywhere/", tokens.SignOutEverywhereView.as_view(), name="api-sign-out-everywhere"),
     *router.urls,
     re_path(r"^.*$", not_found),
 ]

@@ -28,7 +28,7 @@ from ..services import opinions as opinion_services
 from ..services import pathology as pathology_services
 from ..services import workflow
 from ..services.analytics import analytics_read_record
-from ..services.audit import audit_record
+from ..services.audit import audit_list, audit_record
 from ..services.printing import case_print_record, meeting_print_record
 from . import filters
 from . import serializers as s
@@ -111,7 +111,14 @@ class ResourceViewSet(viewsets.GenericViewSet):
 
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        model = self.get_queryset().model._meta.model_name
+        # A list or search of patient data (not of boards): the query and every id it returned.
+        if model != "board":
+            audit_list(
+                actor=request.user, action=f"{model}.list", query=request.query_params, rows=page, object_type=model
+            )
+        return response
 
     def retrieve(self, request, pk=None):
         obj = self.get_object()

@@ -1,6 +1,7 @@
 """The domain: one module per concern. Models hold data and invariants; rules live in services."""
 
-from .audit import AuditChainHead, AuditEvent
+from .accounts import CredentialEpoch
+from .audit import AuditDatabase, AuditEvent
 from .boards import Board, BoardMembership, Role, Specialty
 from .calendars import CalendarFeed
 from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, Stage
@@ -34,7 +35,7 @@ __all__ = [
     "RecoveryCode",
     "AgendaItem",
     "Attendance",
-    "AuditChainHead",
+    "AuditDatabase",
     "AuditEvent",
     "Board",
     "CalendarFeed",
@@ -44,6 +45,7 @@ __all__ = [
     "CaseEventKind",
     "Concordance",
     "CodeConcept",
+    "CredentialEpoch",
     "Decision",
     "Diagnosis",
     "DiagnosisRole",

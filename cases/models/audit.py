@@ -1,28 +1,46 @@
-import hashlib
 import json
+import uuid
 
 from django.conf import settings
 from django.db import models
 
 from .errors import FrozenRecordError
 
+APPEND_ONLY = "Audit events are append-only."
+
 
 class AuditQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise FrozenRecordError("Audit events are append-only.")
+        raise FrozenRecordError(APPEND_ONLY)
 
     def delete(self):
-        raise FrozenRecordError("Audit events are append-only.")
+        raise FrozenRecordError(APPEND_ONLY)
+
+    def bulk_update(self, *args, **kwargs):
+        raise FrozenRecordError(APPEND_ONLY)
+
+    def _raw_delete(self, *args, **kwargs):
+        raise FrozenRecordError(APPEND_ONLY)
+
+    def order_by(self, *field_names):
+        # The place in the trail was a `sequence` column; it is the primary key now. Old callers still sort.
+        renamed = {"sequence": "id", "-sequence": "-id"}
+        return super().order_by(*(renamed.get(name, name) if isinstance(name, str) else name for name in field_names))
+
+
+class AuditManager(models.Manager.from_queryset(AuditQuerySet)):
+    """The default and (Meta.base_manager_name) the base manager: neither updates nor deletes."""
 
 
 class AuditEvent(models.Model):
     """Append-only record of every write and every read of patient data.
 
-    Each event's hash covers its content and the previous event's hash, so editing or
-    removing a row breaks the chain from that point on.
+    Events take their order from the database's own sequence (the primary key): no lock is shared
+    between writers. Each event carries an HMAC-SHA-256 over its content under a key kept outside the
+    database (`key_id` names it), so an edit needs the key; `seal_audit` writes checkpoints outside the
+    database that fix the order and number of events sealed so far (cases/services/audit_seal.py).
     """
 
-    sequence = models.PositiveBigIntegerField(unique=True)
     created_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     actor_username = models.CharField(max_length=150, blank=True)
@@ -34,51 +52,104 @@ class AuditEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    key_id = models.CharField(max_length=16)
+    mac = models.CharField(max_length=64)
 
-    objects = AuditQuerySet.as_manager()
+    objects = AuditManager()
 
     class Meta:
-        ordering = ["-sequence"]
+        ordering = ["-id"]
+        base_manager_name = "objects"
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"#{self.sequence} {self.actor_username or 'system'} {self.action} {self.object_type} {self.object_id}"
+        return f"#{self.pk} {self.actor_username or 'system'} {self.action} {self.object_type} {self.object_id}"
 
-    def compute_hash(self) -> str:
-        payload = {
-            "sequence": self.sequence,
-            "created_at": self.created_at.isoformat(),
-            "actor_id": self.actor_id,
-            "actor_username": self.actor_username,
-            "action": self.action,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "patient_id": self.patient_id,
-            "case_id": self.case_id,
-            "changes": self.changes,
-            "request_id": self.request_id,
-            "ip_address": self.ip_address,
-            "prev_hash": self.prev_hash,
-        }
-        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+    @property
+    def sequence(self) -> int | None:
+        """The event's place in the trail: the database's own sequence."""
+        return self.pk
+
+    def payload(self) -> bytes:
+        """What the event's MAC covers (everything but its place, which the checkpoints fix)."""
+        return canonical_payload(
+            created_at=self.created_at,
+            actor_id=self.actor_id,
+            actor_username=self.actor_username,
+            action=self.action,
+            object_type=self.object_type,
+            object_id=self.object_id,
+            patient_id=self.patient_id,
+            case_id=self.case_id,
+            changes=self.changes,
+            request_id=self.request_id,
+            ip_address=self.ip_address,
+            key_id=self.key_id,
+        )
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise FrozenRecordError("Audit events are append-only.")
+            raise FrozenRecordError(APPEND_ONLY)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise FrozenRecordError("Audit events are append-only.")
+        raise FrozenRecordError(APPEND_ONLY)
 
 
-class AuditChainHead(models.Model):
-    """A single row holding the newest hash; locking it orders concurrent audit writers."""
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
-    last_sequence = models.PositiveBigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+def canonical_payload(
+    *,
+    created_at,
+    actor_id,
+    actor_username,
+    action,
+    object_type,
+    object_id,
+    patient_id,
+    case_id,
+    changes,
+    request_id,
+    ip_address,
+    key_id,
+) -> bytes:
+    # A list in a fixed order: one encoding whatever the database returns (one encoder, made once).
+    return _CANONICAL.encode(
+        [
+            1,
+            created_at.isoformat(),
+            actor_id,
+            actor_username,
+            action,
+            object_type,
+            object_id,
+            patient_id,
+            case_id,
+            changes,
+            request_id,
+            ip_address,
+            key_id,
+        ]
+    ).encode()
+
+
+class AuditDatabase(models.Model):
+    """This database's identity, created once by migration: every checkpoint names it.
+
+    A checkpoint file that names another database is reported as belonging elsewhere, not as tampering.
+    """
+
+    database_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"audit chain at #{self.last_sequence}"
+        return f"audit database {self.database_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise FrozenRecordError("The database id never changes.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise FrozenRecordError("The database id never changes.")

@@ -1,20 +1,31 @@
-"""The audit trail: one append-only, hash-chained row for every write and every read of patient data."""
+"""The audit trail: one append-only, keyed row for every write and every read of patient data.
+
+Each event is authenticated with HMAC-SHA-256 under TUMORBOARD_AUDIT_KEY, a key that never enters the
+database; its order is the database's sequence, so writers share no lock. Sealing and verification
+(checkpoints outside the database) live in services/audit_seal.py.
+"""
 
 import contextvars
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db import models, transaction
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
 from django.utils import timezone
+from django.utils.ipv6 import clean_ipv6_address
 
-from ..models import AuditChainHead, AuditEvent, Case, Patient
+from ..models import AuditEvent, Case, Patient
 
 
 @dataclass(frozen=True)
 class RequestContext:
     request_id: str = ""
     ip_address: str | None = None
+    request: object = None
 
 
 _NO_REQUEST = RequestContext()
@@ -23,15 +34,22 @@ _request_context: contextvars.ContextVar[RequestContext | None] = contextvars.Co
 )
 
 
-def bind_request_context(*, request_id: str, ip_address: str | None) -> contextvars.Token:
-    return _request_context.set(RequestContext(request_id=request_id, ip_address=ip_address))
+def bind_request_context(*, request_id: str, ip_address: str | None, request=None) -> contextvars.Token:
+    return _request_context.set(RequestContext(request_id=request_id, ip_address=ip_address, request=request))
+
+
+def current_actor():
+    """The signed-in user of the request being served (for changes made through signals), or None."""
+    context = _request_context.get() or _NO_REQUEST
+    user = getattr(context.request, "user", None)
+    return user if getattr(user, "is_authenticated", False) else None
 
 
 def reset_request_context(token: contextvars.Token) -> None:
     _request_context.reset(token)
 
 
-def _jsonable(value):
+def jsonable(value):
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, models.Model):
@@ -40,7 +58,7 @@ def _jsonable(value):
 
 
 def snapshot(obj: models.Model, fields: list[str]) -> dict:
-    return {name: _jsonable(getattr(obj, name)) for name in fields}
+    return {name: jsonable(getattr(obj, name)) for name in fields}
 
 
 def diff(before: dict, after: dict) -> dict:
@@ -59,6 +77,51 @@ def _patient_and_case(obj) -> tuple[int | None, int | None]:
     if isinstance(case, Case):
         return case.patient_id, case.pk
     return None, None
+
+
+@dataclass(frozen=True)
+class AuditKeys:
+    current_id: str
+    current: bytes
+    by_id: dict[str, bytes]
+
+
+def key_id_of(key: bytes) -> str:
+    """A short public name for a key (a hash of it): events and checkpoints say which key signed them."""
+    return hashlib.sha256(b"tumorboard-audit-key-id:" + key).hexdigest()[:16]
+
+
+_keys_cache: dict[tuple, AuditKeys] = {}
+
+
+def audit_keys() -> AuditKeys:
+    """The signing key and every key still accepted for verification (TUMORBOARD_AUDIT_OLD_KEYS)."""
+    current_text = settings.TUMORBOARD_AUDIT_KEY
+    old = tuple(settings.TUMORBOARD_AUDIT_OLD_KEYS)
+    cache_key = (current_text, old)
+    if cache_key not in _keys_cache:
+        if not current_text:
+            raise ImproperlyConfigured(settings.TUMORBOARD_AUDIT_KEY_MISSING_MESSAGE)
+        current = current_text.encode()
+        by_id = {key_id_of(key.encode()): key.encode() for key in old if key}
+        by_id[key_id_of(current)] = current
+        _keys_cache.clear()
+        _keys_cache[cache_key] = AuditKeys(current_id=key_id_of(current), current=current, by_id=by_id)
+    return _keys_cache[cache_key]
+
+
+def mac_of(key: bytes, payload: bytes) -> str:
+    return hmac.digest(key, payload, "sha256").hex()
+
+
+def _clean_address(address: str | None) -> str | None:
+    # The text the database gives back (PostgreSQL's inet writes IPv6 its own way), so the MAC still matches.
+    if address and ":" in address:
+        try:
+            return clean_ipv6_address(address)
+        except Exception:
+            return None
+    return address
 
 
 def audit_record(
@@ -81,54 +144,89 @@ def audit_record(
         case_id = case_id or found_case
     context = _request_context.get() or _NO_REQUEST
     user = actor if getattr(actor, "is_authenticated", False) else None
-    with transaction.atomic():
-        # Locking the head row orders concurrent writers, so the chain never forks.
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
-        event = AuditEvent(
-            sequence=head.last_sequence + 1,
-            created_at=timezone.now(),
-            actor=user,
-            actor_username=user.get_username() if user else "",
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            patient_id=patient_id,
-            case_id=case_id,
-            changes=json.loads(json.dumps(changes or {}, default=str)),
-            request_id=context.request_id,
-            ip_address=context.ip_address,
-            prev_hash=head.last_hash,
-        )
-        event.hash = event.compute_hash()
-        event.save()
-        head.last_sequence, head.last_hash = event.sequence, event.hash
-        head.save(update_fields=["last_sequence", "last_hash"])
+    keys = audit_keys()
+    event = AuditEvent(
+        created_at=timezone.now(),
+        actor=user,
+        actor_username=user.get_username() if user else "",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id)[:40],
+        patient_id=patient_id,
+        case_id=case_id,
+        changes=_storable(json.loads(json.dumps(changes or {}, default=str))),
+        request_id=context.request_id,
+        ip_address=_clean_address(context.ip_address),
+        key_id=keys.current_id,
+    )
+    event.mac = mac_of(keys.current, event.payload())
+    # One INSERT, no lock: the database's sequence orders concurrent writers.
+    event.save(force_insert=True)
+    if context.request is not None:
+        context.request.tb_audited = True  # the page-read fallback (middleware) then writes nothing more
     return event
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    checked: int
-    broken: AuditEvent | None = None
-    problem: str = ""
+def _storable(value):
+    """NUL written as \\x00: a probe's query may hold one, and PostgreSQL's JSON cannot (nor any text column)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\x00")
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    return value
 
-    @property
-    def ok(self) -> bool:
-        return not self.problem
+
+LIST_IDS_LIMIT = 500
 
 
-def audit_verify_chain(*, batch_size: int = 2000) -> ChainReport:
-    """Check every event in order against its hash and its predecessor, and the chain's head."""
-    previous_hash, expected_sequence, checked = "0" * 64, 1, 0
-    for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=batch_size):
-        if event.sequence != expected_sequence:
-            return ChainReport(checked, event, f"event #{expected_sequence} is missing before #{event.sequence}")
-        if event.prev_hash != previous_hash:
-            return ChainReport(checked, event, f"event #{event.sequence} does not follow from its predecessor")
-        if event.compute_hash() != event.hash:
-            return ChainReport(checked, event, f"event #{event.sequence} was changed after it was written")
-        previous_hash, expected_sequence, checked = event.hash, expected_sequence + 1, checked + 1
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and (head.last_sequence, head.last_hash) != (checked, previous_hash):
-        return ChainReport(checked, None, f"the chain ends at #{checked} but its head records #{head.last_sequence}")
-    return ChainReport(checked)
+def _row_patient_and_case(row) -> tuple[int | None, int | None]:
+    """From what a row already holds (no query): a patient, a case, or a row of a case."""
+    if isinstance(row, Patient):
+        return row.pk, None
+    if isinstance(row, Case):
+        return row.patient_id, row.pk
+    case_id = getattr(row, "case_id", None)
+    cached = row._state.fields_cache.get("case") if hasattr(row, "_state") else None
+    return (cached.patient_id if cached is not None else None), case_id
+
+
+def audit_list(*, actor, action: str, query=None, rows=(), object_type: str = "", extra: dict | None = None):
+    """One event for a page of a list, a search or an export: the query and the ids it returned.
+
+    Ids are taken from the rows as loaded (no query of their own); a case's patient is known from the case.
+    """
+    ids, patient_ids, case_ids = [], set(), set()
+    for row in rows:
+        ids.append(row.pk)
+        patient, case = _row_patient_and_case(row)
+        if patient is not None:
+            patient_ids.add(patient)
+        if case is not None:
+            case_ids.add(case)
+    if hasattr(query, "lists"):
+        query = {name: values if len(values) > 1 else values[0] for name, values in query.lists()}
+    changes = {
+        "query": {name: value for name, value in (query or {}).items() if name != "csrfmiddlewaretoken"},
+        "count": len(ids),
+        "ids": ids[:LIST_IDS_LIMIT],
+        "patient_ids": sorted(patient_ids)[:LIST_IDS_LIMIT],
+        "case_ids": sorted(case_ids)[:LIST_IDS_LIMIT],
+        **(extra or {}),
+    }
+    return audit_record(
+        actor=actor,
+        action=action,
+        object_type=object_type or (rows[0]._meta.model_name if len(ids) else ""),
+        patient_id=next(iter(patient_ids)) if len(patient_ids) == 1 else None,
+        case_id=next(iter(case_ids)) if len(case_ids) == 1 else None,
+        changes=changes,
+    )
+
+
+def audit_verify_chain(**kwargs):
+    """Kept for callers of the old name: verify_audit's check (services/audit_seal.py)."""
+    from .audit_seal import audit_verify
+
+    return audit_verify(**kwargs)

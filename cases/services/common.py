@@ -4,6 +4,7 @@ from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -102,8 +103,27 @@ def save_validated(obj: models.Model, *, update_fields: list[str] | None = None)
     if update_fields is not None:
         exclude = [f.name for f in obj._meta.fields if f.name not in update_fields]
     validate_dates(**_dates_of(obj, update_fields))
+    validate_text_lengths(obj, update_fields)
     obj.full_clean(exclude=exclude, validate_unique=True, validate_constraints=True)
     obj.save(update_fields=update_fields)
+
+
+def validate_text_lengths(obj: models.Model, update_fields=None) -> None:
+    """Clinical free text has room for any real history (TUMORBOARD_TEXT_MAX_CHARS, 20,000 characters, about
+    eight pages), and no more: a two-megabyte "history" would take a minute to print. Whatever the entry point."""
+    limit = settings.TUMORBOARD_TEXT_MAX_CHARS
+    errors = {}
+    for field in obj._meta.concrete_fields:
+        if not isinstance(field, models.TextField) or (update_fields is not None and field.name not in update_fields):
+            continue
+        value = getattr(obj, field.attname)
+        if isinstance(value, str) and len(value) > limit:
+            errors[field.name] = (
+                f"At most {limit:,} characters here (this has {len(value):,}): shorten it, or attach the full text "
+                "to the record it comes from."
+            )
+    if errors:
+        raise ValidationError(errors)
 
 
 def case_event_add(
@@ -127,6 +147,7 @@ NOT_A_MEMBER = {
     "presenter": "Choose a member of this board.",
     "participants": "Every participant must be a member of this board.",
     "owner": "The owner must be a member of this board.",
+    "user": "Only members of this board are recorded as attending.",
 }
 
 

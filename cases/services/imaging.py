@@ -1,5 +1,7 @@
 """Imaging studies and their key images."""
 
+import warnings
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -26,22 +28,44 @@ def validate_key_image(upload: UploadedFile) -> str:
         raise ValidationError({"image": f"The image is larger than the {limit} MB limit."})
     try:
         upload.seek(0)
-        with Image.open(upload) as probe:
-            image_format = probe.format
-            probe.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        # Pillow only warns about an image far larger than any key image: here that is a refusal.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(upload) as probe:
+                image_format = probe.format
+                width, height = probe.size
+                probe.verify()
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ValidationError({"image": too_many_pixels()}) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ValidationError(
             {"image": "The file is not an image that can be read (PNG, JPEG, GIF or WebP)."}
         ) from None
     finally:
         upload.seek(0)
+    if width * height > settings.KEY_IMAGE_MAX_PIXELS:
+        raise ValidationError({"image": too_many_pixels(width, height)})
     if image_format not in ACCEPTED_FORMATS:
         raise ValidationError({"image": f"{image_format} images are not accepted; use PNG, JPEG, GIF or WebP."})
     return image_format
 
 
+def too_many_pixels(width: int | None = None, height: int | None = None) -> str:
+    size = f" ({width} × {height})" if width else ""
+    limit = settings.KEY_IMAGE_MAX_PIXELS / 1_000_000
+    return f"The image{size} has more than {limit:g} million pixels: scale it down (a key image needs far fewer)."
+
+
+def too_many_images(count: int) -> ValidationError:
+    return ValidationError(
+        {"image": f"A study holds at most {settings.KEY_IMAGE_MAX_PER_STUDY} key images; this would make {count}."}
+    )
+
+
 def imaging_study_add(*, case: Case, by, key_images: list[tuple[UploadedFile, str]] = (), **fields) -> ImagingStudy:
     permissions.require(by, "imaging.add", case.board_id)
+    if len(key_images) > settings.KEY_IMAGE_MAX_PER_STUDY:
+        raise too_many_images(len(key_images))
     formats = [validate_key_image(upload) for upload, _caption in key_images]
     study = ImagingStudy(case=case, radiologist=by, **fields)
     with transaction.atomic():
@@ -78,6 +102,8 @@ def key_image_add(*, study: ImagingStudy, by, upload: UploadedFile, caption: str
     image_format = validate_key_image(upload)
     with transaction.atomic():
         order = study.key_images.count() + 1
+        if order > settings.KEY_IMAGE_MAX_PER_STUDY:
+            raise too_many_images(order)
         key_image = _key_image_save(study=study, upload=upload, image_format=image_format, caption=caption, order=order)
         audit_record(actor=by, action="key_image.create", obj=key_image, changes={"caption": caption})
     return key_image

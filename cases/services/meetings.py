@@ -20,7 +20,15 @@ from ..models import (
 )
 from .audit import audit_record, snapshot
 from .calendars import meeting_calendar_changed
-from .common import case_event_add, lock, model_update, require_board_members, save_changes, save_validated
+from .common import (
+    NOT_A_MEMBER,
+    case_event_add,
+    lock,
+    model_update,
+    require_board_members,
+    save_changes,
+    save_validated,
+)
 from .errors import Conflict
 from .jobs import packet_prerender
 from .notify import notify_agenda, notify_input_requested
@@ -207,7 +215,7 @@ def attendance_record(*, meeting: Meeting, by, user, present: bool = True, speci
     permissions.require(by, "meeting.manage", meeting.board_id)
     member = BoardMembership.objects.filter(board_id=meeting.board_id, user=user).first()
     if member is None:
-        raise ValidationError({"user": "Only members of this board are recorded as attending."})
+        raise ValidationError({"user": NOT_A_MEMBER["user"]})
     with transaction.atomic():
         lock(meeting)
         attendance, created = Attendance.objects.update_or_create(

@@ -444,7 +444,7 @@ SORTS = [
 
 
 class CaseFilterForm(forms.Form):
-    q = forms.CharField(label="Search by patient name, MRN or clinical question", required=False)
+    q = forms.CharField(label="Search by patient name, MRN or clinical question", required=False, max_length=200)
     board = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
     stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False)
     priority = forms.ChoiceField(choices=[("", "Any priority"), *Priority.choices], required=False)

@@ -33,6 +33,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", identity_views.sign_out, name="logout"),  # ends the provider's session too (RP-initiated)
+    path("sign-out-everywhere/", auth.sign_out_everywhere, name="sign-out-everywhere"),
     path("password/", auth.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("", dashboard.dashboard, name="dashboard"),

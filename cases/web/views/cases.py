@@ -7,29 +7,53 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from ... import permissions, selectors
 from ...models import Case, FollowUpStatus, Specialty, Stage
 from ...services import cases as case_services
 from ...services import opinions, workflow
-from ...services.audit import audit_record
+from ...services.audit import audit_list, audit_record
 from ..common import case_url, form_page, submit
 from ..forms import CaseCreateForm, CaseFilterForm, MoveForm, PatientForm, ReferralForm
 
 PAGE_SIZE = 25
 
 
+SEARCH_SESSION_KEY = "tb_case_search"
+
+
 @login_required
 def case_list(request):
+    """The case list. Its search goes by POST and is kept in the session, so a patient's name or MRN never
+    appears in a URL (nor in any access log, browser history or Referer); the other filters stay in the URL."""
+    if request.method == "POST":
+        posted = CaseFilterForm(
+            request.POST,
+            memberships=permissions.memberships_of(request.user).values(),
+            meetings=selectors.meeting_list(user=request.user),
+        )
+        if not posted.is_valid() and "q" in posted.errors:
+            return render(request, "cases/case_list.html", {"form": posted, "page": None}, status=400)
+        request.session[SEARCH_SESSION_KEY] = posted.cleaned_data.get("q", "")
+        kept = {k: v for k, v in request.POST.items() if k not in ("q", "csrfmiddlewaretoken", "page") and v}
+        return redirect(reverse("case-list") + ("?" + urlencode(kept) if kept else ""))
+    if "clear" in request.GET:
+        request.session.pop(SEARCH_SESSION_KEY, None)
+        return redirect("case-list")
+    data = request.GET.copy()
+    if "q" not in data:
+        data["q"] = request.session.get(SEARCH_SESSION_KEY, "")
     form = CaseFilterForm(
-        request.GET,
+        data,
         memberships=permissions.memberships_of(request.user).values(),
         meetings=selectors.meeting_list(user=request.user),
     )
     cases = selectors.case_list(user=request.user, **form.filters())
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     can_register = permissions.can_anywhere(request.user, "patient.create")
+    audit_list(actor=request.user, action="case.list", query=data, rows=page, object_type="case")
     return render(request, "cases/case_list.html", {"form": form, "page": page, "can_register": can_register})
 
 

@@ -3,6 +3,7 @@ from django.shortcuts import render
 
 from ... import permissions, selectors
 from ...services import workflow
+from ...services.audit import audit_list
 
 LIST_LIMIT = 20
 
@@ -21,12 +22,19 @@ def dashboard(request):
     context = {
         "memberships": memberships,
         "meetings": selectors.meeting_list(user=user, upcoming=True)[:5],
-        "awaiting": selectors.cases_awaiting_input(user=user)[:LIST_LIMIT],
+        "awaiting": list(selectors.cases_awaiting_input(user=user)[:LIST_LIMIT]),
         "blocked": to_move_on[:LIST_LIMIT],
         "blocked_total": len(to_move_on),
         "is_coordinator": any(m.role == permissions.COORDINATOR for m in memberships),
-        "overdue": selectors.overdue_follow_ups(user=user)[:LIST_LIMIT],
-        "recent_cases": selectors.case_list(user=user)[:10],
+        "overdue": list(selectors.overdue_follow_ups(user=user)[:LIST_LIMIT]),
+        "recent_cases": list(selectors.case_list(user=user)[:10]),
         "can_register": permissions.can_anywhere(user, "patient.create"),
     }
+    shown = [*context["awaiting"], *(case for case, _ in context["blocked"]), *context["recent_cases"]]
+    audit_list(
+        actor=user,
+        action="dashboard.view",
+        rows=[*shown, *context["overdue"]],
+        object_type="dashboard",
+    )
     return render(request, "cases/dashboard.html", context)

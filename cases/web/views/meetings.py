@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from ... import permissions, selectors
 from ...models import MeetingStatus, Outcome
 from ...services import meetings, workflow
-from ...services.audit import audit_record
+from ...services.audit import audit_list, audit_record
 from ..common import act, form_page, posted_choice, posted_ids, refused_status, submit
 from ..forms import AgendaAddForm, AgendaItemForm, AttendanceForm, MeetingForm, OutcomeForm
 from .cases import case_page_context
@@ -37,6 +37,8 @@ def meeting_list(request):
         "past": selectors.meeting_list(user=user, upcoming=False)[:PAST_LIMIT],
         "can_schedule": permissions.can_anywhere(user, "meeting.manage"),
     }
+    context["upcoming"], context["past"] = list(context["upcoming"]), list(context["past"])
+    audit_list(actor=user, action="meeting.list", rows=[*context["upcoming"], *context["past"]], object_type="meeting")
     return render(request, "meetings/meeting_list.html", context)
 
 
@@ -114,6 +116,13 @@ def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_
         "first_pending": next((item for item, _, _ in slots if item.outcome == Outcome.PENDING), None),
     }
     status = refused_status(add_form, attendance_form, item_form[1] if item_form else None)
+    audit_list(
+        actor=user,
+        action="meeting.view",
+        rows=[item.case for item, _, _ in slots],
+        object_type="meeting",
+        extra={"meeting_id": meeting.pk},
+    )
     return render(request, "meetings/meeting_detail.html", context, status=status)
 
 

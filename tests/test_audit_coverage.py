@@ -1,0 +1,280 @@
+"""Every portal, API and admin page that shows patient data leaves an audit event (issue 11).
+
+The walk enumerates the URL resolver and the OpenAPI schema: a new page or operation that reads
+patient data without an event fails here, as does one missing from the tables below.
+"""
+
+import json
+
+import pytest
+from django.contrib.admin import site
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from cases import models as m
+from cases.admin import ReadOnlyAdmin
+from tests import factories as f
+from tests.test_hostile_input import OPERATIONS, RESOURCE_OBJECTS, world  # noqa: F401 - the shared world fixture
+
+# Portal pages that show no patient data (or only act): no read event is owed.
+NOT_PATIENT_DATA = {
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "sign-out-everywhere",
+    "healthz",
+    "readyz",
+    # Calendars carry when and where, never a patient (cases/calendars/ics.py); a job page shows progress and
+    # links to the download, which is audited when it is fetched.
+    "calendar-settings",
+    "calendar-feed",
+    "job-detail",
+}
+
+# Which user opens each portal page, and the object its <pk> names (the rest: the coordinator, the intake case).
+PORTAL = {
+    "dashboard": ("coordinator", lambda w: []),
+    "case-list": ("coordinator", lambda w: []),
+    "patient-new": ("coordinator", lambda w: []),
+    "meeting-list": ("coordinator", lambda w: []),
+    "meeting-new": ("coordinator", lambda w: []),
+    "audit-log": ("auditor", lambda w: []),
+    "patient-detail": ("coordinator", lambda w: [w.patient.pk]),
+    "case-new": ("coordinator", lambda w: [w.patient.pk]),
+    "case-detail": ("coordinator", lambda w: [w.pathology.pk]),
+    "referral-edit": ("coordinator", lambda w: [w.intake.pk]),
+    "case-move": ("coordinator", lambda w: [w.intake.pk, "imaging"]),
+    "case-move-back": ("coordinator", lambda w: [w.imaging.pk]),
+    "imaging-new": ("radiologist", lambda w: [w.imaging.pk]),
+    "key-image": ("coordinator", lambda w: [w.key_image.pk]),
+    "pathology-new": ("pathologist", lambda w: [w.pathology.pk]),
+    "pathology-amend": ("pathologist", lambda w: [w.final_report.pk]),
+    "pathology-sign-out": ("chair", lambda w: [w.prelim_report.pk]),
+    "opinion-edit": ("radiologist", lambda w: [w.pathology.pk]),
+    "decision-edit": ("chair", lambda w: [w.consensus.pk]),
+    "decision-sign": ("chair", lambda w: [w.draft.pk]),
+    "decision-correct": ("chair", lambda w: [w.signed.pk]),
+    "surveillance-apply": ("coordinator", lambda w: [w.signed_case.pk]),
+    "follow-up-done": ("chair", lambda w: [w.follow_up.pk]),
+    "follow-up-deviate": ("chair", lambda w: [w.follow_up.pk]),
+    "meeting-detail": ("coordinator", lambda w: [w.meeting.pk]),
+    "agenda-add": ("coordinator", lambda w: [w.meeting.pk]),
+    "agenda-reorder": ("coordinator", lambda w: [w.meeting.pk]),
+    "agenda-publish": ("coordinator", lambda w: [w.meeting.pk]),
+    "attendance-record": ("coordinator", lambda w: [w.meeting.pk]),
+    "meeting-status": ("coordinator", lambda w: [w.meeting.pk]),
+    "meeting-run": ("chair", lambda w: [w.meeting.pk]),
+    "meeting-run-item": ("chair", lambda w: [w.meeting.pk, w.items[0].pk]),
+    "agenda-item-update": ("coordinator", lambda w: [w.items[0].pk]),
+    "agenda-item-remove": ("coordinator", lambda w: [w.items[0].pk]),
+    "agenda-outcome": ("chair", lambda w: [w.items[0].pk]),
+    "case-summary-pdf": ("coordinator", lambda w: [w.pathology.pk]),
+    "meeting-packet-pdf": ("coordinator", lambda w: [w.meeting.pk]),
+    "meeting-calendar": ("coordinator", lambda w: [w.meeting.pk]),
+}
+
+
+def portal_names() -> list[str]:
+    from cases.web import urls
+
+    names = []
+
+    def walk(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern) and pattern.name:
+                names.append(pattern.name)
+
+    walk(urls.urlpatterns)
+    return names
+
+
+def events_of(response) -> list[m.AuditEvent]:
+    return list(m.AuditEvent.objects.filter(request_id=response["X-Request-ID"]).exclude(action__startswith="auth."))
+
+
+@pytest.fixture
+def walk_world(world, django_user_model):  # noqa: F811 - the fixture imported above
+    from django.contrib.auth.models import Permission
+
+    study = world.study
+    world.key_image = m.KeyImage.objects.create(study=study, image=f.png_upload(), caption="Lobular calcification")
+    auditor = django_user_model.objects.create_user("auditor", password="correct-horse-battery", is_staff=True)
+    auditor.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    world.users["auditor"] = auditor
+    return world
+
+
+def test_the_portal_table_names_every_page():
+    missing = set(portal_names()) - set(PORTAL) - NOT_PATIENT_DATA
+    assert not missing, f"Portal pages with no row in PORTAL of {__file__}: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name", sorted(set(portal_names()) - NOT_PATIENT_DATA))
+def test_every_portal_page_that_shows_patient_data_is_audited(name, walk_world):
+    role, args = PORTAL[name]
+    client = Client()
+    client.force_login(walk_world.user(role))
+    response = client.get(reverse(name, args=args(walk_world)))
+    if response.status_code == 405:
+        return  # an action (POST only): it shows nothing, and its write is audited by its service
+    assert response.status_code == 200, (name, response.status_code)
+    events = events_of(response)
+    assert len(events) == 1, (name, [e.action for e in events])
+    assert events[0].actor == walk_world.user(role)
+
+
+# API resources that hold no patient data: boards, and background jobs (their downloads are audited when fetched).
+API_NOT_PATIENT_DATA = {"boards", "jobs"}
+
+
+def api_reads() -> list[str]:
+    return sorted(
+        op_id
+        for op_id, (method, path, _) in OPERATIONS.items()
+        if method == "GET" and path.split("/")[3] not in API_NOT_PATIENT_DATA - {"boards"}
+    )
+
+
+@pytest.mark.parametrize("op_id", api_reads())
+def test_every_api_read_of_patient_data_is_audited(op_id, walk_world):
+    _, path, _ = OPERATIONS[op_id]
+    resource = path.split("/")[3]
+    client = APIClient()
+    client.force_login(walk_world.user("coordinator"))
+    concrete = path.replace("{id}", str(RESOURCE_OBJECTS[resource](walk_world).pk))
+    response = client.get(concrete)
+    assert response.status_code == 200, (op_id, response.status_code)
+    events = events_of(response)
+    if resource == "boards":
+        assert events == []  # boards hold no patient data
+        return
+    assert len(events) == 1, (op_id, [e.action for e in events])
+    if "{id}" not in path:
+        assert set(events[0].changes) >= {"query", "ids", "patient_ids", "case_ids", "count"}
+
+
+def test_an_api_search_records_the_query_and_every_returned_patient_and_case(walk_world):
+    client = APIClient()
+    client.force_login(walk_world.user("coordinator"))
+    mrn = walk_world.pathology.patient.mrn
+    response = client.get(f"/api/v1/cases/?search={mrn}")
+    assert response.status_code == 200
+    (event,) = events_of(response)
+    assert event.action == "case.list" and event.changes["query"] == {"search": mrn}
+    returned = [row["id"] for row in response.json()["results"]]
+    assert event.changes["case_ids"] == sorted(returned) and walk_world.pathology.pk in returned
+    assert event.changes["patient_ids"] == [walk_world.pathology.patient_id]
+    assert event.patient_id == walk_world.pathology.patient_id  # found by the audit page's MRN filter
+
+
+def test_paging_through_patients_leaves_one_event_per_page(walk_world):
+    client = APIClient()
+    client.force_login(walk_world.user("coordinator"))
+    ids = []
+    for page in (1, 2):
+        response = client.get(f"/api/v1/patients/?page_size=2&page={page}")
+        (event,) = events_of(response)
+        assert event.action == "patient.list" and event.changes["query"]["page"] == str(page)
+        assert event.changes["patient_ids"] == sorted(row["id"] for row in response.json()["results"])
+        ids += event.changes["patient_ids"]
+    assert len(set(ids)) == 4
+
+
+def clinical_admins():
+    return sorted(
+        (model._meta.model_name, model)
+        for model, model_admin in site._registry.items()
+        if isinstance(model_admin, ReadOnlyAdmin)
+    )
+
+
+@pytest.mark.parametrize("name", [name for name, _ in clinical_admins()])
+def test_every_admin_changelist_and_change_view_of_clinical_data_is_audited(name, walk_world, django_user_model):
+    model = dict(clinical_admins())[name]
+    admin = django_user_model.objects.create_superuser("root", "root@example.org", "correct-horse-battery-root")
+    client = Client()
+    client.force_login(admin)
+    app = model._meta.app_label
+    response = client.get(f"/admin/{app}/{name}/")
+    assert response.status_code == 200
+    (event,) = events_of(response)
+    assert event.action == f"admin.{name}_list" and event.changes["count"] >= (name not in ("caseevent", "job"))
+    obj = model.objects.order_by("pk").first()
+    if obj is None:
+        return
+    response = client.get(f"/admin/{app}/{name}/{obj.pk}/change/")
+    assert response.status_code == 200
+    (event,) = events_of(response)
+    assert event.action == f"admin.{name}_view" and event.object_id == str(obj.pk)
+
+
+def test_an_admin_inline_membership_change_records_before_and_after(board, coordinator, chair, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", "root@example.org", "correct-horse-battery-root")
+    client = Client()
+    client.force_login(admin)
+    page = client.get(f"/admin/cases/board/{board.pk}/change/")
+    form, inline = page.context["adminform"].form, page.context["inline_admin_formsets"][0].formset
+    data = {name: form.initial.get(name) for name in form.fields}
+    data = {k: ("on" if v is True else v) for k, v in data.items() if v not in (None, False)}
+    data["required_specialties"] = json.dumps(board.required_specialties)
+    data["quorum_specialties"] = json.dumps(board.quorum_specialties)
+    prefix = inline.prefix
+    memberships = list(inline.queryset)
+    data.update(
+        {
+            f"{prefix}-TOTAL_FORMS": str(len(memberships)),
+            f"{prefix}-INITIAL_FORMS": str(len(memberships)),
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1000",
+        }
+    )
+    for index, membership in enumerate(memberships):
+        data.update(
+            {
+                f"{prefix}-{index}-id": str(membership.pk),
+                f"{prefix}-{index}-board": str(board.pk),
+                f"{prefix}-{index}-user": str(membership.user_id),
+                f"{prefix}-{index}-role": membership.role,
+                f"{prefix}-{index}-specialty": membership.specialty,
+            }
+        )
+    changed = next(i for i, ms in enumerate(memberships) if ms.user == chair)
+    data[f"{prefix}-{changed}-role"] = m.Role.MEMBER
+    response = client.post(f"/admin/cases/board/{board.pk}/change/", data)
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+    event = m.AuditEvent.objects.get(action="admin.inline_update")
+    membership = memberships[changed]
+    assert event.changes == {
+        "boardmembership": [{"row": membership.pk, "before": {"role": "chair"}, "after": {"role": "member"}}]
+    }
+
+
+def test_an_admin_bulk_delete_names_every_row(django_user_model):
+    admin = django_user_model.objects.create_superuser("root", "root@example.org", "correct-horse-battery-root")
+    templates = [
+        m.FollowUpTemplate.objects.create(
+            name=f"Template {n}", code=f"tpl-{n}", visit_description="Clinic", schedule=[]
+        )
+        for n in range(2)
+    ]
+    client = Client()
+    client.force_login(admin)
+    response = client.post(
+        "/admin/cases/followuptemplate/",
+        {"action": "delete_selected", "_selected_action": [t.pk for t in templates], "post": "yes"},
+    )
+    assert response.status_code == 302
+    event = m.AuditEvent.objects.get(action="admin.bulk_delete")
+    assert sorted(event.changes["ids"]) == sorted(t.pk for t in templates)
+
+
+def test_the_resolver_has_no_patient_page_outside_the_walk():
+    """Every URL pattern under the app is the portal, the API or the admin: all three are walked above."""
+    top = {str(p.pattern) for p in get_resolver().url_patterns}
+    assert top <= {"", "api/", "admin/", "api/schema/", "api/docs/", "api/redoc/", "media/", "static/"} | {
+        t for t in top if t.startswith(("api", "admin", "static", "media", "healthz", "__"))
+    }, top
