@@ -80,7 +80,7 @@ def sso_callback(request):
         user = services.sso_user_for(issuer=settings.OIDC_ISSUER, claims=result.claims)
     except oidc.SsoRefused as refusal:
         return _sso_refused(request, refusal)
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend="cases.auth.ModelBackend")
     request.session[ID_TOKEN_SESSION_KEY] = result.id_token
     amr = result.claims.get("amr") or []
     if settings.OIDC_TRUST_PROVIDER_MFA and isinstance(amr, list) and PROVIDER_MFA & {str(m) for m in amr}:

@@ -91,7 +91,7 @@ def test_an_enrolled_user_gives_a_code_after_the_password(settings, staff_user):
     response = client.post(reverse("mfa-verify"), {"code": totp.now(), "next": "/cases/"})
     assert response.status_code == 302 and response["Location"] == "/cases/"
     assert client.get("/cases/").status_code == 200
-    assert audit_actions()[-1] == "mfa.verified"
+    assert "mfa.verified" in audit_actions()
 
 
 def test_a_code_from_the_previous_window_is_accepted(staff_user):
