@@ -173,6 +173,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "tumorboard@localhost")
+# The portal's address as people reach it, for links in e-mail (e.g. https://tumorboard.example.org).
+PORTAL_URL = os.environ.get("TUMORBOARD_PORTAL_URL", "")
 
 # The API (cases/api/): session authentication (CSRF enforced) for the portal, expiring hashed tokens
 # for integrations; JSON only; every error through one handler; per-client throttles.
