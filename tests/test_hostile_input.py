@@ -939,6 +939,9 @@ API_OPS: dict[str, ApiOp] = {
     "v1_opinions_create": ApiOp(
         "orthopaedic", body=lambda w: {"case": w.intake.pk, "assessment": "Benign.", "recommendation": "Observe."}
     ),
+    "v1_opinions_confirm_create": ApiOp(
+        "radiologist", id=lambda w: w.opinion.pk, if_match=lambda w: w.opinion, stores_text=False
+    ),
     "v1_opinions_partial_update": ApiOp(
         "radiologist",
         body=lambda w: {"assessment": "Benign.", "recommendation": "Observe."},
@@ -981,6 +984,11 @@ API_OPS: dict[str, ApiOp] = {
         id=lambda w: w.meeting.pk,
     ),
     "v1_meetings_publish_create": ApiOp("coordinator", id=lambda w: w.meeting.pk),
+    "v1_meetings_attendance_correct_create": ApiOp(
+        "coordinator",
+        body=lambda w: {"user": w.user("orthopaedic").pk, "present": False, "reason": "Left before the case."},
+        id=lambda w: w.meeting.pk,
+    ),
     "v1_meetings_status_create": ApiOp(
         "coordinator", body=lambda w: {"status": "in_progress"}, id=lambda w: w.meeting.pk
     ),

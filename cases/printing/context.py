@@ -124,7 +124,9 @@ def _case_values(case: Case, *, on: date, deidentify: bool) -> dict:
         "referring_clinician": case.referring_clinician,
         "performance_status": case.get_performance_status_display() if case.performance_status is not None else "",
         "imaging": [_study(study, scrub, deidentify) for study in case.imaging_studies.all()],
-        "pathology": [_report(report, scrub) for report in selectors.pathology_chain(case)],
+        # The current reports first, then the superseded ones, each labelled.
+        "pathology": [_report(report, scrub) for report in _current_first(selectors.pathology_chain(case))],
+        "changes": [_chain(chain, scrub) for chain in selectors.pathology_changes(case)],
         "opinions": [
             {
                 "specialty": Specialty(code).label,
@@ -132,6 +134,9 @@ def _case_values(case: Case, *, on: date, deidentify: bool) -> dict:
                 "when": _when(opinion.updated_at),
                 "edited": opinion.version > 1,
                 "assessment": scrub(opinion.assessment),
+                "stale": opinion.is_stale,
+                "stale_since": _when(opinion.stale_since),
+                "confirmed": _when(opinion.confirmed_at),
                 "recommendation": scrub(opinion.recommendation),
             }
             for code, items in grouped.items()
@@ -139,6 +144,8 @@ def _case_values(case: Case, *, on: date, deidentify: bool) -> dict:
         ],
         "missing_specialties": [Specialty(code).label for code in missing],
         "decisions": [_decision(decision, scrub) for decision in case.decisions.all()],
+        "decision_under_review": any(decision.needs_review for decision in case.decisions.all()),
+        "stale_opinions": sum(1 for opinion in case.opinions.all() if opinion.is_stale),
         "follow_ups": [
             {
                 "due": _day(item.due_on),
@@ -150,6 +157,36 @@ def _case_values(case: Case, *, on: date, deidentify: bool) -> dict:
                 "overdue": item.is_overdue_on(on),
             }
             for item in case.follow_ups.all()
+        ],
+    }
+
+
+def _current_first(reports: list) -> list:
+    return [r for r in reports if r.is_current] + [r for r in reports if not r.is_current]
+
+
+def _chain(chain: dict, scrub) -> dict:
+    def fields(changes):
+        return [{**change, "before": scrub(change["before"]), "after": scrub(change["after"])} for change in changes]
+
+    return {
+        "reports": [r.pk for r in chain["reports"]],
+        "original": chain["original"].pk,
+        "current": chain["current"].pk,
+        "major": chain["major"],
+        "overall": fields(chain["overall"]),
+        "steps": [
+            {
+                "number": step["report"].pk,
+                "replaces": step["replaces"].pk,
+                "discrepancy": step["report"].get_discrepancy_display().split(" —")[0],
+                "major": step["report"].discrepancy == "major",
+                "reason": scrub(step["report"].amendment_reason),
+                "when": _when(step["report"].signed_out_at),
+                "pathologist": person(step["report"].pathologist),
+                "fields": [change["label"].lower() for change in step["fields"]],
+            }
+            for step in chain["steps"]
         ],
     }
 
@@ -171,6 +208,7 @@ def _report(report, scrub) -> dict:
         "number": report.pk,
         "status": report.get_status_display(),
         "is_current": report.is_current,
+        "preliminary": report.status == "preliminary",
         "replaced_by": report.replaced_by.pk if report.replaced_by else None,
         "replaced_on": _when(report.replaced_by.signed_out_at) if report.replaced_by else "",
         "supersedes": report.supersedes_id,
@@ -205,6 +243,11 @@ def _decision(decision, scrub) -> dict:
         "signed_at": _when(decision.signed_at),
         "meeting": _day(timezone.localtime(decision.meeting.starts_at).date()) if decision.meeting else "",
         "on_superseded_pathology": bool(decision.pathology_report_id and decision.pathology_report.is_superseded),
+        "needs_review": decision.needs_review,
+        "present": [
+            {"name": row["name"], "specialty": Specialty(row["specialty"]).label if row["specialty"] else "Coordinator"}
+            for row in decision.attendance_snapshot or []
+        ],
     }
 
 
@@ -218,6 +261,10 @@ def agenda_rows(meeting: Meeting, identities: dict[int, Identity]) -> list[dict]
                 "anchor": f"case-{item.case_id}",
                 "case_id": item.case_id,
                 "patient": who,
+                # The running header of every page of the section: two identifiers, except on a teaching copy.
+                "running": who.initials if who.deidentified else f"{who.name} · {who.mrn}",
+                "needs_review": bool(getattr(item, "decision_under_review", False)),
+                "stale_input": bool(getattr(item, "has_stale_input", False)),
                 "question": who.scrub(item.case.clinical_question),
                 "presenter": person(item.presenter),
                 "slot": f"{timezone.localtime(starts):%H:%M}–{timezone.localtime(ends):%H:%M}",

@@ -187,6 +187,12 @@ def _signing_gates(case: Case, decision: Decision, suspended_follow_ups: str) ->
     return gates
 
 
+def signing_preview(*, decision: Decision) -> list[Gate]:
+    """The gates signing would meet now, for the confirmation page (the follow-up choice is on the page)."""
+    case = Case.objects.prefetch_related("follow_ups", "decisions").get(pk=decision.case_id)
+    return _signing_gates(case, decision, "close")
+
+
 def attendance_snapshot(meeting: Meeting) -> list[dict]:
     """Who is present and for which specialty, as attendance says now (kept on the signed decision)."""
     return [

@@ -190,7 +190,7 @@ CANCEL_AGENDA = {"release": "back to the cases awaiting a meeting", "roll": "rol
 
 def _status_conflict(meeting: Meeting, to: str) -> Conflict:
     return Conflict(
-        f"A {meeting.get_status_display().lower()} meeting cannot become {MeetingStatus(to).label.lower()}. "
+        f"The meeting is {meeting.get_status_display().lower()}; it cannot become {MeetingStatus(to).label.lower()}. "
         "Reload the meeting to see where it stands.",
         code="meeting_status_not_allowed",
     )

@@ -11,3 +11,11 @@ def person(user, empty: str = "—") -> str:
     if user is None:
         return empty
     return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def specialty_label(code: str) -> str:
+    """The label of a specialty code; a coordinator attends for none."""
+    from ..models import Specialty
+
+    return Specialty(code).label if code in Specialty.values else "Coordinator"

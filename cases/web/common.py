@@ -61,6 +61,11 @@ def act(request, call, done: str) -> bool:
     return True
 
 
+def confirmed_post(request) -> bool:
+    """A POST from a confirmation page; any other request only shows the confirmation step."""
+    return request.method == "POST" and request.POST.get("confirmed") == "yes"
+
+
 def redirect_next(request, default):
     """Back to where the form was posted from when that is one of our pages, else to `default`."""
     target = request.POST.get("next") or request.GET.get("next")

@@ -26,6 +26,7 @@ def dashboard(request):
         "blocked_total": len(to_move_on),
         "is_coordinator": any(m.role == permissions.COORDINATOR for m in memberships),
         "overdue": selectors.overdue_follow_ups(user=user)[:LIST_LIMIT],
+        "needs_review": selectors.cases_needing_review(user=user)[:LIST_LIMIT],
         "recent_cases": selectors.case_list(user=user)[:10],
         "can_register": any(permissions.can(user, "patient.create", m.board_id) for m in memberships),
     }
