@@ -62,8 +62,9 @@ def act(request, call, done: str) -> bool:
 
 
 def confirmed_post(request) -> bool:
-    """A POST from a confirmation page; any other request only shows the confirmation step."""
-    return request.method == "POST" and request.POST.get("confirmed") == "yes"
+    """A POST from a confirmation page (its form then checks `confirmed`, refusing a value other than "yes");
+    any other request, a POST from an old button included, only shows the confirmation step."""
+    return request.method == "POST" and "confirmed" in request.POST
 
 
 def redirect_next(request, default):
