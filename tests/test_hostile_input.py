@@ -594,6 +594,9 @@ WEB_FORMS: dict[str, WebForm] = {
         {"item-presenter": C, "item-minutes": N},
     ),
     "agenda-item-remove": WebForm("coordinator", lambda w: [w.items[1].pk], lambda w: {}, {}),
+    "calendar-settings": WebForm(
+        "coordinator", lambda w: [], lambda w: {"action": "revoke"}, {"action": C}, stores_text=False
+    ),
     "agenda-outcome": WebForm(
         "chair",
         lambda w: [w.items[0].pk],
@@ -618,6 +621,10 @@ WEB_READ_ONLY = {
     "logout",
     "password_change_done",
     "audit-log",  # GET only; its filters are tested in tests/test_audit_trail_pages.py
+    "meeting-calendar",
+    "healthz",
+    "readyz",
+    "calendar-feed",  # GET only, by secret address: tests/test_calendars.py sends it hostile addresses
 }
 
 

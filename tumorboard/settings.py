@@ -166,6 +166,15 @@ STORAGES = {
     },
 }
 
+# Throttles, rate limits and other counters live in the cache. One process (`make run`) keeps it in memory;
+# several app servers must share one: set REDIS_URL (redis://host:6379/0) to count across all of them.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "tb"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
 # Key images: accepted only when Pillow can read them and they fit under this size.
 KEY_IMAGE_MAX_BYTES = int(os.environ.get("TUMORBOARD_KEY_IMAGE_MAX_BYTES", str(10 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -175,6 +184,9 @@ EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backend
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "tumorboard@localhost")
 # The portal's address as people reach it, for links in e-mail (e.g. https://tumorboard.example.org).
 PORTAL_URL = os.environ.get("TUMORBOARD_PORTAL_URL", "")
+
+# Calendar events are named meeting-<id>@<this>: give the portal's host name so UIDs are unique to the hospital.
+TUMORBOARD_CALENDAR_DOMAIN = os.environ.get("TUMORBOARD_CALENDAR_DOMAIN", "") or (ALLOWED_HOSTS or ["localhost"])[0]
 
 # The API (cases/api/): session authentication (CSRF enforced) for the portal, expiring hashed tokens
 # for integrations; JSON only; every error through one handler; per-client throttles.
@@ -258,6 +270,8 @@ TUMORBOARD_TRUST_X_FORWARDED_FOR = env_bool("TUMORBOARD_TRUST_X_FORWARDED_FOR", 
 # With DJANGO_DEBUG off, `manage.py check --deploy --fail-level WARNING` is clean.
 
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# A load balancer probes health over plain HTTP on the instance's own address.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     # The proxy terminates TLS and says so in this header; only trust it behind such a proxy.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

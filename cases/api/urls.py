@@ -10,7 +10,12 @@ class Router(SimpleRouter):
 
     def get_routes(self, viewset):
         routes = super().get_routes(viewset)
-        return [route._replace(url=route.url.replace(r"\.pdf{trailing_slash}", r"\.pdf")) for route in routes]
+        return [
+            route._replace(
+                url=route.url.replace(r"\.pdf{trailing_slash}", r"\.pdf").replace(r"\.ics{trailing_slash}", r"\.ics")
+            )
+            for route in routes
+        ]
 
 
 router = Router()

@@ -2,6 +2,7 @@
 and every action calls one service, which decides what is allowed (cases/services/)."""
 
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 
 from .. import models as m
 from .. import permissions, selectors
+from ..calendars import ics
 from ..printing.documents import http_response, render_case_summary, render_meeting_packet
 from ..services import cases as case_services
 from ..services import decisions as decision_services
@@ -25,7 +27,7 @@ from ..services.printing import case_print_record, meeting_print_record
 from . import filters
 from . import serializers as s
 from .etags import expected_version, with_etag
-from .schema import IF_MATCH_OPTIONAL, PDF_DOWNLOAD
+from .schema import ICS_DOWNLOAD, IF_MATCH_OPTIONAL, PDF_DOWNLOAD
 
 
 def parse(serializer_class, request, **kwargs) -> dict:
@@ -463,6 +465,17 @@ class MeetingViewSet(ResourceViewSet):
             meeting=pdf.subject, by=request.user, options={**pdf.options, "via": "api"}, case_ids=list(pdf.case_ids)
         )
         return http_response(pdf)
+
+    @extend_schema(operation_id="v1_meetings_calendar_ics_retrieve", responses=ICS_DOWNLOAD, filters=False)
+    @action(detail=True, url_path=r"calendar\.ics", **download)
+    def calendar_ics(self, request, pk=None):
+        """The meeting as an RFC 5545 event (METHOD:CANCEL once cancelled); no patient data; audited."""
+        meeting = selectors.meetings_for_calendar(user=request.user, pk=pk)[0]
+        audit_record(actor=request.user, action="meeting.calendar", obj=meeting, changes={"via": "api"})
+        body = ics.meeting_calendar(meeting, user=request.user, base_url=request.build_absolute_uri("/"))
+        response = HttpResponse(body, content_type=ics.CONTENT_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{ics.filename(meeting)}"'
+        return response
 
 
 # Decisions and follow-up -----------------------------------------------------------------

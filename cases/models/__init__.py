@@ -2,6 +2,7 @@
 
 from .audit import AuditChainHead, AuditEvent
 from .boards import Board, BoardMembership, Role, Specialty
+from .calendars import CalendarFeed
 from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, Stage
 from .decisions import Decision, DecisionStatus, PlanCategory
 from .errors import FrozenRecordError
@@ -18,6 +19,7 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "Board",
+    "CalendarFeed",
     "BoardMembership",
     "Case",
     "CaseEvent",

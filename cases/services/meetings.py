@@ -22,10 +22,12 @@ from ..models import (
     Stage,
 )
 from .audit import audit_record, snapshot
-from .common import case_event_add, lock, require_board_members, save_validated
+from .calendars import meeting_calendar_changed
+from .common import case_event_add, lock, model_update, require_board_members, save_changes, save_validated
 from .errors import Conflict, Gate, GatesUnmet
 
 MEETING_FIELDS = ["starts_at", "location", "video_link"]
+AGENDA_ITEM_FIELDS = ["presenter", "minutes"]
 OPEN_STATUSES = {MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS}
 
 
@@ -97,6 +99,7 @@ def agenda_add(*, meeting: Meeting, case: Case, by, presenter=None, minutes: int
             patient_id=case.patient_id,
             changes={"meeting": meeting.pk, "late": item.is_late},
         )
+        meeting_calendar_changed(meeting)
     return item
 
 
@@ -127,16 +130,12 @@ def agenda_item_update(*, item: AgendaItem, by, presenter=None, minutes: int | N
     with transaction.atomic():
         lock(item.meeting)
         item = lock(item)
-        item.presenter = presenter
-        if minutes is not None:
-            item.minutes = minutes
-        save_validated(item)
-        audit_record(
-            actor=by,
-            action="agenda.update",
-            obj=item,
-            changes={"presenter": item.presenter_id, "minutes": item.minutes},
-        )
+        data = {"presenter": presenter} | ({"minutes": minutes} if minutes is not None else {})
+        changes = model_update(instance=item, fields=AGENDA_ITEM_FIELDS, data=data)
+        if not changes:
+            return item
+        save_changes(instance=item, changes=changes, by=by, action="agenda.update")
+        meeting_calendar_changed(item.meeting)
     return item
 
 
@@ -151,6 +150,7 @@ def agenda_remove(*, item: AgendaItem, by) -> None:
         audit_record(actor=by, action="agenda.remove", obj=item, case_id=item.case_id, changes={"meeting": meeting.pk})
         case_event_add(case=item.case, kind=CaseEventKind.AGENDA, summary="Removed from the agenda", actor=by)
         item.delete()
+        meeting_calendar_changed(meeting)
 
 
 def agenda_reorder(*, meeting: Meeting, by, item_ids: list[int]) -> list[AgendaItem]:
@@ -165,6 +165,7 @@ def agenda_reorder(*, meeting: Meeting, by, item_ids: list[int]) -> list[AgendaI
             items[pk].position = position
         AgendaItem.objects.bulk_update(items.values(), ["position"])
         audit_record(actor=by, action="agenda.reorder", obj=meeting, changes={"order": list(item_ids)})
+        meeting_calendar_changed(meeting)
     return [items[pk] for pk in item_ids]
 
 
@@ -178,6 +179,7 @@ def agenda_publish(*, meeting: Meeting, by) -> Meeting:
         meeting.agenda_published_at = timezone.now()
         meeting.save(update_fields=["agenda_published_at"])
         audit_record(actor=by, action="agenda.publish", obj=meeting)
+        meeting_calendar_changed(meeting)
     return meeting
 
 
@@ -201,6 +203,7 @@ def _apply_status(*, meeting: Meeting, by, to: str, changes: dict | None = None)
     meeting.status = to
     meeting.save(update_fields=["status", "cancel_reason"])
     audit_record(actor=by, action="meeting.status", obj=meeting, changes={"status": [before, to], **(changes or {})})
+    meeting_calendar_changed(meeting)
     return meeting
 
 
