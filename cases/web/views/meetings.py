@@ -245,6 +245,7 @@ def meeting_cancel(request, pk):
         submit_label="Cancel the meeting",
         cancel=meeting_url(meeting),
         intro="A cancelled meeting offers nothing but its record: no agenda, attendance or decision.",
+        cancel_label="Keep the meeting",
         template="cases/confirm_page.html",
     )
 
@@ -312,6 +313,9 @@ def meeting_run(request, pk, item_pk=None, outcome_form=None):
     meeting = selectors.meeting_detail(user=request.user, pk=pk)
     slots = selectors.agenda_time_slots(meeting)
     items = [item for item, _, _ in slots]
+    if meeting.status == MeetingStatus.CANCELLED:
+        messages.info(request, "The meeting was cancelled: only its record remains.")
+        return redirect(meeting_url(meeting))
     if not items:
         messages.info(request, "The agenda is empty.")
         return redirect(meeting_url(meeting, "agenda"))
