@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 TEST_SYSTEM_PACKAGES ?= poppler-utils chromium
 SYSTEM_PACKAGES ?=
 
-.PHONY: run test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api
+.PHONY: run worker scale-check test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,13 @@ run: demo
 	@echo "  Sign in as coordinator, chair, radiologist, pathologist, orthopaedic, radonc or outsider"
 	@echo "  with the password tumorboard-demo."
 	@echo ""
-	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@echo "  A job worker (packet rendering) runs beside the server; both stop with Ctrl-C."
+	DJANGO_DEBUG=1 $(PY) manage.py jobs_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# Background jobs in the foreground, with the environment as it is (DATABASE_URL, TUMORBOARD_JOBS_BROKER, …).
+worker: setup
+	$(PY) manage.py jobs_worker
 
 # Tests run with production settings (debug off) over plain HTTP: a throwaway key, no HTTPS redirect.
 test: SYSTEM_PACKAGES += $(TEST_SYSTEM_PACKAGES)
@@ -51,6 +57,12 @@ bench: bench-api bench-paper
 bench-api: setup
 	@scripts/system-deps.sh wrk
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/api.py
+
+# Two gunicorn instances behind HAProxy, sharing PostgreSQL (DATABASE_URL), Redis and storage, plus a job worker:
+# lockouts, throttles, jobs and the print cache hold across instances, and killing one loses no request.
+scale-check: setup
+	@scripts/system-deps.sh haproxy
+	$(PY) scripts/scale_check.py
 
 # schemathesis against the live OpenAPI schema: no 5xx, no response that breaks the schema.
 fuzz: setup

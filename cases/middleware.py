@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
+from . import logs
 from .auth import LOGIN_AT_SESSION_KEY
 from .services.audit import audit_record, bind_request_context, reset_request_context
 
@@ -32,6 +33,9 @@ class RequestContextMiddleware:
     def __call__(self, request):
         request.request_id = uuid.uuid4().hex
         token = bind_request_context(request_id=request.request_id, ip_address=client_address(request))
+        # Kept past this middleware, so Django's own "Not Found" and error lines carry it too;
+        # cleared when the response is finished (cases/logs.py).
+        logs.request_id.set(request.request_id)
         try:
             response = self.get_response(request)
         finally:

@@ -20,6 +20,7 @@ from .models import (
     Decision,
     FollowUp,
     ImagingStudy,
+    Job,
     KeyImage,
     Meeting,
     Opinion,
@@ -265,3 +266,12 @@ def require_follow_up_closer(user, follow_up: FollowUp) -> None:
         require_visible(user, follow_up.case.board_id)
         return
     require(user, "followup.manage", follow_up.case.board_id)
+
+
+def get_job_for_user(user, pk) -> Job:
+    """A background job is visible to whoever may see the meeting it works for (jobs carry ids, no patient data)."""
+    job = get_visible(Job.objects.all(), pk)
+    meeting_id = job.args.get("meeting_id") if isinstance(job.args, dict) else None
+    if meeting_id is None or not meetings_visible_to(user).filter(pk=meeting_id).exists():
+        raise Http404("Not found.")
+    return job

@@ -1,6 +1,7 @@
 """/healthz and /readyz for load balancers, and the cache that several app servers share (REDIS_URL)."""
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -27,7 +28,7 @@ def test_readyz_checks_database_cache_and_storage(client):
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok",
-        "checks": {"database": "ok", "cache": "ok", "media": "ok", "print_cache": "ok"},
+        "checks": {"database": "ok", "cache": "ok", "broker": "ok", "media": "ok", "print_cache": "ok"},
     }
 
 
@@ -88,3 +89,41 @@ def test_two_processes_with_redis_url_count_in_one_cache(redis_url):
     backend = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
     assert django_in_subprocess(backend, REDIS_URL=redis_url) == "django.core.cache.backends.redis.RedisCache"
     assert django_in_subprocess(backend) == "django.core.cache.backends.locmem.LocMemCache"
+
+
+@pytest.mark.django_db
+def test_readyz_reports_an_unreachable_broker(client, settings):
+    from cases.jobs import broker
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.JOBS_BROKER = f"redis://127.0.0.1:{port}/0"
+    broker._redis.cache_clear()
+    try:
+        response = client.get(reverse("readyz"))
+    finally:
+        broker._redis.cache_clear()
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"] == "failed: ConnectionError"
+
+
+def test_json_logs_carry_the_request_id_of_the_request(client, db):
+    import io
+    import json
+    import logging
+
+    from cases.logs import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    try:
+        response = client.get("/no-such-page/")
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert lines and lines[-1]["request_id"] == response["X-Request-ID"]
+    assert lines[-1]["level"] == "WARNING" and lines[-1]["logger"] == "django.request"

@@ -594,6 +594,14 @@ WEB_FORMS: dict[str, WebForm] = {
         {"item-presenter": C, "item-minutes": N},
     ),
     "agenda-item-remove": WebForm("coordinator", lambda w: [w.items[1].pk], lambda w: {}, {}),
+    "inbox-read": WebForm("coordinator", lambda w: [], lambda w: {"all": "1"}, {"notification": N}, stores_text=False),
+    "notification-preferences": WebForm(
+        "coordinator",
+        lambda w: [],
+        lambda w: dict.fromkeys(m.NotificationKind.values, "digest"),
+        {"agenda": C, "decision_signed": C},
+        stores_text=False,
+    ),
     "calendar-settings": WebForm(
         "coordinator", lambda w: [], lambda w: {"action": "revoke"}, {"action": C}, stores_text=False
     ),
@@ -623,6 +631,8 @@ WEB_READ_ONLY = {
     "audit-log",  # GET only; its filters are tested in tests/test_audit_trail_pages.py
     "meeting-calendar",
     "healthz",
+    "job-detail",
+    "inbox",
     "readyz",
     "calendar-feed",  # GET only, by secret address: tests/test_calendars.py sends it hostile addresses
 }
@@ -1298,6 +1308,11 @@ RESOURCE_OBJECTS = {
     "meetings": lambda w: w.meeting,
     "opinions": lambda w: w.opinion,
     "pathology-reports": lambda w: w.final_report,
+    "jobs": lambda w: m.Job.objects.create(
+        kind="packet.render",
+        args={"meeting_id": w.meeting.pk, "user_id": w.user("coordinator").pk},
+        run_after=w.meeting.starts_at,
+    ),
 }
 READ_OPERATIONS = sorted(op_id for op_id, (method, _, _) in OPERATIONS.items() if method == "GET")
 

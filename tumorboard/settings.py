@@ -180,9 +180,22 @@ KEY_IMAGE_MAX_BYTES = int(os.environ.get("TUMORBOARD_KEY_IMAGE_MAX_BYTES", str(1
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Notifications (cases/notify/): SMTP when DJANGO_EMAIL_HOST is set, else printed on the console.
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = env_bool("DJANGO_EMAIL_USE_SSL", False)  # implicit TLS, usually port 465
+EMAIL_TIMEOUT = int(os.environ.get("DJANGO_EMAIL_TIMEOUT", "20"))
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "tumorboard@localhost")
-# The portal's address as people reach it, for links in e-mail (e.g. https://tumorboard.example.org).
+# Members whose input is missing are reminded this long before the meeting (manage.py notify_daily).
+INPUT_REMINDER_HOURS = int(os.environ.get("TUMORBOARD_INPUT_REMINDER_HOURS", "24"))
+# The portal's address, for the links in e-mails and calendars (e.g. https://tumorboard.hospital.example).
 PORTAL_URL = os.environ.get("TUMORBOARD_PORTAL_URL", "")
 
 # Calendar events are named meeting-<id>@<this>: give the portal's host name so UIDs are unique to the hospital.
@@ -260,8 +273,17 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "cases.logs.JsonFormatter"},
+    },
+    # TUMORBOARD_LOG_FORMAT=json: one JSON object a line, with the request id (cases/logs.py).
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if os.environ.get("TUMORBOARD_LOG_FORMAT") == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
 TUMORBOARD_TRUST_X_FORWARDED_FOR = env_bool("TUMORBOARD_TRUST_X_FORWARDED_FOR", False)
@@ -328,3 +350,16 @@ PRINT_CACHE_DIR = Path(os.environ.get("TUMORBOARD_PRINT_CACHE_DIR", VAR_DIR / "p
 PRINT_CACHE_MAX_FILES = int(os.environ.get("TUMORBOARD_PRINT_CACHE_MAX_FILES", "2000"))
 # Processes that render packet sections in parallel: 0 = one per core (at most 4), 1 = in the request's process.
 PRINT_WORKERS = int(os.environ.get("TUMORBOARD_PRINT_WORKERS", "0"))
+
+# Background jobs (cases/jobs/): run by `manage.py jobs_worker` (`make worker`; `make run` starts one).
+# Without a broker workers poll the job table; TUMORBOARD_JOBS_BROKER=redis://host:6379/1 wakes them at once.
+JOBS_BROKER = os.environ.get("TUMORBOARD_JOBS_BROKER", "")
+JOBS_POLL_SECONDS = float(os.environ.get("TUMORBOARD_JOBS_POLL_SECONDS", "1" if not JOBS_BROKER else "10"))
+# A worker renews its lease while it reports progress; a lease that runs out means the worker died.
+JOBS_LEASE_SECONDS = int(os.environ.get("TUMORBOARD_JOBS_LEASE_SECONDS", "120"))
+JOBS_RETRY_BASE_SECONDS = float(os.environ.get("TUMORBOARD_JOBS_RETRY_BASE_SECONDS", "5"))
+JOBS_RETRY_MAX_SECONDS = float(os.environ.get("TUMORBOARD_JOBS_RETRY_MAX_SECONDS", "600"))
+# Run each job in the process that enqueues it (the test suite's default; never in production).
+JOBS_INLINE = False
+# How long an API download waits for its job before answering 202 with a Location to poll.
+PRINT_JOB_WAIT_SECONDS = float(os.environ.get("TUMORBOARD_PRINT_JOB_WAIT_SECONDS", "10"))

@@ -836,3 +836,36 @@ class ApplyTemplateSerializer(InputSerializer):
         validators=[MinValueValidator(date(1900, 1, 1)), MaxValueValidator(date(2999, 12, 31))]
     )
     owner = UserField(required=False, allow_null=True, default=None)
+
+
+class JobSerializer(serializers.ModelSerializer):
+    """A background job: `status` queued → running → done (or failed); `download` once done."""
+
+    progress = serializers.SerializerMethodField()
+    detail = serializers.SerializerMethodField()
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = m.Job
+        fields = ["id", "kind", "status", "attempts", "progress", "detail", "download", "created_at", "finished_at"]
+
+    def get_progress(self, job) -> dict:
+        return {"done": job.progress_done, "total": job.progress_total}
+
+    def get_detail(self, job) -> str:
+        if job.status == m.JobStatus.QUEUED and job.attempts == 0:
+            return "No worker has picked the job up yet."
+        if job.status == m.JobStatus.QUEUED:
+            return f"Attempt {job.attempts} failed; it is tried again shortly."
+        if job.status == m.JobStatus.RUNNING:
+            return f"Rendering: {job.progress_done} of {job.progress_total or '?'} cases."
+        if job.status == m.JobStatus.FAILED:
+            return "The job failed; the error is recorded for the administrators, who can retry it."
+        return "Done."
+
+    def get_download(self, job) -> str | None:
+        if job.status != m.JobStatus.DONE or job.kind != "packet.render":
+            return None
+        flags = "&".join(f"{name}=1" for name in ("deidentify", "pdfa") if job.args.get(name))
+        path = reverse("api:meeting-packet-pdf", args=[job.args["meeting_id"]])
+        return path + (f"?{flags}" if flags else "")

@@ -28,6 +28,7 @@ router.register("opinions", views.OpinionViewSet, basename="opinion")
 router.register("meetings", views.MeetingViewSet, basename="meeting")
 router.register("decisions", views.DecisionViewSet, basename="decision")
 router.register("follow-ups", views.FollowUpViewSet, basename="follow-up")
+router.register("jobs", views.JobViewSet, basename="job")
 
 # Namespaced: the router's names (case-detail, …) would otherwise shadow the portal's.
 app_name = "api"

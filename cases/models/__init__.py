@@ -8,7 +8,9 @@ from .decisions import Decision, DecisionStatus, PlanCategory
 from .errors import FrozenRecordError
 from .followups import FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
 from .imaging import ImagingStudy, KeyImage, Modality
+from .jobs import Job, JobStatus
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
+from .notifications import Delivery, EmailStatus, Notification, NotificationKind, NotificationPreference
 from .opinions import Opinion
 from .pathology import Discrepancy, PathologyReport, ReportStatus
 from .patients import Patient, Sex
@@ -33,10 +35,17 @@ __all__ = [
     "FollowUpTemplate",
     "FrozenRecordError",
     "ImagingStudy",
+    "Job",
+    "JobStatus",
     "KeyImage",
     "Meeting",
     "MeetingStatus",
     "Modality",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
+    "Delivery",
+    "EmailStatus",
     "Opinion",
     "Outcome",
     "PathologyReport",

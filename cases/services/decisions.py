@@ -5,9 +5,7 @@ Signing creates a follow-up action for each plan item and tells the referring cl
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,6 +36,7 @@ from .common import (
     save_validated,
 )
 from .errors import Conflict, Gate, GatesUnmet
+from .notify import notify_decision_signed
 from .workflow import current_pathology_reports, current_report_ids, current_signed_decision
 
 DECISION_FIELDS = ["consensus_diagnosis", "plan", "rationale", "dissent"]
@@ -277,8 +276,8 @@ def decision_sign(
                 **({"suspended_follow_ups": {"choice": suspended_follow_ups, "ids": settled}} if settled else {}),
             },
         )
-        if case.referring_email:
-            transaction.on_commit(lambda: _tell_referrer(case, decision))
+        # E-mailed by a background job after the commit: a failing mail server never undoes a signature.
+        notify_decision_signed(case=case, decision=decision)
     return decision
 
 
@@ -318,18 +317,3 @@ def _plan_follow_ups(*, case: Case, decision: Decision, owner) -> list[FollowUp]
         if item["category"] != PlanCategory.NO_FURTHER_ACTION
     ]
     return FollowUp.objects.bulk_create(follow_ups)
-
-
-def _tell_referrer(case: Case, decision: Decision) -> None:
-    # No clinical content by e-mail: the referrer is told a decision exists and where to read it.
-    send_mail(
-        subject=f"Tumor board decision signed — case {case.pk}",
-        message=(
-            f"The {case.board.name} signed its decision on case {case.pk} on "
-            f"{timezone.localtime(decision.signed_at):%d %b %Y %H:%M}.\n"
-            "Sign in to the tumor board portal to read the consensus and plan."
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[case.referring_email],
-        fail_silently=True,
-    )

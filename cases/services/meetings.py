@@ -25,6 +25,8 @@ from .audit import audit_record, snapshot
 from .calendars import meeting_calendar_changed
 from .common import case_event_add, lock, model_update, require_board_members, save_changes, save_validated
 from .errors import Conflict, Gate, GatesUnmet
+from .jobs import packet_prerender
+from .notify import notify_agenda, notify_input_requested
 
 MEETING_FIELDS = ["starts_at", "location", "video_link"]
 AGENDA_ITEM_FIELDS = ["presenter", "minutes"]
@@ -41,6 +43,13 @@ def _require_presenter(board_id: int, presenter) -> None:
         raise ValidationError(
             {"presenter": "A presenter speaks for a specialty: choose a clinician of this board, not a coordinator."}
         )
+
+
+def _agenda_changed(meeting: Meeting, by) -> None:
+    """Calendars see a new SEQUENCE; a published agenda's packet is rendered again in the background."""
+    meeting_calendar_changed(meeting)
+    if meeting.is_published:
+        packet_prerender(meeting=meeting, by=by)
 
 
 def _require_open(meeting: Meeting) -> None:
@@ -99,7 +108,9 @@ def agenda_add(*, meeting: Meeting, case: Case, by, presenter=None, minutes: int
             patient_id=case.patient_id,
             changes={"meeting": meeting.pk, "late": item.is_late},
         )
-        meeting_calendar_changed(meeting)
+        _agenda_changed(meeting, by)
+        if item.is_late:
+            notify_agenda(meeting=meeting, changed=True)
     return item
 
 
@@ -135,7 +146,7 @@ def agenda_item_update(*, item: AgendaItem, by, presenter=None, minutes: int | N
         if not changes:
             return item
         save_changes(instance=item, changes=changes, by=by, action="agenda.update")
-        meeting_calendar_changed(item.meeting)
+        _agenda_changed(item.meeting, by)
     return item
 
 
@@ -150,7 +161,7 @@ def agenda_remove(*, item: AgendaItem, by) -> None:
         audit_record(actor=by, action="agenda.remove", obj=item, case_id=item.case_id, changes={"meeting": meeting.pk})
         case_event_add(case=item.case, kind=CaseEventKind.AGENDA, summary="Removed from the agenda", actor=by)
         item.delete()
-        meeting_calendar_changed(meeting)
+        _agenda_changed(meeting, by)
 
 
 def agenda_reorder(*, meeting: Meeting, by, item_ids: list[int]) -> list[AgendaItem]:
@@ -165,7 +176,7 @@ def agenda_reorder(*, meeting: Meeting, by, item_ids: list[int]) -> list[AgendaI
             items[pk].position = position
         AgendaItem.objects.bulk_update(items.values(), ["position"])
         audit_record(actor=by, action="agenda.reorder", obj=meeting, changes={"order": list(item_ids)})
-        meeting_calendar_changed(meeting)
+        _agenda_changed(meeting, by)
     return [items[pk] for pk in item_ids]
 
 
@@ -180,6 +191,9 @@ def agenda_publish(*, meeting: Meeting, by) -> Meeting:
         meeting.save(update_fields=["agenda_published_at"])
         audit_record(actor=by, action="agenda.publish", obj=meeting)
         meeting_calendar_changed(meeting)
+        packet_prerender(meeting=meeting, by=by)
+        notify_agenda(meeting=meeting)
+        notify_input_requested(meeting=meeting)
     return meeting
 
 

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import printing
-from .views import audit, auth, calendars, cases, dashboard, health, meetings, records
+from .views import audit, auth, calendars, cases, dashboard, health, inbox, jobs, meetings, records
 
 urlpatterns = [
     # Health, for load balancers (no sign-in, no patient data)
@@ -63,10 +63,15 @@ urlpatterns = [
     path("meetings/<int:pk>/calendar.ics", calendars.meeting_calendar, name="meeting-calendar"),
     # Calendar feeds: the secret address is the credential (calendar programs cannot sign in)
     path("calendar/", calendars.calendar_settings, name="calendar-settings"),
+    # Notifications
+    path("inbox/", inbox.inbox, name="inbox"),
+    path("inbox/read/", inbox.inbox_read, name="inbox-read"),
+    path("inbox/settings/", inbox.notification_preferences, name="notification-preferences"),
     path("calendar/<str:token>.ics", calendars.calendar_feed, name="calendar-feed"),
     # Audit trail (auditors and administrators)
     path("audit/", audit.audit_log, name="audit-log"),
     # Paper
     path("cases/<int:pk>/summary.pdf", printing.case_summary_pdf, name="case-summary-pdf"),
     path("meetings/<int:pk>/packet.pdf", printing.meeting_packet_pdf, name="meeting-packet-pdf"),
+    path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
 ]

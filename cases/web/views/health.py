@@ -36,9 +36,16 @@ def _writable(folder: Path) -> None:
     probe.unlink()
 
 
+def _broker() -> None:
+    from ...jobs import broker
+
+    broker.ping()
+
+
 CHECKS = {
     "database": _database,
     "cache": _cache,
+    "broker": _broker,
     "media": lambda: _writable(Path(settings.MEDIA_ROOT)),
     "print_cache": lambda: _writable(Path(settings.PRINT_CACHE_DIR)),
 }

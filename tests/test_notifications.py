@@ -1,0 +1,195 @@
+"""Notifications: inbox and e-mail, sent by background jobs over a real SMTP server (aiosmtpd on loopback),
+with preferences (at once or in a daily digest), an ICS invitation for agendas, and never a patient's name
+or clinical text in any subject or body."""
+
+import email
+import email.policy
+import socket
+from datetime import timedelta
+
+import icalendar
+import pytest
+from aiosmtpd.controller import Controller
+from django.urls import reverse
+from django.utils import timezone
+
+from cases import models as m
+from cases.jobs import worker
+from cases.services import meetings
+from cases.services.notify import notification_preferences_set, notify_follow_ups_due
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+        self.refuse = False
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse:
+            return "451 Try again later"
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server on loopback; Django's SMTP backend sends to it."""
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.PORTAL_URL = "https://tumorboard.hospital.example"
+    settings.JOBS_INLINE = False
+    yield handler
+    controller.stop()
+
+
+def run_jobs() -> int:
+    count = 0
+    while worker.run_once("test-worker"):
+        count += 1
+    return count
+
+
+@pytest.fixture
+def published(board, coordinator, specialists, make_case, django_capture_on_commit_callbacks):
+    for user in [coordinator, *specialists.values()]:
+        user.email = f"{user.username}@example.org"
+        user.save()
+    meeting = f.MeetingFactory(board=board, created_by=coordinator)
+    case = make_case("consensus")
+    case.opinions.filter(specialty="pathology").delete()  # pathology's input is missing
+    meetings.agenda_add(meeting=meeting, case=case, by=coordinator, presenter=specialists["radiology"])
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.agenda_publish(meeting=meeting, by=coordinator)
+    return meeting, case
+
+
+def identifiers(case) -> list[str]:
+    return [case.patient.given_name, case.patient.family_name, case.patient.mrn, case.clinical_question[:30]]
+
+
+def test_publishing_an_agenda_emails_every_member_an_invitation_with_their_slot(smtp, published, radiologist):
+    meeting, case = published
+    assert run_jobs() >= 5
+    to = sorted(message["To"] for message in smtp.messages if "agenda published" in message["Subject"])
+    assert to == sorted(
+        f"{name}@example.org" for name in ["coordinator", "radiologist", "pathologist", "orthopaedic", "radonc"]
+    )
+    mine = next(msg for msg in smtp.messages if msg["To"] == "radiologist@example.org" and "agenda" in msg["Subject"])
+    assert f"https://tumorboard.hospital.example/meetings/{meeting.pk}/" in mine.get_body().get_content()
+    (attachment,) = [part for part in mine.iter_attachments() if part.get_content_type() == "text/calendar"]
+    calendar = icalendar.Calendar.from_ical(attachment.get_content())
+    (event,) = calendar.walk("VEVENT")
+    assert f"You present case {case.pk}," in event["DESCRIPTION"]
+    assert m.AuditEvent.objects.filter(action="notification.sent").count() == len(smtp.messages)
+
+
+def test_the_missing_specialty_is_asked_for_its_input(smtp, published, pathologist):
+    meeting, case = published
+    run_jobs()
+    asked = [msg for msg in smtp.messages if msg["Subject"].startswith("Input needed")]
+    assert [msg["To"] for msg in asked] == ["pathologist@example.org"]
+    assert f"case {case.pk}" in asked[0]["Subject"]
+    assert m.Notification.objects.get(kind="input_requested").user == pathologist
+
+
+def test_no_email_names_a_patient_or_carries_clinical_text(smtp, published):
+    meeting, case = published
+    run_jobs()
+    assert smtp.messages
+    for message in smtp.messages:
+        text = message["Subject"] + message.get_body().get_content()
+        for secret in identifiers(case):
+            assert secret not in text, (secret, message["Subject"])
+
+
+def test_the_inbox_lists_them_with_the_unread_count(signed_in, smtp, published, pathologist):
+    portal = signed_in(pathologist)
+    page = portal.get(reverse("inbox")).content.decode()
+    assert "2 unread" in page and "Input needed on case" in page
+    portal.post(reverse("inbox-read"), {"all": "1"})
+    assert "0 unread" in portal.get(reverse("inbox")).content.decode()
+
+
+def test_a_digest_preference_holds_the_email_for_the_daily_digest(
+    smtp, board, coordinator, radiologist, make_case, django_capture_on_commit_callbacks
+):
+    radiologist.email = "radiologist@example.org"
+    radiologist.save()
+    notification_preferences_set(user=radiologist, deliveries={"agenda": "digest"})
+    meeting = f.MeetingFactory(board=board, created_by=coordinator)
+    meetings.agenda_add(meeting=meeting, case=make_case("consensus"), by=coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.agenda_publish(meeting=meeting, by=coordinator)
+    run_jobs()
+    assert [msg["To"] for msg in smtp.messages] == []
+    from django.core.management import call_command
+
+    call_command("notify_daily")
+    run_jobs()
+    (digest,) = smtp.messages
+    assert digest["Subject"] == "Tumor board: your daily digest (1)"
+    assert m.AuditEvent.objects.filter(action="notification.preferences", actor=radiologist).exists()
+
+
+def test_a_failing_mail_server_never_blocks_the_action_and_the_send_is_retried(smtp, published, settings):
+    meeting, case = published
+    assert m.Meeting.objects.get(pk=meeting.pk).is_published  # the action happened
+    smtp.refuse = True
+    run_jobs()
+    failed = m.Job.objects.filter(kind="notify.email", status=m.JobStatus.QUEUED, attempts=1)
+    assert failed.count() == m.Job.objects.filter(kind="notify.email").count() > 0
+    assert "451" in failed.first().error
+    smtp.refuse = False
+    failed.update(run_after=timezone.now())
+    run_jobs()
+    assert m.Job.objects.filter(kind="notify.email", status=m.JobStatus.DONE).count() == len(smtp.messages)
+    assert not m.Notification.objects.filter(email_status="pending").exclude(email="").exists()
+
+
+def test_a_job_run_twice_sends_the_email_once(smtp, published):
+    run_jobs()
+    sent = len(smtp.messages)
+    job = m.Job.objects.filter(kind="notify.email").first()
+    from cases.jobs.tasks import notify_email
+
+    notify_email(job, progress=None, **job.args)
+    assert len(smtp.messages) == sent
+
+
+def test_follow_up_owners_hear_once_when_due_and_once_when_overdue(smtp, board, case, chair):
+    chair.email = "chair@example.org"
+    chair.save()
+    follow_up = m.FollowUp.objects.create(
+        case=case,
+        kind=m.FollowUpKind.ACTION,
+        description="Review at clinic",
+        owner=chair,
+        due_on=timezone.localdate() + timedelta(days=3),
+    )
+    today = timezone.localdate()
+    assert len(notify_follow_ups_due(today=today)) == 1
+    assert notify_follow_ups_due(today=today) == []
+    assert len(notify_follow_ups_due(today=follow_up.due_on + timedelta(days=1))) == 1
+    subjects = list(m.Notification.objects.values_list("subject", flat=True).order_by("id"))
+    assert subjects[0].endswith(f"is due ({follow_up.due_on:%d %b %Y})") and "overdue" in subjects[1]
+
+
+def test_the_notification_settings_page_saves_each_kind(signed_in, coordinator):
+    portal = signed_in(coordinator)
+    data = dict.fromkeys(m.NotificationKind.values, "immediate") | {"follow_up_due": "digest"}
+    assert portal.post(reverse("notification-preferences"), data).status_code == 302
+    assert m.NotificationPreference.objects.get(user=coordinator, kind="follow_up_due").delivery == "digest"
+    refused = portal.post(reverse("notification-preferences"), {**data, "agenda": "hourly"})
+    assert refused.status_code == 400
