@@ -1,47 +1,38 @@
-"""E-mail sent after a commit. No clinical content ever leaves by e-mail: a case reference and a link."""
+"""After an amendment: who is told, through the notification service (inbox and e-mail as background jobs).
 
-from django.conf import settings
-from django.core.mail import send_mail
+No clinical content ever leaves by e-mail: a case reference and a link.
+"""
+
 from django.urls import reverse
 
-
-def case_link(case_id: int) -> str:
-    return getattr(settings, "PORTAL_URL", "").rstrip("/") + reverse("case-detail", args=[case_id])
-
-
-def _send(subject: str, lines: list[str], to: str) -> None:
-    send_mail(
-        subject=subject,
-        message="\n".join(lines),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[to],
-        fail_silently=True,
-    )
+from ..models import NotificationKind
+from .notify import notify_address, notify_users
 
 
-def tell_basis_superseded(
-    *, case_id: int, board_name: str, referrer: str, authors: list[str], decision_flagged: bool
-) -> None:
+def tell_basis_superseded(*, case, authors: list, decision_flagged: bool) -> None:
     """The referrer and every author whose input went stale learn that the case needs another look."""
-    link = case_link(case_id)
-    if referrer:
+    link = reverse("case-detail", args=[case.pk])
+    if case.referring_email:
         status = (
             "The board's signed decision is under review; its follow-up is suspended until the board decides again."
             if decision_flagged
             else "The specialty input given on the earlier report is being re-confirmed."
         )
-        _send(
-            f"Tumor board case {case_id}: pathology amended",
-            [f"A pathology report of case {case_id} at the {board_name} was amended.", status, f"Read it: {link}"],
-            referrer,
+        notify_address(
+            email=case.referring_email,
+            kind=NotificationKind.DECISION_SIGNED,
+            subject=f"Tumor board case {case.pk}: pathology amended",
+            body=f"A pathology report of case {case.pk} at the {case.board.name} was amended. {status} "
+            "Sign in to the tumor board portal to read the case.",
+            link=link,
+            case_id=case.pk,
         )
-    for address in authors:
-        _send(
-            f"Tumor board case {case_id}: your input needs re-confirming",
-            [
-                f"A pathology report of case {case_id} at the {board_name} was amended after you gave your input.",
-                "Re-confirm it or revise it so that it counts for the board's consensus again.",
-                f"Sign in to the case: {link}",
-            ],
-            address,
-        )
+    notify_users(
+        users=authors,
+        kind=NotificationKind.INPUT_STALE,
+        subject=f"Tumor board case {case.pk}: your input needs re-confirming",
+        body=f"A pathology report of case {case.pk} at the {case.board.name} was amended after you gave your input. "
+        "Re-confirm it or revise it so that it counts for the board's consensus again.",
+        link=link,
+        case_id=case.pk,
+    )

@@ -206,11 +206,5 @@ def _supersede_basis(*, case: Case, report: PathologyReport, by) -> None:
             "suspended_follow_ups": suspended,
         },
     )
-    referrer, flagged = case.referring_email, bool(decisions)
-    authors = sorted({o.author.email for o in opinions if o.author.email})
-    board_name, case_id = case.board.name, case.pk
-    transaction.on_commit(
-        lambda: tell_basis_superseded(
-            case_id=case_id, board_name=board_name, referrer=referrer, authors=authors, decision_flagged=flagged
-        )
-    )
+    # Notifications are rows in this transaction; their e-mail goes out as a job after the commit.
+    tell_basis_superseded(case=case, authors=[o.author for o in opinions], decision_flagged=bool(decisions))
