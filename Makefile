@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 TEST_SYSTEM_PACKAGES ?= poppler-utils chromium
 SYSTEM_PACKAGES ?=
 
-.PHONY: run worker scale-check test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api
+.PHONY: run worker scale-check test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api bench-analytics
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,11 +52,17 @@ test: setup
 # bench-api compares the API with bare Django views on PostgreSQL.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tumorboard_bench
 
-bench: bench-api bench-paper
+bench: bench-api bench-paper bench-analytics
 
 bench-api: setup
 	@scripts/system-deps.sh wrk
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/api.py
+
+# Board analytics (the page and the metrics API) with 100,000 cases in PostgreSQL; target 1 s or less.
+BENCH_ANALYTICS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tumorboard_bench_analytics
+
+bench-analytics: setup
+	BENCH_ANALYTICS_DATABASE_URL=$(BENCH_ANALYTICS_DATABASE_URL) $(PY) bench/analytics.py
 
 # Two gunicorn instances behind HAProxy, sharing PostgreSQL (DATABASE_URL), Redis and storage, plus a job worker:
 # lockouts, throttles, jobs and the print cache hold across instances, and killing one loses no request.

@@ -136,6 +136,12 @@ def _decision(d):
         "plan": [{"category": item["category"], "detail": item.get("detail", "")} for item in d.plan],
         "rationale": d.rationale,
         "dissent": d.dissent,
+        "guideline_concordance": d.guideline_concordance,
+        "concordance_reason": d.concordance_reason,
+        "trial_considered": d.trial_considered,
+        "trial_eligible": d.trial_eligible,
+        "trial_enrolled": d.trial_enrolled,
+        "treatment_intent": d.treatment_intent,
         "participants": [u.pk for u in d.participants.all()],
         "pathology_report": d.pathology_report_id,
         "status": d.status,
@@ -156,6 +162,7 @@ def _follow_up(u):
     row = {"id": u.pk, "case": u.case_id, "decision": u.decision_id, "template": u.template_id}
     row.update({name: getattr(u, name) for name in names[:3]})
     row.update({"owner": _user(u.owner), "due_on": _d(u.due_on), "status": u.status})
+    row["deviation_code"] = u.deviation_code
     row.update({"deviation_reason": u.deviation_reason, "completed_at": _t(u.completed_at), "version": u.version})
     row["created_at"] = _t(u.created_at)
     return row

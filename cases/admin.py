@@ -77,8 +77,8 @@ class BoardAdmin(AuditedAdmin):
 
 @admin.register(BoardMembership)
 class BoardMembershipAdmin(AuditedAdmin):
-    list_display = ["user", "board", "role", "specialty"]
-    list_filter = ["board", "role", "specialty"]
+    list_display = ["user", "board", "role", "specialty", "reviews_teaching"]
+    list_filter = ["board", "role", "specialty", "reviews_teaching"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "board__name"]
     autocomplete_fields = ["user"]
 

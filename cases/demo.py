@@ -83,6 +83,11 @@ def illustration(title: str, caption: str, *, seed: int = 0) -> SimpleUploadedFi
     return SimpleUploadedFile(f"{title}.png", buffer.getvalue(), content_type="image/png")
 
 
+def grant_teaching_review(boards) -> None:
+    """Each board's chair approves its teaching sets (the preparer never approves their own)."""
+    BoardMembership.objects.filter(board__in=list(boards), role=R.CHAIR).update(reviews_teaching=True)
+
+
 def years_ago(years: int, *, days: int = 0) -> date:
     today = timezone.localdate()
     return today.replace(year=today.year - years) - timedelta(days=days)
@@ -104,6 +109,7 @@ class DemoBuilder:
         if Patient.objects.filter(mrn=SEED_MRN).exists():
             return False
         self.make_users_and_boards()
+        grant_teaching_review(self.boards.values())
         self.seed_case()
         self.more_cases()
         return True

@@ -28,6 +28,7 @@ from .models import (
     Patient,
     Role,
     Specialty,
+    TeachingSet,
 )
 
 COORDINATOR, MEMBER, CHAIR = Role.COORDINATOR, Role.MEMBER, Role.CHAIR
@@ -57,7 +58,9 @@ RULES: dict[str, tuple[set[str], set[str] | None, str]] = {
     "decision.supersede": ({CHAIR}, None, "Only the board's chair corrects a signed decision."),
     "followup.manage": ({COORDINATOR, CHAIR}, None, "Only a coordinator or the chair plans follow-up."),
     "case.viewers": ({COORDINATOR}, None, "Only a coordinator sees who viewed a case."),
+    "teaching.prepare": ({COORDINATOR, MEMBER, CHAIR}, None, "Only a member of this board prepares its teaching sets."),
 }
+TEACHING_REVIEWER = "Only a member of this board who reviews teaching sets approves one."
 
 AUDIT_PERMISSION = "cases.view_auditevent"
 
@@ -118,6 +121,21 @@ def require(user, action: str, board_id: int) -> BoardMembership:
     return m
 
 
+def can_review_teaching(user, board_id: int) -> bool:
+    m = membership(user, board_id)
+    return m is not None and m.reviews_teaching
+
+
+def require_teaching_reviewer(user, board_id: int) -> BoardMembership:
+    """The reviewer permission is its own flag of a membership (the demo gives it to each board's chair)."""
+    m = membership(user, board_id)
+    if m is None:
+        raise Http404("Not found.")
+    if not m.reviews_teaching:
+        raise PermissionDenied(TEACHING_REVIEWER)
+    return m
+
+
 def require_visible(user, board_id: int) -> None:
     if membership(user, board_id) is None:
         raise Http404("Not found.")
@@ -164,6 +182,10 @@ follow_ups_visible_to = _by_case(FollowUp)
 
 def key_images_visible_to(user) -> QuerySet[KeyImage]:
     return KeyImage.objects.filter(study__case__board_id__in=visible_board_ids(user))
+
+
+def teaching_sets_visible_to(user) -> QuerySet[TeachingSet]:
+    return TeachingSet.objects.filter(board_id__in=visible_board_ids(user))
 
 
 def agenda_items_visible_to(user) -> QuerySet[AgendaItem]:
@@ -266,6 +288,23 @@ def require_follow_up_closer(user, follow_up: FollowUp) -> None:
         require_visible(user, follow_up.case.board_id)
         return
     require(user, "followup.manage", follow_up.case.board_id)
+
+
+# Board analytics (issue 17): the board's coordinators and chairs, and auditors for every board --------
+
+ANALYTICS_ROLES = {COORDINATOR, CHAIR}
+
+
+def analytics_boards(user) -> QuerySet[Board]:
+    """The boards whose analytics the user may read; anyone else gets "not found"."""
+    if can_read_audit(user):
+        return Board.objects.all()
+    ids = [board_id for board_id, m in memberships_of(user).items() if m.role in ANALYTICS_ROLES]
+    return Board.objects.filter(pk__in=ids)
+
+
+def get_analytics_board_for_user(user, pk) -> Board:
+    return get_visible(analytics_boards(user), pk)
 
 
 def get_job_for_user(user, pk) -> Job:

@@ -28,7 +28,11 @@ from .models import (
     ReportStatus,
     Role,
     Stage,
+    TeachingCase,
+    TeachingImage,
+    TeachingSet,
 )
+from .teaching import fields as teaching_fields
 
 CASE_ORDERINGS = {
     "updated": ("-updated_at", "-id"),
@@ -564,3 +568,35 @@ def awaiting_a_meeting(*, user) -> QuerySet[AgendaItem]:
         .select_related("case__patient", "meeting__board")
         .order_by("meeting__starts_at", "position")
     )
+
+
+# Teaching sets -------------------------------------------------------------------------------
+
+
+def teaching_set_list(*, user) -> QuerySet[TeachingSet]:
+    return (
+        permissions.teaching_sets_visible_to(user)
+        .select_related("board", "meeting", "prepared_by", "approved_by")
+        .annotate(case_count=Count("cases"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def teaching_set_detail(*, user, pk) -> tuple[TeachingSet, dict[int, Case]]:
+    """A set with its cases, texts and images, and each case's record (by case id); 404 when not visible."""
+    teaching_set = permissions.get_visible(
+        permissions.teaching_sets_visible_to(user)
+        .select_related("board", "meeting", "prepared_by", "approved_by")
+        .prefetch_related(
+            Prefetch(
+                "cases",
+                queryset=TeachingCase.objects.prefetch_related(
+                    "texts", Prefetch("images", queryset=TeachingImage.objects.select_related("key_image"))
+                ),
+            )
+        ),
+        pk,
+    )
+    ids = [c.case_id for c in teaching_set.cases.all()]
+    rows = {case.pk: case for case in teaching_fields.case_rows(Case.objects.filter(pk__in=ids))}
+    return teaching_set, rows

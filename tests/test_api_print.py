@@ -101,20 +101,18 @@ def test_the_packet_names_every_patient_and_is_a_draft_while_the_agenda_is_unpub
         assert f"{family.upper()}, {given}" in text and mrn in text
     assert "DRAFT" in text
     event = m.AuditEvent.objects.get(action="meeting.print")
-    assert (event.actor, event.changes["via"], event.changes["deidentify"]) == (chair, "api", False)
+    assert (event.actor, event.changes["via"], event.changes["pdfa"]) == (chair, "api", False)
     assert event.changes["cases"] == list(meeting.agenda_items.order_by("position").values_list("case_id", flat=True))
 
 
-def test_the_deidentified_packet_names_no_patient(api, coordinator, meeting):
-    response = api(coordinator).get(f"/api/v1/meetings/{meeting.pk}/packet.pdf", {"deidentify": "1"})
-    assert response.status_code == 200
-    assert response["Content-Disposition"].endswith('-packet-deidentified.pdf"')
-    text = text_of(response.content)
-    assert page_count(response.content) >= 4
-    for given, family, mrn in PATIENTS:
-        assert family.upper() not in text and family not in text and given not in text and mrn not in text
-    event = m.AuditEvent.objects.get(action="meeting.print")
-    assert (event.changes["deidentify"], event.changes["pdfa"]) == (True, False)
+def test_the_deidentified_packet_is_gone_and_points_to_teaching_sets(api, coordinator, meeting):
+    for value in ("1", "true", "perhaps"):
+        response = api(coordinator).get(f"/api/v1/meetings/{meeting.pk}/packet.pdf", {"deidentify": value})
+        assert response.status_code == 410
+        assert response.json()["code"] == "deidentified_packet_gone"
+        assert response.json()["see"] == "/api/v1/teaching-sets/" and "teaching set" in response.json()["detail"]
+    assert not m.AuditEvent.objects.filter(action="meeting.print").exists()
+    assert api(coordinator).get(f"/api/v1/meetings/{meeting.pk}/packet.pdf", {"deidentify": "0"}).status_code == 200
 
 
 def test_a_published_agenda_prints_without_the_draft_mark(api, coordinator, board):
@@ -161,9 +159,9 @@ def test_a_bad_flag_is_refused_with_the_field_named_and_nothing_is_printed(api, 
     refused = client.get(f"/api/v1/cases/{named_case.pk}/summary.pdf", {"pdfa": "maybe"})
     assert refused.status_code == 400
     assert refused.json() == {"pdfa": ["Must be a valid boolean."]}
-    refused = client.get(f"/api/v1/meetings/{meeting.pk}/packet.pdf", {"deidentify": "perhaps", "pdfa": "0"})
+    refused = client.get(f"/api/v1/meetings/{meeting.pk}/packet.pdf", {"pdfa": "perhaps"})
     assert refused.status_code == 400
-    assert list(refused.json()) == ["deidentify"]
+    assert list(refused.json()) == ["pdfa"]
     assert audit_actions(action__endswith=".print") == []
 
 
@@ -216,7 +214,7 @@ def test_the_schema_documents_the_downloads_as_pdf_with_json_refusals(client, db
     paths = client.get("/api/schema/?format=json").json()["paths"]
     for path, flags in [
         ("/api/v1/cases/{id}/summary.pdf", {"pdfa"}),
-        ("/api/v1/meetings/{id}/packet.pdf", {"pdfa", "deidentify"}),
+        ("/api/v1/meetings/{id}/packet.pdf", {"pdfa"}),
     ]:
         operation = paths[path]["get"]
         assert list(paths[path]) == ["get"]

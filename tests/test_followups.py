@@ -55,8 +55,16 @@ def test_the_owner_completes_and_a_deviation_needs_a_reason(case, orthopaedic, r
         followups.follow_up_deviate(follow_up=other, by=orthopaedic, reason="")
     deviated = followups.follow_up_deviate(follow_up=other, by=orthopaedic, reason="The patient chose not to have CT.")
     assert (deviated.status, deviated.deviation_reason) == ("deviated", "The patient chose not to have CT.")
+    assert deviated.deviation_code == "other"
+    # Carried out after all: done, and the deviation stays as its history; a done one is final.
+    later = followups.follow_up_complete(follow_up=deviated, by=orthopaedic)
+    assert (later.status, later.deviation_code, later.deviation_reason) == (
+        "done",
+        "other",
+        "The patient chose not to have CT.",
+    )
     with pytest.raises(Conflict):
-        followups.follow_up_complete(follow_up=deviated, by=orthopaedic)
+        followups.follow_up_complete(follow_up=later, by=orthopaedic)
 
 
 def test_overdue_follow_ups_are_listed_for_the_board(case, coordinator, outsider):

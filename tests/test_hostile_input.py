@@ -37,6 +37,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from cases import models as m
+from cases.services import teaching as teaching_services
 from cases.web import urls as web_urls
 from tests import factories as f
 from tests import hostile_corpus as hc
@@ -87,6 +88,8 @@ class World:
     held: m.Meeting  # held yesterday: its attendance is frozen (corrections only)
     follow_up: m.FollowUp  # planned, owned by the chair
     template: m.FollowUpTemplate
+    teaching: m.TeachingSet | None = None  # a draft prepared by the radiologist, of `imaging`
+    key_image: m.KeyImage | None = None  # on `imaging`'s study
 
     def user(self, role):
         return self.users[role]
@@ -113,7 +116,13 @@ def world(board, coordinator, chair, specialists, make_case, quorate_meeting) ->
         m.AgendaItem.objects.create(meeting=quorate_meeting, case=case, position=n)
         for n, case in enumerate([consensus, pathology], start=1)
     ]
+    m.BoardMembership.objects.filter(user=chair, board=board).update(reviews_teaching=True)
+    study = imaging.imaging_studies.get()
+    key_image = m.KeyImage.objects.create(study=study, image=f.png_upload(), caption="Axial")
+    teaching = teaching_services.teaching_set_create(by=users["radiologist"], cases=[imaging])
     return World(
+        teaching=teaching,
+        key_image=key_image,
         board=board,
         users=users,
         patient=intake.patient,
@@ -374,6 +383,10 @@ DECISION = {
     "dissent": T,
     "participants": hc.MULTI,
     "detail_surveillance": T,
+    "guideline_concordance": C,
+    "concordance_reason": T,
+    "trial": C,
+    "treatment_intent": C,
 }
 
 
@@ -386,6 +399,10 @@ def decision_data(w: World) -> dict:
         "rationale": "Revised pathology.",
         "dissent": "",
         "participants": [str(w.user("chair").pk)],
+        "guideline_concordance": "no",
+        "concordance_reason": "Renal failure.",
+        "trial": "eligible",
+        "treatment_intent": "curative",
         "next": "",
     }
 
@@ -541,8 +558,12 @@ WEB_FORMS: dict[str, WebForm] = {
     "follow-up-deviate": WebForm(
         "coordinator",
         lambda w: [w.follow_up.pk],
-        lambda w: {"deviation_reason": "Patient's choice.", "version": str(w.follow_up.version)},
-        {"deviation_reason": T, "version": V},
+        lambda w: {
+            "deviation_code": "other",
+            "deviation_reason": "Patient's choice.",
+            "version": str(w.follow_up.version),
+        },
+        {"deviation_code": C, "deviation_reason": T, "version": V},
     ),
     "meeting-new": WebForm(
         "coordinator",
@@ -608,8 +629,43 @@ WEB_FORMS: dict[str, WebForm] = {
     "agenda-outcome": WebForm(
         "chair",
         lambda w: [w.items[0].pk],
-        lambda w: {"outcome": "deferred", "deferral_reason": "Awaiting imaging."},
-        {"outcome": C, "deferral_reason": T},
+        lambda w: {"outcome": "deferred", "deferral_reason": "Awaiting imaging.", "actual_minutes": "12"},
+        {"outcome": C, "deferral_reason": T, "actual_minutes": N},
+    ),
+    "teaching-new-case": WebForm(
+        "radiologist", lambda w: [w.intake.pk], lambda w: {"other_identifiers": "Tomas Berg"}, {"other_identifiers": T}
+    ),
+    "teaching-new-meeting": WebForm(
+        "radiologist",
+        lambda w: [w.meeting.pk],
+        lambda w: {"cases": [str(w.items[0].case_id)], "other_identifiers": ""},
+        {"cases": hc.MULTI, "other_identifiers": T},
+    ),
+    "teaching-text": WebForm(
+        "radiologist",
+        lambda w: [w.teaching.pk],
+        lambda w: {
+            "field": f"case.{w.imaging.pk}.history",
+            "action": "save",
+            "text": "Seen on day 0.",
+            "version": str(w.teaching.version),
+        },
+        {"field": C, "action": C, "text": T, "version": V},
+    ),
+    "teaching-image": WebForm(
+        "radiologist",
+        lambda w: [w.teaching.pk],
+        lambda w: {
+            "key_image": str(w.key_image.pk),
+            "action": "include",
+            "no_burned_in_identifiers": "on",
+            "version": str(w.teaching.version),
+        },
+        {"key_image": hc.ID, "action": C, "no_burned_in_identifiers": hc.BOOL, "version": V},
+        stores_text=False,
+    ),
+    "teaching-approve": WebForm(
+        "chair", lambda w: [w.teaching.pk], lambda w: {"version": str(w.teaching.version)}, {"version": V}
     ),
 }
 
@@ -626,9 +682,18 @@ WEB_READ_ONLY = {
     "meeting-run-item",
     "case-summary-pdf",
     "meeting-packet-pdf",
+    "teaching-list",
+    "teaching-detail",
+    "teaching-pdf",
     "logout",
     "password_change_done",
     "audit-log",  # GET only; its filters are tested in tests/test_audit_trail_pages.py
+    # Board analytics: GET only; their period query strings are in WEB_QUERIES below.
+    "analytics-home",
+    "board-analytics",
+    "board-analytics-csv",
+    "board-discordance",
+    "board-report-pdf",
     "meeting-calendar",
     "healthz",
     "job-detail",
@@ -892,6 +957,12 @@ def decision_body(w: World) -> dict:
         "plan": [{"category": "surveillance", "detail": "Every 3 months."}],
         "rationale": "Revised pathology.",
         "dissent": "",
+        "guideline_concordance": "no",
+        "concordance_reason": "Renal failure.",
+        "trial_considered": True,
+        "trial_eligible": True,
+        "trial_enrolled": False,
+        "treatment_intent": "curative",
     }
 
 
@@ -1007,7 +1078,12 @@ API_OPS: dict[str, ApiOp] = {
     ),
     "v1_meetings_agenda_outcome_create": ApiOp(
         "chair",
-        body=lambda w: {"item": w.items[0].pk, "outcome": "deferred", "reason": "Awaiting imaging."},
+        body=lambda w: {
+            "item": w.items[0].pk,
+            "outcome": "deferred",
+            "reason": "Awaiting imaging.",
+            "actual_minutes": 12,
+        },
         id=lambda w: w.meeting.pk,
     ),
     "v1_meetings_agenda_remove_create": ApiOp(
@@ -1049,10 +1125,34 @@ API_OPS: dict[str, ApiOp] = {
     "v1_follow_ups_complete_create": ApiOp("coordinator", id=lambda w: w.follow_up.pk, if_match=lambda w: w.follow_up),
     "v1_follow_ups_deviate_create": ApiOp(
         "coordinator",
-        body=lambda w: {"reason": "Patient's choice."},
+        body=lambda w: {"code": "other", "reason": "Patient's choice."},
         id=lambda w: w.follow_up.pk,
         if_match=lambda w: w.follow_up,
     ),
+    "v1_teaching_sets_create": ApiOp(
+        "radiologist",
+        body=lambda w: {
+            "cases": [w.intake.pk],
+            "meeting": None,
+            "include": [f"case.{w.intake.pk}.history"],
+            "other_identifiers": {str(w.intake.pk): "Tomas Berg"},
+        },
+        kinds={"include": hc.MULTI},
+    ),
+    "v1_teaching_sets_texts_create": ApiOp(
+        "radiologist",
+        body=lambda w: {"field": f"case.{w.imaging.pk}.history", "included": True, "text": "Seen on day 0."},
+        id=lambda w: w.teaching.pk,
+        if_match=lambda w: w.teaching,
+        kinds={"field": C},
+    ),
+    "v1_teaching_sets_images_create": ApiOp(
+        "radiologist",
+        body=lambda w: {"key_image": w.key_image.pk, "included": True, "no_burned_in_identifiers": True},
+        id=lambda w: w.teaching.pk,
+        if_match=lambda w: w.teaching,
+    ),
+    "v1_teaching_sets_approve_create": ApiOp("chair", id=lambda w: w.teaching.pk, if_match=lambda w: w.teaching),
     "v1_follow_ups_apply_template_create": ApiOp(
         "coordinator",
         body=lambda w: {
@@ -1308,6 +1408,7 @@ RESOURCE_OBJECTS = {
     "meetings": lambda w: w.meeting,
     "opinions": lambda w: w.opinion,
     "pathology-reports": lambda w: w.final_report,
+    "teaching-sets": lambda w: w.teaching,
     "jobs": lambda w: m.Job.objects.create(
         kind="packet.render",
         args={"meeting_id": w.meeting.pk, "user_id": w.user("coordinator").pk},
@@ -1389,6 +1490,11 @@ WEB_QUERIES = {
     "decision-edit": (lambda w: [w.consensus.pk], {"meeting": (hc.ID, None)}),
     "case-summary-pdf": (lambda w: [w.intake.pk], {"pdfa": (hc.BOOL, None)}),
     "meeting-packet-pdf": (lambda w: [w.meeting.pk], {"deidentify": (hc.BOOL, None), "pdfa": (hc.BOOL, None)}),
+    # Board analytics: a period that cannot be read is refused (400) and says why.
+    "board-analytics": (lambda w: [w.board.pk], {"from": (D, None), "to": (D, None)}),
+    "board-analytics-csv": (lambda w: [w.board.pk, "meetings"], {"from": (D, None), "to": (D, None)}),
+    "board-discordance": (lambda w: [w.board.pk], {"from": (D, None), "to": (D, None), "page": (N, None)}),
+    "board-report-pdf": (lambda w: [w.board.pk], {"from": (D, None), "to": (D, None)}),
 }
 LENIENT_PAGES = {"case-list", "decision-edit"}  # a filter or preset it cannot read is ignored, not refused
 
@@ -1484,6 +1590,7 @@ def case_full_of(text, board, users, meeting) -> m.Case:
         owner=chair,
         due_on=timezone.localdate(),
         status="deviated",
+        deviation_code="other",
         deviation_reason=text("dv"),
         completed_at=timezone.now(),
     )

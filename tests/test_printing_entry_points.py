@@ -35,14 +35,14 @@ def test_a_member_downloads_the_case_summary_and_the_print_is_audited(client, ca
     assert (event.actor, event.case_id, event.changes["pdfa"]) == (radiologist, case.pk, False)
 
 
-def test_the_packet_download_takes_the_deidentify_flag(client, listed_meeting, coordinator):
+def test_the_deidentified_packet_is_gone_and_points_to_teaching_sets(client, listed_meeting, coordinator):
     client.force_login(coordinator)
     response = client.get(reverse("meeting-packet-pdf", args=[listed_meeting.pk]), {"deidentify": "1"})
-    assert response.status_code == 200
-    assert "-deidentified.pdf" in response["Content-Disposition"]
-    event = m.AuditEvent.objects.get(action="meeting.print")
-    assert event.changes["deidentify"] is True
-    assert event.changes["cases"] == list(listed_meeting.agenda_items.values_list("case_id", flat=True))
+    assert response.status_code == 410
+    assert b"teaching set" in response.content and response["Content-Type"].startswith("text/html")
+    assert not m.AuditEvent.objects.filter(action="meeting.print").exists()
+    with pytest.raises(CommandError, match="teaching set"):
+        call_command("print_packet", listed_meeting.pk, "--as", "coordinator", "--out", "/dev/null", "--deidentify")
 
 
 def test_another_board_gets_not_found_and_nothing_is_audited(client, case, listed_meeting, outsider):
@@ -61,7 +61,7 @@ def test_a_bad_flag_is_refused_and_anonymous_users_are_sent_to_log_in(client, ca
 
 def test_the_commands_print_as_the_named_user_and_are_audited(tmp_path, case, listed_meeting, coordinator):
     call_command("print_case", case.pk, "--as", "coordinator", "--out", tmp_path / "case.pdf", "--pdfa")
-    call_command("print_packet", listed_meeting.pk, "--as", "coordinator", "--out", tmp_path / "p.pdf", "--deidentify")
+    call_command("print_packet", listed_meeting.pk, "--as", "coordinator", "--out", tmp_path / "p.pdf")
     assert (tmp_path / "case.pdf").read_bytes().startswith(b"%PDF")
     assert len(pdf_pages_text((tmp_path / "p.pdf").read_bytes())) >= 4
     events = list(m.AuditEvent.objects.filter(action__endswith=".print").order_by("sequence"))
@@ -69,7 +69,7 @@ def test_the_commands_print_as_the_named_user_and_are_audited(tmp_path, case, li
         ("case.print", coordinator, "command"),
         ("meeting.print", coordinator, "command"),
     ]
-    assert events[0].changes["pdfa"] is True and events[1].changes["deidentify"] is True
+    assert events[0].changes["pdfa"] is True and events[1].changes["pdfa"] is False
 
 
 def test_the_commands_refuse_an_unknown_user_and_an_invisible_case(tmp_path, case, outsider):

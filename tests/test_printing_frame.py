@@ -155,14 +155,3 @@ def test_a_reprint_of_unchanged_content_is_the_same_file_with_its_first_print_ti
     again = render_meeting_packet(user=coordinator, meeting_id=meeting.pk)
     assert renders == [] and again.from_cache and again.content == first.content
     assert all("Printed 04 Mar 2030 09:15" in footer for footer in footers(again))
-
-
-def test_the_identified_and_deidentified_packets_never_share_a_frame(board, coordinator, renders):
-    meeting = packet_meeting(board, coordinator, count=2)
-    render_meeting_packet(user=coordinator, meeting_id=meeting.pk)
-    renders.clear()
-    teaching = render_meeting_packet(user=coordinator, meeting_id=meeting.pk, deidentify=True)
-    assert "frame" in renders
-    text = " ".join(pdf_pages_text(teaching.content)) + " ".join(title for title, _ in bookmarks(teaching))
-    patients = [item.case.patient for item in meeting.agenda_items.select_related("case__patient")]
-    assert not any(patient.family_name.lower() in text.lower() for patient in patients)

@@ -131,28 +131,17 @@ def test_deferred_and_late_cases_are_marked(board, coordinator):
     assert "Deferred: Awaiting MR" in text
 
 
-def test_the_deidentified_packet_has_no_name_mrn_or_birth_date_anywhere(board, coordinator):
-    meeting = packet_meeting(board, coordinator, count=3)
-    patients = [item.case.patient for item in meeting.agenda_items.select_related("case__patient")]
-    first = meeting.agenda_items.get(position=1).case
-    first.history = f"{first.patient.given_name} {first.patient.family_name} ({first.patient.mrn}), born 17/05/1990."
-    first.save()
-    pdf = render_meeting_packet(user=coordinator, meeting_id=meeting.pk, deidentify=True)
+def test_the_packet_always_names_its_patients_in_the_text_and_the_bookmarks(board, coordinator):
+    """The clinical packet identifies (two identifiers a page); teaching copies are teaching sets."""
+    meeting = packet_meeting(board, coordinator, count=2)
+    pdf = render_meeting_packet(user=coordinator, meeting_id=meeting.pk)
     reader = PdfReader(io.BytesIO(pdf.content))
     text = "\n".join(pdf_pages_text(pdf.content))
     outline = " ".join(item.title for item in reader.outline)
-    metadata = " ".join(str(v) for v in (reader.metadata or {}).values())
-    xmp = reader.trailer["/Root"].get("/Metadata")
-    metadata += xmp.get_object().get_data().decode() if xmp else ""
-    for patient in patients:
-        secrets = [patient.family_name, patient.mrn, "1990", "17/05", "17 May", "May 17"]
-        for where, content in [("text", text), ("outline", outline), ("metadata", metadata), ("name", pdf.filename)]:
-            for secret in secrets:
-                assert secret.lower() not in content.lower(), f"{secret!r} found in the {where}"
-    assert "P.A." in text and "P.A." in outline  # initials, in the text and the bookmarks
-    assert "•••••••••000" in text or "••••••••" in text  # masked record numbers
-    assert "36 years" in text or "years" in text
-    assert "[redacted]" in text
+    for item in meeting.agenda_items.select_related("case__patient"):
+        patient = item.case.patient
+        assert patient.mrn in text and patient.mrn in outline and patient.family_name.upper() in outline
+    assert "de-identified" not in text and "-deidentified" not in pdf.filename
 
 
 def test_a_reprint_is_cached_and_any_change_renders_only_what_changed(board, coordinator, chair, monkeypatch):
@@ -206,11 +195,9 @@ def test_the_packet_costs_the_same_queries_for_thirty_cases_as_for_two(board, co
     assert agenda_page_numbers(pages) == case_start_pages(pages) and len(case_start_pages(pages)) == 30
 
 
-def test_the_age_replaces_the_birth_date(board, coordinator):
+def test_the_packet_shows_the_age_beside_the_birth_date(board, coordinator):
     meeting = packet_meeting(board, coordinator, count=1, long_case=-1)
     patient = meeting.agenda_items.get().case.patient
     age = patient.age_on(timezone.localtime(meeting.starts_at).date())
-    text = " ".join(
-        pdf_pages_text(render_meeting_packet(user=coordinator, meeting_id=meeting.pk, deidentify=True).content)
-    )
-    assert f"{age} years" in text and date(1990, 5, 17).strftime("%d %b %Y") not in text
+    text = " ".join(pdf_pages_text(render_meeting_packet(user=coordinator, meeting_id=meeting.pk).content))
+    assert f"{age} years" in text and date(1990, 5, 17).strftime("%d %b %Y") in text

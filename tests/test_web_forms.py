@@ -538,12 +538,28 @@ def test_the_owner_marks_a_follow_up_done(signed_in, orthopaedic, follow_up):
 def test_a_deviation_needs_a_reason_beside_its_field(signed_in, orthopaedic, follow_up):
     client = signed_in(orthopaedic)
     before = state()
-    response = client.post(reverse("follow-up-deviate", args=[follow_up.pk]), {"deviation_reason": " "})
-    assert_error_beside(response, "deviation_reason", "This field is required.")
+    url = reverse("follow-up-deviate", args=[follow_up.pk])
+    response = client.post(url, {"deviation_code": "other", "deviation_reason": " "})
+    assert_error_beside(response, "deviation_reason", "Say why the recommendation was not carried out.")
     assert state() == before
-    client.post(reverse("follow-up-deviate", args=[follow_up.pk]), {"deviation_reason": "The patient declined."})
+    client.post(url, {"deviation_code": "other", "deviation_reason": "The patient declined."})
     follow_up.refresh_from_db()
-    assert (follow_up.status, follow_up.deviation_reason) == ("deviated", "The patient declined.")
+    assert (follow_up.status, follow_up.deviation_code, follow_up.deviation_reason) == (
+        "deviated",
+        "other",
+        "The patient declined.",
+    )
+
+
+def test_a_coded_deviation_needs_no_words(signed_in, orthopaedic, follow_up):
+    client = signed_in(orthopaedic)
+    client.post(reverse("follow-up-deviate", args=[follow_up.pk]), {"deviation_code": "performance_status"})
+    follow_up.refresh_from_db()
+    assert (follow_up.status, follow_up.deviation_code, follow_up.deviation_reason) == (
+        "deviated",
+        "performance_status",
+        "",
+    )
 
 
 def test_a_member_who_neither_owns_nor_manages_a_follow_up_cannot_close_it(signed_in, radiologist, follow_up):

@@ -109,6 +109,7 @@ def test_every_member_sees_the_case_pages_print_buttons(member, request, signed_
     assert {text: href for text, (href, _) in links.items()} == {
         "Print summary": summary,
         "PDF/A for the archive": f"{summary}?pdfa=1",
+        "Prepare a teaching set": reverse("teaching-new-case", args=[named_case.pk]),
     }
     # Plain links: reachable with Tab, followed with Enter, with or without JavaScript.
     assert all("tabindex" not in attrs for _, attrs in links.values())
@@ -143,22 +144,20 @@ def test_every_member_sees_the_meeting_pages_print_buttons_and_the_draft_note(me
     links = page.groups["Print the meeting packet"]
     assert {text: href for text, (href, _) in links.items()} == {
         "Print packet": packet,
-        "De-identified packet for teaching": f"{packet}?deidentify=1",
+        "Prepare a teaching set": reverse("teaching-new-meeting", args=[meeting.pk]),
     }
     assert page.notes == ["The agenda is not published yet: a packet printed now carries a DRAFT watermark."]
 
 
-def test_the_packet_buttons_give_the_draft_packet_and_the_deidentified_one(signed_in, radiologist, meeting):
+def test_the_packet_button_gives_the_draft_packet_and_no_deidentified_one_is_offered(signed_in, radiologist, meeting):
     client = signed_in(radiologist)
-    links = buttons(client.get(reverse("meeting-detail", args=[meeting.pk]))).groups["Print the meeting packet"]
+    page = client.get(reverse("meeting-detail", args=[meeting.pk]))
+    links = buttons(page).groups["Print the meeting packet"]
     packet = text_of(follow(client, links["Print packet"][0]).content)
     assert "QUILLFEATHER, Ines" in packet and "DRAFT" in packet
-    teaching = follow(client, links["De-identified packet for teaching"][0])
-    assert teaching["Content-Disposition"].endswith('-packet-deidentified.pdf"')
-    text = text_of(teaching.content)
-    assert "Quillfeather" not in text and "QUILLFEATHER" not in text and "Ines" not in text
+    assert b"deidentify" not in page.content
     printed = m.AuditEvent.objects.filter(action="meeting.print").order_by("sequence")
-    assert [(e.actor, e.changes["deidentify"]) for e in printed] == [(radiologist, False), (radiologist, True)]
+    assert [(e.actor, e.changes["pdfa"]) for e in printed] == [(radiologist, False)]
 
 
 def test_once_the_agenda_is_published_the_draft_note_goes_and_the_packet_is_no_draft(signed_in, coordinator, meeting):

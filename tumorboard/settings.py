@@ -266,7 +266,9 @@ SPECTACULAR_SETTINGS = {
         "DecisionStatusEnum": "cases.models.DecisionStatus",
         "FollowUpStatusEnum": "cases.models.FollowUpStatus",
         "AgendaOutcomeEnum": "cases.models.Outcome",
+        "TeachingStatusEnum": "cases.models.TeachingStatus",
         "OutcomeChoiceEnum": [("discussed", "Discussed"), ("deferred", "Deferred")],
+        "DeviationCodeEnum": "cases.models.DeviationCode",
     },
 }
 

@@ -29,6 +29,18 @@ PATH_ID = OpenApiParameter(
     "id", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}, OpenApiParameter.PATH, required=True
 )
 
+# A board's metrics period: inclusive dates; both left out, the current quarter.
+METRICS_PERIOD = [
+    OpenApiParameter(
+        name,
+        OpenApiTypes.DATE,
+        OpenApiParameter.QUERY,
+        required=False,
+        description=f"{text} (YYYY-MM-DD, inclusive; 1900–2199). Both left out: the current quarter.",
+    )
+    for name, text in (("from", "First day of the period"), ("to", "Last day of the period"))
+]
+
 # The two downloads (`…/summary.pdf`, `…/packet.pdf`): a PDF when it works, JSON when refused.
 PDF_DOWNLOAD = {
     (200, "application/pdf"): OpenApiResponse(

@@ -363,6 +363,8 @@ class DecisionSerializer(ModelSerializer):
     needs_review = serializers.BooleanField(
         read_only=True, help_text="Signed on pathology amended since: the board must review it."
     )
+    guideline_concordance = blank_choice(m.Concordance.choices)
+    treatment_intent = blank_choice(m.TreatmentIntent.choices)
     participants = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     recorded_by = UserSummarySerializer(read_only=True)
     signed_by = UserSummarySerializer(read_only=True, allow_null=True)
@@ -377,6 +379,12 @@ class DecisionSerializer(ModelSerializer):
             "plan",
             "rationale",
             "dissent",
+            "guideline_concordance",
+            "concordance_reason",
+            "trial_considered",
+            "trial_eligible",
+            "trial_enrolled",
+            "treatment_intent",
             "participants",
             "attendance_snapshot",
             "pathology_report",
@@ -400,6 +408,7 @@ class DecisionSerializer(ModelSerializer):
 class FollowUpSerializer(ModelSerializer):
     owner = UserSummarySerializer(read_only=True, allow_null=True)
     category = blank_choice(m.PlanCategory.choices)
+    deviation_code = blank_choice(m.DeviationCode.choices)
 
     class Meta:
         model = m.FollowUp
@@ -414,6 +423,7 @@ class FollowUpSerializer(ModelSerializer):
             "owner",
             "due_on",
             "status",
+            "deviation_code",
             "deviation_reason",
             "completed_at",
             "version",
@@ -564,11 +574,7 @@ class SummaryPdfQuerySerializer(serializers.Serializer):
 
 
 class PacketPdfQuerySerializer(SummaryPdfQuerySerializer):
-    deidentify = serializers.BooleanField(
-        required=False,
-        default=False,
-        help_text="For teaching: initials, masked record numbers, ages instead of birth dates.",
-    )
+    """`deidentify` is gone (410): teaching copies are teaching sets (`/api/v1/teaching-sets/`)."""
 
 
 # Imaging and pathology -------------------------------------------------------------------
@@ -686,6 +692,7 @@ class AgendaItemSerializer(ModelSerializer):
             "minutes",
             "outcome",
             "deferral_reason",
+            "actual_minutes",
             "is_late",
             "rolled_from",
         ]
@@ -758,6 +765,7 @@ class AgendaOutcomeSerializer(InputSerializer):
     item = IdField()
     outcome = serializers.ChoiceField(choices=[m.Outcome.DISCUSSED, m.Outcome.DEFERRED])
     reason = serializers.CharField(allow_blank=True, required=False, default="", max_length=5000)
+    actual_minutes = serializers.IntegerField(min_value=1, max_value=240, required=False, allow_null=True, default=None)
 
 
 class MeetingStatusSerializer(InputSerializer):
@@ -809,6 +817,16 @@ class DecisionFieldsSerializer(InputSerializer):
     plan = PlanItemSerializer(many=True, allow_empty=False, max_length=50)
     rationale = serializers.CharField(allow_blank=True, required=False, max_length=10000)
     dissent = serializers.CharField(allow_blank=True, required=False, max_length=10000)
+    guideline_concordance = serializers.ChoiceField(
+        choices=[("", "Not recorded"), *m.Concordance.choices], required=False, allow_blank=True
+    )
+    concordance_reason = serializers.CharField(allow_blank=True, required=False, max_length=10000)
+    trial_considered = serializers.BooleanField(required=False, allow_null=True)
+    trial_eligible = serializers.BooleanField(required=False, allow_null=True)
+    trial_enrolled = serializers.BooleanField(required=False, allow_null=True)
+    treatment_intent = serializers.ChoiceField(
+        choices=[("", "Not recorded"), *m.TreatmentIntent.choices], required=False, allow_blank=True
+    )
 
 
 class DecisionCreateSerializer(DecisionFieldsSerializer):
@@ -820,7 +838,8 @@ class DecisionCorrectSerializer(DecisionFieldsSerializer):
 
 
 class FollowUpDeviateSerializer(InputSerializer):
-    reason = serializers.CharField(max_length=5000)
+    code = serializers.ChoiceField(choices=m.DeviationCode.choices, default=m.DeviationCode.OTHER)
+    reason = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
 class FollowUpUpdateSerializer(InputSerializer):
@@ -836,6 +855,43 @@ class ApplyTemplateSerializer(InputSerializer):
         validators=[MinValueValidator(date(1900, 1, 1)), MaxValueValidator(date(2999, 12, 31))]
     )
     owner = UserField(required=False, allow_null=True, default=None)
+
+
+# Board analytics (issue 17): read-only, documents GET boards/{id}/metrics/ -----------------------
+
+
+class MetricFigureSerializer(serializers.Serializer):
+    key = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)
+    unit = serializers.ChoiceField(choices=["share", "days", "minutes", "count", "per meeting"], read_only=True)
+    numerator = serializers.FloatField(read_only=True, allow_null=True, help_text="Null for a median or percentile.")
+    denominator = serializers.IntegerField(read_only=True, allow_null=True, help_text="Null for a plain count.")
+    value = serializers.FloatField(read_only=True, allow_null=True, help_text="Null when there is nothing to count.")
+
+
+class MetricTableSerializer(serializers.Serializer):
+    key = serializers.CharField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    definition = serializers.CharField(read_only=True)
+    figures = MetricFigureSerializer(many=True, read_only=True)
+
+
+class MetricBoardSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class BoardMetricsSerializer(serializers.Serializer):
+    board = MetricBoardSerializer(read_only=True)
+    period_from = serializers.DateField(read_only=True)
+    to = serializers.DateField(read_only=True)
+    as_of = serializers.DateField(read_only=True)
+    tables = MetricTableSerializer(many=True, read_only=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("period_from")  # "from" is a Python keyword
+        return fields
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -866,6 +922,6 @@ class JobSerializer(serializers.ModelSerializer):
     def get_download(self, job) -> str | None:
         if job.status != m.JobStatus.DONE or job.kind != "packet.render":
             return None
-        flags = "&".join(f"{name}=1" for name in ("deidentify", "pdfa") if job.args.get(name))
+        flags = "&".join(f"{name}=1" for name in ("pdfa",) if job.args.get(name))
         path = reverse("api:meeting-packet-pdf", args=[job.args["meeting_id"]])
         return path + (f"?{flags}" if flags else "")

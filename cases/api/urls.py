@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from . import tokens, views
+from . import teaching, tokens, views
 from .errors import not_found
 
 
@@ -12,7 +12,9 @@ class Router(SimpleRouter):
         routes = super().get_routes(viewset)
         return [
             route._replace(
-                url=route.url.replace(r"\.pdf{trailing_slash}", r"\.pdf").replace(r"\.ics{trailing_slash}", r"\.ics")
+                url=route.url.replace(r"\.pdf{trailing_slash}", r"\.pdf")
+                .replace(r"\.ics{trailing_slash}", r"\.ics")
+                .replace("/pdf{trailing_slash}", "/pdf")
             )
             for route in routes
         ]
@@ -28,6 +30,7 @@ router.register("opinions", views.OpinionViewSet, basename="opinion")
 router.register("meetings", views.MeetingViewSet, basename="meeting")
 router.register("decisions", views.DecisionViewSet, basename="decision")
 router.register("follow-ups", views.FollowUpViewSet, basename="follow-up")
+router.register("teaching-sets", teaching.TeachingSetViewSet, basename="teaching-set")
 router.register("jobs", views.JobViewSet, basename="job")
 
 # Namespaced: the router's names (case-detail, …) would otherwise shadow the portal's.

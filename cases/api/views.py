@@ -8,12 +8,14 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from .. import models as m
 from .. import permissions, selectors
+from ..analytics import metrics as analytics
 from ..calendars import ics
 from ..printing.documents import http_response, packet_from_cache, render_case_summary, render_meeting_packet
 from ..services import cases as case_services
@@ -25,12 +27,18 @@ from ..services import meetings as meeting_services
 from ..services import opinions as opinion_services
 from ..services import pathology as pathology_services
 from ..services import workflow
+from ..services.analytics import analytics_read_record
 from ..services.audit import audit_record
 from ..services.printing import case_print_record, meeting_print_record
 from . import filters
 from . import serializers as s
 from .etags import expected_version, with_etag
-from .schema import ICS_DOWNLOAD, IF_MATCH_OPTIONAL, PDF_DOWNLOAD
+from .schema import ICS_DOWNLOAD, IF_MATCH_OPTIONAL, METRICS_PERIOD, PDF_DOWNLOAD
+
+DEIDENTIFIED_GONE = (
+    "The de-identified packet is gone: it was not anonymous. Prepare a teaching set (POST /api/v1/teaching-sets/); "
+    "a reviewer approves it, then GET /api/v1/teaching-sets/{id}/pdf prints it."
+)
 
 
 def parse(serializer_class, request, **kwargs) -> dict:
@@ -122,6 +130,21 @@ class BoardViewSet(ResourceViewSet):
 
     def rows(self):
         return permissions.boards_visible_to(self.request.user)
+
+    @extend_schema(parameters=METRICS_PERIOD, responses={200: s.BoardMetricsSerializer})
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def metrics(self, request, pk=None):
+        """The board's quality figures over a period, each with its numerator and denominator (docs/analytics.md).
+
+        For the board's coordinators and chairs, and auditors; anyone else gets 404.
+        """
+        try:
+            period = analytics.parse_period(request.query_params.get("from"), request.query_params.get("to"))
+        except analytics.PeriodError as error:
+            raise ValidationError({error.field: [error.message]}) from None
+        report = analytics.board_report_for_user(user=request.user, board_id=pk, period=period)
+        analytics_read_record(by=request.user, board=report.board, period=period, view="api")
+        return Response(report.as_json())
 
 
 class PatientViewSet(ResourceViewSet):
@@ -463,13 +486,19 @@ class MeetingViewSet(ResourceViewSet):
     @extend_schema(
         operation_id="v1_meetings_packet_pdf_retrieve",
         parameters=[s.PacketPdfQuerySerializer],
-        responses=PDF_DOWNLOAD,
+        responses={**PDF_DOWNLOAD, 410: s.ErrorSerializer},
         filters=False,
     )
     @action(detail=True, url_path=r"packet\.pdf", **download)
     def packet_pdf(self, request, pk=None):
-        """The meeting packet as a PDF: `?deidentify=1` for teaching, `?pdfa=1` for PDF/A-3b; watermarked
-        DRAFT while the agenda is unpublished. Every download is audited (`meeting.print`, naming its cases)."""
+        """The meeting packet as a PDF (`?pdfa=1` for PDF/A-3b); watermarked DRAFT while the agenda is
+        unpublished. Every download is audited (`meeting.print`, naming its cases). `?deidentify=1` answers
+        410: teaching copies are teaching sets (`/api/v1/teaching-sets/`)."""
+        if request.query_params.get("deidentify", "").strip().lower() not in ("", "0", "false", "no", "off"):
+            return Response(
+                {"detail": DEIDENTIFIED_GONE, "code": "deidentified_packet_gone", "see": "/api/v1/teaching-sets/"},
+                status=status.HTTP_410_GONE,
+            )
         options = parse_query(s.PacketPdfQuerySerializer, request)
         pdf = render_meeting_packet(user=request.user, meeting_id=pk, only_cached=True, **options)
         if pdf.content is None:
@@ -605,7 +634,7 @@ class FollowUpViewSet(ResourceViewSet):
         version = expected_version(request, follow_up, required=False)
         fields = parse(s.FollowUpDeviateSerializer, request)
         follow_up = follow_up_services.follow_up_deviate(
-            follow_up=follow_up, by=request.user, reason=fields["reason"], expected_version=version
+            follow_up=follow_up, by=request.user, reason=fields["reason"], code=fields["code"], expected_version=version
         )
         return show(request, follow_up, s.FollowUpSerializer)
 

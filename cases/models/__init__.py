@@ -4,9 +4,9 @@ from .audit import AuditChainHead, AuditEvent
 from .boards import Board, BoardMembership, Role, Specialty
 from .calendars import CalendarFeed
 from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, Stage
-from .decisions import Decision, DecisionStatus, PlanCategory
+from .decisions import Concordance, Decision, DecisionStatus, PlanCategory, TreatmentIntent
 from .errors import FrozenRecordError
-from .followups import FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
+from .followups import DeviationCode, FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
 from .imaging import ImagingStudy, KeyImage, Modality
 from .jobs import Job, JobStatus
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
@@ -14,6 +14,7 @@ from .notifications import Delivery, EmailStatus, Notification, NotificationKind
 from .opinions import Opinion
 from .pathology import Discrepancy, PathologyReport, ReportStatus
 from .patients import Patient, Sex
+from .teaching import TeachingCase, TeachingImage, TeachingSet, TeachingStatus, TeachingText
 
 __all__ = [
     "AgendaItem",
@@ -26,8 +27,10 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseEventKind",
+    "Concordance",
     "Decision",
     "DecisionStatus",
+    "DeviationCode",
     "Discrepancy",
     "FollowUp",
     "FollowUpKind",
@@ -58,4 +61,10 @@ __all__ = [
     "Sex",
     "Specialty",
     "Stage",
+    "TeachingCase",
+    "TeachingImage",
+    "TeachingSet",
+    "TeachingStatus",
+    "TeachingText",
+    "TreatmentIntent",
 ]

@@ -75,6 +75,9 @@ class BoardMembership(models.Model):
         blank=True,
         help_text="The clinical specialty this member speaks for; may be empty for coordinators.",
     )
+    reviews_teaching = models.BooleanField(
+        default=False, help_text="May approve teaching sets of this board (never one they prepared)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -35,6 +35,30 @@ class DecisionStatus(models.TextChoices):
     SIGNED = "signed", "Signed"
 
 
+class Concordance(models.TextChoices):
+    """Does the plan follow the guideline the board works to? A "no" carries its reason."""
+
+    YES = "yes", "Concordant with the guideline"
+    NO = "no", "Not concordant"
+    NOT_APPLICABLE = "not_applicable", "No guideline applies"
+
+
+class TreatmentIntent(models.TextChoices):
+    CURATIVE = "curative", "Curative"
+    PALLIATIVE = "palliative", "Palliative"
+
+
+# The quality fields of a decision (issue 17), recorded with it and frozen with it when signed.
+QUALITY_FIELDS = [
+    "guideline_concordance",
+    "concordance_reason",
+    "trial_considered",
+    "trial_eligible",
+    "trial_enrolled",
+    "treatment_intent",
+]
+
+
 class Decision(models.Model):
     """The board's consensus on a case. Signed decisions never change; a correction supersedes them."""
 
@@ -60,6 +84,13 @@ class Decision(models.Model):
     # Who was present and for which specialty, from the meeting's attendance at the moment of signing:
     # [{"user": id, "name": "...", "specialty": code}], never changed by a later attendance correction.
     attendance_snapshot = models.JSONField(default=list, blank=True)
+    # Quality fields: empty (or null) means not recorded, and such a decision leaves the metric's denominator.
+    guideline_concordance = models.CharField(max_length=16, choices=Concordance.choices, blank=True)
+    concordance_reason = models.TextField(blank=True, help_text="Why the plan departs from the guideline.")
+    trial_considered = models.BooleanField(null=True, blank=True, help_text="Was a clinical trial considered?")
+    trial_eligible = models.BooleanField(null=True, blank=True, help_text="Is the patient eligible for it?")
+    trial_enrolled = models.BooleanField(null=True, blank=True, help_text="Is the patient enrolled?")
+    treatment_intent = models.CharField(max_length=12, choices=TreatmentIntent.choices, blank=True)
     status = models.CharField(max_length=8, choices=DecisionStatus.choices, default=DecisionStatus.DRAFT)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     signed_by = models.ForeignKey(
@@ -78,6 +109,8 @@ class Decision(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # Board analytics selects a period's signatures (cases/analytics/).
+        indexes = [models.Index(fields=["signed_at"], name="decision_signed_at_idx")]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=DecisionStatus.values), name="decision_status_valid"),
             models.CheckConstraint(
@@ -88,6 +121,26 @@ class Decision(models.Model):
             models.CheckConstraint(
                 condition=models.Q(supersedes__isnull=True) | ~models.Q(supersede_reason=""),
                 name="decision_supersede_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(guideline_concordance__in=[*Concordance.values, ""]),
+                name="decision_concordance_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(guideline_concordance="no") | ~models.Q(concordance_reason=""),
+                name="decision_discordance_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(treatment_intent__in=[*TreatmentIntent.values, ""]), name="decision_intent_valid"
+            ),
+            # Eligibility is asked only of a trial considered, enrolment only of an eligible patient.
+            models.CheckConstraint(
+                condition=models.Q(trial_considered=True) | models.Q(trial_eligible__isnull=True),
+                name="decision_trial_eligible_when_considered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(trial_eligible=True) | models.Q(trial_enrolled__isnull=True),
+                name="decision_trial_enrolled_when_eligible",
             ),
             models.UniqueConstraint(
                 fields=["case"],
@@ -128,6 +181,27 @@ class Decision(models.Model):
                 "detail": item.get("detail", ""),
             }
             for item in self.plan or []
+        ]
+
+    @property
+    def trial_summary(self) -> str:
+        if self.trial_considered is None:
+            return ""
+        if not self.trial_considered:
+            return "No trial considered"
+        if not self.trial_eligible:
+            return "Considered, not eligible"
+        return "Eligible and enrolled" if self.trial_enrolled else "Eligible, not enrolled"
+
+    def quality_items(self) -> list[tuple[str, str]]:
+        """The quality fields as (label, text) for the page and the paper; "Not recorded" where empty."""
+        concordance = self.get_guideline_concordance_display() if self.guideline_concordance else ""
+        if self.guideline_concordance == Concordance.NO:
+            concordance = f"{concordance}: {self.concordance_reason}"
+        return [
+            ("Guideline concordance", concordance or "Not recorded"),
+            ("Clinical trial", self.trial_summary or "Not recorded"),
+            ("Treatment intent", self.get_treatment_intent_display() if self.treatment_intent else "Not recorded"),
         ]
 
     def save(self, *args, **kwargs):

@@ -62,6 +62,16 @@ class FollowUpStatus(models.TextChoices):
     SUPERSEDED = "superseded", "Closed: superseded by a new decision"
 
 
+class DeviationCode(models.TextChoices):
+    """Why a recommendation was not carried out; "other" needs the reason in words."""
+
+    PATIENT_CHOICE = "patient_choice", "Patient's choice"
+    PERFORMANCE_STATUS = "performance_status", "Performance status"
+    NEW_INFORMATION = "new_information", "New information"
+    CLINICIAN_PREFERENCE = "clinician_preference", "Clinician's preference"
+    OTHER = "other", "Other"
+
+
 class FollowUp(models.Model):
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="follow_ups")
     decision = models.ForeignKey(
@@ -79,6 +89,8 @@ class FollowUp(models.Model):
     due_on = models.DateField()
     status = models.CharField(max_length=10, choices=FollowUpStatus.choices, default=FollowUpStatus.PLANNED)
     deviation_reason = models.TextField(blank=True)
+    # Kept when a deviated follow-up is carried out after all (done), as its history.
+    deviation_code = models.CharField(max_length=24, choices=DeviationCode.choices, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -92,11 +104,19 @@ class FollowUp(models.Model):
                 condition=models.Q(category__in=[*PlanCategory.values, ""]), name="follow_up_category_valid"
             ),
             models.CheckConstraint(
-                condition=~models.Q(status="deviated") | ~models.Q(deviation_reason=""),
+                condition=models.Q(deviation_code__in=[*DeviationCode.values, ""]),
+                name="follow_up_deviation_code_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="deviated")
+                | (~models.Q(deviation_code="") & (~models.Q(deviation_code="other") | ~models.Q(deviation_reason=""))),
                 name="follow_up_deviation_has_reason",
             ),
         ]
-        indexes = [models.Index(fields=["status", "due_on"])]
+        indexes = [
+            models.Index(fields=["status", "due_on"]),
+            models.Index(fields=["due_on"], name="follow_up_due_on_idx"),  # board analytics: due in a period
+        ]
 
     def __str__(self) -> str:
         return f"{self.description} (due {self.due_on})"

@@ -97,6 +97,9 @@ class AgendaItem(models.Model):
     minutes = models.PositiveSmallIntegerField(default=10)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
     deferral_reason = models.TextField(blank=True)
+    actual_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="How long the discussion took, when recorded with the outcome."
+    )
     is_late = models.BooleanField(default=False, help_text="Added after the agenda was published.")
     rolled_from = models.ForeignKey(
         "self",
@@ -119,6 +122,11 @@ class AgendaItem(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(minutes__gte=1, minutes__lte=240), name="agenda_minutes_in_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(actual_minutes__isnull=True)
+                | models.Q(actual_minutes__gte=1, actual_minutes__lte=240),
+                name="agenda_actual_minutes_in_range",
             ),
         ]
 

@@ -1,12 +1,11 @@
 """What the PDF templates show, built from the shared selectors' rows.
 
-The templates receive plain values already chosen for the variant: in a de-identified
-document the patient's name, record number and birth date never reach the template at all,
-and free text has them blotted out.
+The templates receive plain values. Clinical papers identify the patient (name and MRN);
+a teaching copy is a document of its own (cases/teaching/export.py, printing/teaching.py).
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.utils import timezone
@@ -17,7 +16,7 @@ from ..models import Case, DecisionStatus, Meeting, Outcome, Patient, Specialty
 
 @dataclass
 class Identity:
-    """How a patient appears on paper in one variant."""
+    """How a patient appears on clinical paper (teaching copies are their own document: printing/teaching.py)."""
 
     name: str
     initials: str
@@ -25,51 +24,16 @@ class Identity:
     birth_date: date | None
     age: int
     sex: str
-    deidentified: bool
-    _pattern: re.Pattern | None = field(default=None, repr=False)
-
-    def scrub(self, text: str) -> str:
-        """Free text with the patient's names, record number and birth date replaced."""
-        if not text or self._pattern is None:
-            return text
-        return self._pattern.sub("[redacted]", text)
 
 
-def mask_mrn(mrn: str) -> str:
-    """Keep the last three characters, so two papers can be matched, never the record number itself."""
-    return "•" * max(len(mrn) - 3, 3) + mrn[-3:]
-
-
-def _identifier_pattern(patient: Patient) -> re.Pattern:
-    born = patient.birth_date
-    words = [patient.given_name, patient.family_name, patient.mrn]
-    words += [born.isoformat(), born.strftime("%d/%m/%Y"), born.strftime("%d.%m.%Y"), born.strftime("%d %b %Y")]
-    words += [born.strftime("%-d %B %Y"), born.strftime("%B %-d, %Y")]
-    escaped = sorted({re.escape(w.strip()) for w in words if len(w.strip()) >= 2}, key=len, reverse=True)
-    return re.compile(r"(?<!\w)(?:" + "|".join(escaped) + r")(?!\w)", re.IGNORECASE)
-
-
-def identity(patient: Patient, *, on: date, deidentify: bool) -> Identity:
-    if not deidentify:
-        return Identity(
-            name=f"{patient.family_name.upper()}, {patient.given_name}",
-            initials=patient.initials,
-            mrn=patient.mrn,
-            birth_date=patient.birth_date,
-            age=patient.age_on(on),
-            sex=patient.get_sex_display(),
-            deidentified=False,
-        )
-    initials = ".".join(patient.initials) + "."
+def identity(patient: Patient, *, on: date) -> Identity:
     return Identity(
-        name=initials,
-        initials=initials,
-        mrn=mask_mrn(patient.mrn),
-        birth_date=None,
+        name=f"{patient.family_name.upper()}, {patient.given_name}",
+        initials=patient.initials,
+        mrn=patient.mrn,
+        birth_date=patient.birth_date,
         age=patient.age_on(on),
         sex=patient.get_sex_display(),
-        deidentified=True,
-        _pattern=_identifier_pattern(patient),
     )
 
 
@@ -105,55 +69,61 @@ def isolate_bidi(value):
     return value
 
 
-def case_context(case: Case, *, on: date, deidentify: bool) -> dict:
+def case_context(case: Case, *, on: date) -> dict:
     """Everything one case shows, for the summary and for a packet section (rows from the selectors)."""
-    return isolate_bidi(_case_values(case, on=on, deidentify=deidentify))
+    return isolate_bidi(_case_values(case, on=on))
 
 
-def _case_values(case: Case, *, on: date, deidentify: bool) -> dict:
-    who = identity(case.patient, on=on, deidentify=deidentify)
-    scrub = who.scrub
+def _case_values(case: Case, *, on: date) -> dict:
+    who = identity(case.patient, on=on)
     grouped, missing = selectors.opinions_by_specialty(case)
     return {
         "case": case,
         "patient": who,
-        "comorbidities": scrub(case.patient.comorbidities),
-        "clinical_question": scrub(case.clinical_question),
-        "history": scrub(case.history),
-        "key_labs": scrub(case.key_labs),
+        "comorbidities": case.patient.comorbidities,
+        "clinical_question": case.clinical_question,
+        "history": case.history,
+        "key_labs": case.key_labs,
         "referring_clinician": case.referring_clinician,
         "performance_status": case.get_performance_status_display() if case.performance_status is not None else "",
-        "imaging": [_study(study, scrub, deidentify) for study in case.imaging_studies.all()],
+        "imaging": [_study(study) for study in case.imaging_studies.all()],
         # The current reports first, then the superseded ones, each labelled.
-        "pathology": [_report(report, scrub) for report in _current_first(selectors.pathology_chain(case))],
-        "changes": [_chain(chain, scrub) for chain in selectors.pathology_changes(case)],
+        "pathology": [_report(report) for report in _current_first(selectors.pathology_chain(case))],
+        "changes": [_chain(chain) for chain in selectors.pathology_changes(case)],
         "opinions": [
             {
                 "specialty": Specialty(code).label,
                 "author": person(opinion.author),
                 "when": _when(opinion.updated_at),
                 "edited": opinion.version > 1,
-                "assessment": scrub(opinion.assessment),
+                "assessment": opinion.assessment,
                 "stale": opinion.is_stale,
                 "stale_since": _when(opinion.stale_since),
                 "confirmed": _when(opinion.confirmed_at),
-                "recommendation": scrub(opinion.recommendation),
+                "recommendation": opinion.recommendation,
             }
             for code, items in grouped.items()
             for opinion in items
         ],
         "missing_specialties": [Specialty(code).label for code in missing],
-        "decisions": [_decision(decision, scrub) for decision in case.decisions.all()],
+        "decisions": [_decision(decision) for decision in case.decisions.all()],
         "decision_under_review": any(decision.needs_review for decision in case.decisions.all()),
         "stale_opinions": sum(1 for opinion in case.opinions.all() if opinion.is_stale),
         "follow_ups": [
             {
                 "due": _day(item.due_on),
                 "kind": item.get_kind_display(),
-                "description": scrub(item.description),
+                "description": item.description,
                 "owner": person(item.owner),
                 "status": item.get_status_display(),
-                "deviation_reason": scrub(item.deviation_reason),
+                "deviation_reason": " — ".join(
+                    part
+                    for part in (
+                        item.get_deviation_code_display() if item.deviation_code else "",
+                        item.deviation_reason,
+                    )
+                    if part
+                ),
                 "overdue": item.is_overdue_on(on),
             }
             for item in case.follow_ups.all()
@@ -165,23 +135,20 @@ def _current_first(reports: list) -> list:
     return [r for r in reports if r.is_current] + [r for r in reports if not r.is_current]
 
 
-def _chain(chain: dict, scrub) -> dict:
-    def fields(changes):
-        return [{**change, "before": scrub(change["before"]), "after": scrub(change["after"])} for change in changes]
-
+def _chain(chain: dict) -> dict:
     return {
         "reports": [r.pk for r in chain["reports"]],
         "original": chain["original"].pk,
         "current": chain["current"].pk,
         "major": chain["major"],
-        "overall": fields(chain["overall"]),
+        "overall": chain["overall"],
         "steps": [
             {
                 "number": step["report"].pk,
                 "replaces": step["replaces"].pk,
                 "discrepancy": step["report"].get_discrepancy_display().split(" —")[0],
                 "major": step["report"].discrepancy == "major",
-                "reason": scrub(step["report"].amendment_reason),
+                "reason": step["report"].amendment_reason,
                 "when": _when(step["report"].signed_out_at),
                 "pathologist": person(step["report"].pathologist),
                 "fields": [change["label"].lower() for change in step["fields"]],
@@ -191,19 +158,19 @@ def _chain(chain: dict, scrub) -> dict:
     }
 
 
-def _study(study, scrub, deidentify: bool) -> dict:
+def _study(study) -> dict:
     return {
-        "title": f"{study.get_modality_display()} — {scrub(study.body_site)}",
+        "title": f"{study.get_modality_display()} — {study.body_site}",
         "date": _day(study.performed_on),
-        "accession": "" if deidentify else study.accession_number,
+        "accession": study.accession_number,
         "radiologist": person(study.radiologist),
-        "findings": scrub(study.findings),
-        "impression": scrub(study.impression),
-        "images": [{"url": image.image.url, "caption": scrub(image.caption)} for image in study.key_images.all()],
+        "findings": study.findings,
+        "impression": study.impression,
+        "images": [{"url": image.image.url, "caption": image.caption} for image in study.key_images.all()],
     }
 
 
-def _report(report, scrub) -> dict:
+def _report(report) -> dict:
     return {
         "number": report.pk,
         "status": report.get_status_display(),
@@ -212,14 +179,14 @@ def _report(report, scrub) -> dict:
         "replaced_by": report.replaced_by.pk if report.replaced_by else None,
         "replaced_on": _when(report.replaced_by.signed_out_at) if report.replaced_by else "",
         "supersedes": report.supersedes_id,
-        "previous_diagnosis": scrub(report.supersedes.diagnosis) if report.supersedes_id else "",
+        "previous_diagnosis": report.supersedes.diagnosis if report.supersedes_id else "",
         "diagnosis_changed": report.diagnosis_changed,
-        "specimen": scrub(report.specimen),
+        "specimen": report.specimen,
         "procedure": report.procedure,
         "collected": _day(report.collected_on),
-        "diagnosis": scrub(report.diagnosis),
+        "diagnosis": report.diagnosis,
         "icdo3": report.icdo3_code,
-        "amendment_reason": scrub(report.amendment_reason),
+        "amendment_reason": report.amendment_reason,
         "discrepancy": report.get_discrepancy_display() if report.discrepancy else "",
         "major": report.discrepancy == "major",
         "pathologist": person(report.pathologist),
@@ -227,17 +194,18 @@ def _report(report, scrub) -> dict:
     }
 
 
-def _decision(decision, scrub) -> dict:
+def _decision(decision) -> dict:
     return {
         "number": decision.pk,
         "signed": decision.status == DecisionStatus.SIGNED,
         "superseded": decision.superseded_at is not None,
         "supersedes": decision.supersedes_id,
-        "supersede_reason": scrub(decision.supersede_reason),
-        "diagnosis": scrub(decision.consensus_diagnosis),
-        "plan": [{**item, "detail": scrub(item["detail"])} for item in decision.plan_items()],
-        "rationale": scrub(decision.rationale),
-        "dissent": scrub(decision.dissent),
+        "supersede_reason": decision.supersede_reason,
+        "diagnosis": decision.consensus_diagnosis,
+        "plan": decision.plan_items(),
+        "rationale": decision.rationale,
+        "dissent": decision.dissent,
+        "quality": decision.quality_items(),
         "participants": [person(user) for user in decision.participants.all()],
         "signed_by": person(decision.signed_by),
         "signed_at": _when(decision.signed_at),
@@ -261,17 +229,17 @@ def agenda_rows(meeting: Meeting, identities: dict[int, Identity]) -> list[dict]
                 "anchor": f"case-{item.case_id}",
                 "case_id": item.case_id,
                 "patient": who,
-                # The running header of every page of the section: two identifiers, except on a teaching copy.
-                "running": who.initials if who.deidentified else f"{who.name} · {who.mrn}",
+                # The running header of every page of the section: two identifiers.
+                "running": f"{who.name} · {who.mrn}",
                 "needs_review": bool(getattr(item, "decision_under_review", False)),
                 "stale_input": bool(getattr(item, "has_stale_input", False)),
-                "question": who.scrub(item.case.clinical_question),
+                "question": item.case.clinical_question,
                 "presenter": person(item.presenter),
                 "slot": f"{timezone.localtime(starts):%H:%M}–{timezone.localtime(ends):%H:%M}",
                 "minutes": item.minutes,
                 "late": item.is_late,
                 "deferred": item.outcome == Outcome.DEFERRED,
-                "deferral_reason": who.scrub(item.deferral_reason),
+                "deferral_reason": item.deferral_reason,
                 "rolled_from": _day(timezone.localtime(item.rolled_from.meeting.starts_at).date())
                 if item.rolled_from_id
                 else "",

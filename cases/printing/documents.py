@@ -1,7 +1,7 @@
 """The printing API the portal, the REST API and the management commands call.
 
     render_case_summary(user=…, case_id=…, pdfa=False) -> RenderedPdf
-    render_meeting_packet(user=…, meeting_id=…, deidentify=False, pdfa=False) -> RenderedPdf
+    render_meeting_packet(user=…, meeting_id=…, pdfa=False) -> RenderedPdf
 
 Access goes through the selectors (404 for another board's case or meeting). Printing only
 reads: the caller records the audit event (cases.services.printing).
@@ -140,7 +140,7 @@ def _doc(*, title: str, author: str, running_title: str, running_patient: str, d
 def render_case_summary(*, user, case_id, pdfa: bool = False) -> RenderedPdf:
     case = selectors.case_printable(user=user, pk=case_id)
     now = timezone.now()
-    values = context.case_context(case, on=timezone.localdate(now), deidentify=False)
+    values = context.case_context(case, on=timezone.localdate(now))
     who = values["patient"]
     values["doc"] = _doc(
         title=f"Case summary — {case.board.name} — case {case.pk}",
@@ -187,17 +187,17 @@ class Section:
         return range(self.pages - 1)
 
 
-def _sections(meeting, cases, *, deidentify: bool, with_title: bool = False) -> tuple[dict, list[Section]]:
+def _sections(meeting, cases, *, with_title: bool = False) -> tuple[dict, list[Section]]:
     day = timezone.localtime(meeting.starts_at).date()
-    contexts = {case.pk: context.case_context(case, on=day, deidentify=deidentify) for case in cases}
+    contexts = {case.pk: context.case_context(case, on=day) for case in cases}
     identities = {pk: values["patient"] for pk, values in contexts.items()}
-    front = {**context.meeting_context(meeting), "deidentified": deidentify}
+    front = context.meeting_context(meeting)
     front["rows"] = context.agenda_rows(meeting, identities)
     sections = []
     for row in front["rows"]:
         values = contexts[row["case_id"]]
         who = row["patient"]
-        bookmark = f"{row['position']}. {who.name}" + ("" if deidentify else f" ({who.mrn})")
+        bookmark = f"{row['position']}. {who.name} ({who.mrn})"
         html = render_to_string(
             "printing/_packet_section.html", {**values, "row": row, "bookmark": bookmark, "with_title": with_title}
         )
@@ -206,43 +206,41 @@ def _sections(meeting, cases, *, deidentify: bool, with_title: bool = False) -> 
     return front, sections
 
 
-def packet_html(*, user, meeting_id, deidentify: bool = False) -> str:
+def packet_html(*, user, meeting_id) -> str:
     """The whole packet as one HTML document, as WeasyPrint alone would render it (for the bench)."""
     meeting, cases = selectors.meeting_packet(user=user, pk=meeting_id)
-    front, sections = _sections(meeting, cases, deidentify=deidentify, with_title=True)
-    values = {**front, "sections": sections, "doc": _packet_doc(meeting, front, deidentify)}
+    front, sections = _sections(meeting, cases, with_title=True)
+    values = {**front, "sections": sections, "doc": _packet_doc(meeting, front)}
     return _stamp(render_to_string("printing/packet.html", values), fingerprint="0" * 16, when=timezone.now())
 
 
-def _packet_doc(meeting, front: dict, deidentify: bool) -> dict:
-    variant = " (de-identified)" if deidentify else ""
+def _packet_doc(meeting, front: dict) -> dict:
     return _doc(
-        title=f"{front['board']} — meeting packet, {front['short_date']}{variant}",
+        title=f"{front['board']} — meeting packet, {front['short_date']}",
         author=front["board"],
-        running_title=f"Meeting of {front['short_date']}{variant}",
+        running_title=f"Meeting of {front['short_date']}",
         running_patient="",
         draft=not front["published"],
     )
 
 
 def render_meeting_packet(
-    *, user, meeting_id, deidentify: bool = False, pdfa: bool = False, only_cached: bool = False, progress=None
+    *, user, meeting_id, pdfa: bool = False, only_cached: bool = False, progress=None
 ) -> RenderedPdf:
     """The packet. With `only_cached` nothing is rendered: the content is None unless the packet is in the
     cache (the request then hands the work to a background job, cases/jobs/tasks.py, keyed by the
     fingerprint). `progress(done, total)` hears of each case section rendered."""
     meeting, cases = selectors.meeting_packet(user=user, pk=meeting_id)
     now = timezone.now()
-    front, sections = _sections(meeting, cases, deidentify=deidentify)
-    doc = _packet_doc(meeting, front, deidentify)
+    front, sections = _sections(meeting, cases)
+    doc = _packet_doc(meeting, front)
     front_html = render_to_string("printing/_packet_front.html", {**front, "doc": doc})
     for section in sections:
         section.key = "section-" + _fingerprint("section", section.html)
-    flags = f"deidentify={deidentify};pdfa={pdfa};draft={doc['draft']};title={doc['title']}"
+    flags = f"pdfa={pdfa};draft={doc['draft']};title={doc['title']}"
     fingerprint = _fingerprint("packet", flags, front_html, *[s.key for s in sections])
     filename = (
         f"{slugify(front['board'])}-{timezone.localtime(meeting.starts_at):%Y-%m-%d}-packet"
-        + ("-deidentified" if deidentify else "")
         + ("-pdfa" if pdfa else "")
         + ".pdf"
     )
@@ -253,7 +251,7 @@ def render_meeting_packet(
         subject=meeting,
         case_ids=tuple(case.pk for case in cases),
     )
-    options = functools.partial(_options, fingerprint, deidentify=deidentify, pdfa=pdfa)
+    options = functools.partial(_options, fingerprint, pdfa=pdfa)
     cached = cache_get(f"packet-{fingerprint}")
     if cached is not None:
         return result(content=cached, from_cache=True, options=options(True))

@@ -13,6 +13,7 @@ from .. import permissions
 from ..models import (
     Case,
     CaseEventKind,
+    Concordance,
     Decision,
     DecisionStatus,
     FollowUp,
@@ -23,6 +24,7 @@ from ..models import (
     PlanCategory,
     Stage,
 )
+from ..models.decisions import QUALITY_FIELDS
 from .audit import audit_record, snapshot
 from .common import (
     Changes,
@@ -39,10 +41,24 @@ from .errors import Conflict, Gate, GatesUnmet
 from .notify import notify_decision_signed
 from .workflow import current_pathology_reports, current_report_ids, current_signed_decision
 
-DECISION_FIELDS = ["consensus_diagnosis", "plan", "rationale", "dissent"]
+DECISION_FIELDS = ["consensus_diagnosis", "plan", "rationale", "dissent", *QUALITY_FIELDS]
 # What an edit of a draft may change besides its participants: the fields, and the meeting (None: not at one).
 DRAFT_FIELDS = ["meeting", *DECISION_FIELDS]
 FOLLOW_UP_DAYS = 28
+
+
+def _check_quality(decision: Decision) -> None:
+    """The quality fields hang together: a discordant plan says why; a trial is eligible only if considered."""
+    decision.concordance_reason = (decision.concordance_reason or "").strip()
+    errors = {}
+    if decision.guideline_concordance == Concordance.NO and not decision.concordance_reason:
+        errors["concordance_reason"] = "Say why the plan departs from the guideline."
+    if decision.trial_eligible is not None and decision.trial_considered is not True:
+        errors["trial_eligible"] = "Eligibility is recorded only for a trial that was considered."
+    if decision.trial_enrolled is not None and decision.trial_eligible is not True:
+        errors["trial_enrolled"] = "Enrolment is recorded only for an eligible patient."
+    if errors:
+        raise ValidationError(errors)
 
 
 def _check_meeting(case: Case, meeting: Meeting | None) -> None:
@@ -79,6 +95,7 @@ def decision_record(
             basis=current_report_ids(case),
             **fields,
         )
+        _check_quality(decision)
         save_validated(decision)
         decision.participants.set(participants)
         label = "Correction drafted" if supersedes else "Decision drafted"
@@ -112,6 +129,7 @@ def decision_update(
         if participants is not None:
             require_board_members(board_id=decision.case.board_id, users=participants, field="participants")
         changes = model_update(instance=decision, fields=DRAFT_FIELDS, data=fields)
+        _check_quality(decision)
         changes |= _participants_change(decision, participants)
         if not changes:
             return decision

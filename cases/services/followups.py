@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import permissions
-from ..models import Case, CaseEventKind, FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
+from ..models import Case, CaseEventKind, DeviationCode, FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
 from .audit import audit_record
 from .common import (
     case_event_add,
@@ -30,7 +30,15 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _close(*, follow_up: FollowUp, by, status: str, reason: str, expected_version: int | None) -> FollowUp:
+# A planned follow-up is done or deviated; a deviated one may still be carried out after all (done),
+# keeping its deviation code and reason as history. A done one is final.
+CLOSABLE_FROM = {
+    FollowUpStatus.DONE: {FollowUpStatus.PLANNED, FollowUpStatus.DEVIATED},
+    FollowUpStatus.DEVIATED: {FollowUpStatus.PLANNED},
+}
+
+
+def _close(*, follow_up: FollowUp, by, status: str, reason: str, code: str, expected_version: int | None) -> FollowUp:
     permissions.require_follow_up_closer(by, follow_up)
     with transaction.atomic():
         follow_up = lock(follow_up)
@@ -41,14 +49,17 @@ def _close(*, follow_up: FollowUp, by, status: str, reason: str, expected_versio
                 "It is closed or carried over when the board signs its next decision.",
                 code="follow_up_suspended",
             )
-        if follow_up.status != FollowUpStatus.PLANNED:
+        if follow_up.status not in CLOSABLE_FROM[status]:
             raise Conflict(
                 f"This follow-up is already {follow_up.get_status_display().lower()}.", code="follow_up_closed"
             )
-        follow_up.status, follow_up.deviation_reason = status, reason
+        previous = follow_up.status
+        follow_up.status = status
+        if status == FollowUpStatus.DEVIATED:
+            follow_up.deviation_reason, follow_up.deviation_code = reason, code
         follow_up.completed_at = timezone.now()
         follow_up.version += 1
-        follow_up.save(update_fields=["status", "deviation_reason", "completed_at", "version"])
+        follow_up.save(update_fields=["status", "deviation_reason", "deviation_code", "completed_at", "version"])
         verb = "done" if status == FollowUpStatus.DONE else "deviated"
         case_event_add(
             case=follow_up.case,
@@ -57,28 +68,40 @@ def _close(*, follow_up: FollowUp, by, status: str, reason: str, expected_versio
             actor=by,
             note=reason,
         )
-        audit_record(
-            actor=by,
-            action=f"follow_up.{verb}",
-            obj=follow_up,
-            changes={"status": ["planned", status], "reason": reason},
-        )
+        changes = {"status": [previous, status], "reason": reason}
+        if status == FollowUpStatus.DEVIATED:
+            changes["code"] = code
+        audit_record(actor=by, action=f"follow_up.{verb}", obj=follow_up, changes=changes)
     return follow_up
 
 
 def follow_up_complete(*, follow_up: FollowUp, by, expected_version: int | None = None) -> FollowUp:
-    return _close(follow_up=follow_up, by=by, status=FollowUpStatus.DONE, reason="", expected_version=expected_version)
+    """Carried out as recommended (also after a deviation, when the plan was taken up after all)."""
+    return _close(
+        follow_up=follow_up, by=by, status=FollowUpStatus.DONE, reason="", code="", expected_version=expected_version
+    )
 
 
-def follow_up_deviate(*, follow_up: FollowUp, by, reason: str, expected_version: int | None = None) -> FollowUp:
-    """Not done as recommended, with the reason (e.g. the patient's choice)."""
-    if not (reason or "").strip():
+def follow_up_deviate(
+    *,
+    follow_up: FollowUp,
+    by,
+    reason: str = "",
+    code: str = DeviationCode.OTHER,
+    expected_version: int | None = None,
+) -> FollowUp:
+    """Not done as recommended, with a coded reason; "other" needs the reason in words."""
+    reason = (reason or "").strip()
+    if code not in DeviationCode.values:
+        raise ValidationError({"deviation_code": "Choose why the recommendation was not carried out."})
+    if code == DeviationCode.OTHER and not reason:
         raise ValidationError({"deviation_reason": "Say why the recommendation was not carried out."})
     return _close(
         follow_up=follow_up,
         by=by,
         status=FollowUpStatus.DEVIATED,
-        reason=reason.strip(),
+        reason=reason,
+        code=code,
         expected_version=expected_version,
     )
 

@@ -2,12 +2,14 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from PIL import Image, UnidentifiedImageError
 
 from .. import permissions
 from ..models import Case, CaseEventKind, ImagingStudy, KeyImage
+from ..teaching.images import clean_image
 from .audit import audit_record, snapshot
 from .common import case_event_add, save_validated
 
@@ -60,7 +62,13 @@ def _key_image_save(
     *, study: ImagingStudy, upload: UploadedFile, image_format: str, caption: str, order: int
 ) -> KeyImage:
     key_image = KeyImage(study=study, caption=caption, order=order)
-    key_image.image.save("image" + ACCEPTED_FORMATS[image_format], upload, save=False)
+    # Stored as pixels only: the upload's EXIF, XMP, comments and text chunks never reach the disk.
+    upload.seek(0)
+    try:
+        data, stored_format = clean_image(upload.read(), image_format)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise ValidationError({"image": "The image could not be decoded; export it again as PNG or JPEG."}) from None
+    key_image.image.save("image" + ACCEPTED_FORMATS[stored_format], ContentFile(data), save=False)
     save_validated(key_image)
     return key_image
 

@@ -66,14 +66,14 @@ def job_wait(*, job: Job, seconds: float, step: float = 0.2) -> Job:
     return job
 
 
-def packet_job_start(*, by, meeting, fingerprint: str, pdfa: bool = False, deidentify: bool = False) -> Job:
+def packet_job_start(*, by, meeting, fingerprint: str, pdfa: bool = False) -> Job:
     """Render a packet in the background, or join the job already rendering the same content."""
-    args = {"meeting_id": meeting.pk, "user_id": by.pk, "pdfa": pdfa, "deidentify": deidentify}
+    args = {"meeting_id": meeting.pk, "user_id": by.pk, "pdfa": pdfa}
     return job_enqueue(kind="packet.render", args=args, by=by, key=f"packet:{fingerprint}")
 
 
 def packet_prerender(*, meeting, by) -> None:
     """After the agenda of a published meeting changed: render its packet now, so the print at the start
     of the meeting is a file read. Queued once the change is committed."""
-    args = {"meeting_id": meeting.pk, "user_id": by.pk, "pdfa": False, "deidentify": False}
+    args = {"meeting_id": meeting.pk, "user_id": by.pk, "pdfa": False}
     transaction.on_commit(lambda: job_enqueue(kind="packet.render", args=args, by=by))

@@ -398,11 +398,18 @@ def attendance_correct(*, meeting: Meeting, by, user, present: bool, reason: str
     return row
 
 
-def agenda_item_record_outcome(*, item: AgendaItem, by, outcome: str, reason: str = "") -> AgendaItem:
-    """Discussed, or deferred with a reason; a deferred case rolls onto the board's next meeting."""
+def agenda_item_record_outcome(
+    *, item: AgendaItem, by, outcome: str, reason: str = "", actual_minutes: int | None = None
+) -> AgendaItem:
+    """Discussed, or deferred with a reason; a deferred case rolls onto the board's next meeting.
+
+    `actual_minutes`, when given, is how long the discussion took (board analytics compare it with the slot).
+    """
     permissions.require(by, "meeting.manage", item.meeting.board_id)
     if outcome not in (Outcome.DISCUSSED, Outcome.DEFERRED):
         raise ValidationError({"outcome": "The outcome is discussed or deferred."})
+    if actual_minutes is not None and not (isinstance(actual_minutes, int) and 1 <= actual_minutes <= 240):
+        raise ValidationError({"actual_minutes": "Give the minutes the discussion took, 1 to 240."})
     if outcome == Outcome.DEFERRED and not reason.strip():
         raise ValidationError({"deferral_reason": "Say why the case is deferred."})
     with transaction.atomic():
@@ -410,8 +417,8 @@ def agenda_item_record_outcome(*, item: AgendaItem, by, outcome: str, reason: st
         item = lock(item)
         if item.outcome != Outcome.PENDING:
             raise Conflict("The outcome of this case is already recorded.", code="outcome_recorded")
-        item.outcome, item.deferral_reason = outcome, reason.strip()
-        item.save(update_fields=["outcome", "deferral_reason"])
+        item.outcome, item.deferral_reason, item.actual_minutes = outcome, reason.strip(), actual_minutes
+        item.save(update_fields=["outcome", "deferral_reason", "actual_minutes"])
         summary = "Discussed at the meeting" if outcome == Outcome.DISCUSSED else "Deferred at the meeting"
         case_event_add(case=item.case, kind=CaseEventKind.AGENDA, summary=summary, actor=by, note=item.deferral_reason)
         audit_record(
@@ -419,7 +426,8 @@ def agenda_item_record_outcome(*, item: AgendaItem, by, outcome: str, reason: st
             action="agenda.outcome",
             obj=item,
             case_id=item.case_id,
-            changes={"outcome": outcome, "reason": item.deferral_reason},
+            changes={"outcome": outcome, "reason": item.deferral_reason}
+            | ({"actual_minutes": actual_minutes} if actual_minutes is not None else {}),
         )
         if outcome == Outcome.DEFERRED:
             following = (

@@ -19,3 +19,15 @@ def specialty_label(code: str) -> str:
     from ..models import Specialty
 
     return Specialty(code).label if code in Specialty.values else "Coordinator"
+
+
+@register.filter
+def reads_analytics(user) -> bool:
+    """Whether the main menu offers board analytics (a coordinator or chair of a board, or an auditor)."""
+    from .. import permissions
+
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff and permissions.can_read_audit(user):
+        return True
+    return any(m.role in permissions.ANALYTICS_ROLES for m in permissions.memberships_of(user).values())

@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 
 from ..models import (
     Case,
+    Concordance,
+    DeviationCode,
     Discrepancy,
     Modality,
     Outcome,
@@ -14,6 +16,7 @@ from ..models import (
     ReportStatus,
     Sex,
     Stage,
+    TreatmentIntent,
 )
 from ..services.imaging import STUDY_FIELDS, validate_key_image
 
@@ -210,6 +213,28 @@ class MoveForm(VersionedForm):
     note = forms.CharField(required=False, widget=text_area(2), help_text="Required when moving back: say why.")
 
 
+# The trial question as one choice, stored as the decision's three answers (considered, eligible, enrolled).
+TRIAL_CHOICES = [
+    ("", "Not recorded"),
+    ("not_considered", "No trial considered"),
+    ("not_eligible", "Considered, not eligible"),
+    ("eligible", "Eligible, not enrolled"),
+    ("enrolled", "Eligible and enrolled"),
+]
+TRIAL_ANSWERS = {
+    "": (None, None, None),
+    "not_considered": (False, None, None),
+    "not_eligible": (True, False, None),
+    "eligible": (True, True, False),
+    "enrolled": (True, True, True),
+}
+
+
+def trial_choice(decision) -> str:
+    answers = (decision.trial_considered, decision.trial_eligible, decision.trial_enrolled)
+    return next((key for key, value in TRIAL_ANSWERS.items() if value == answers), "")
+
+
 class DecisionForm(VersionedForm):
     meeting = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
     consensus_diagnosis = forms.CharField(widget=text_area())
@@ -219,6 +244,19 @@ class DecisionForm(VersionedForm):
     rationale = forms.CharField(required=False, widget=text_area())
     dissent = forms.CharField(required=False, widget=text_area(2), help_text="Who disagreed, and why.")
     participants = forms.TypedMultipleChoiceField(coerce=int, widget=forms.CheckboxSelectMultiple, required=False)
+    guideline_concordance = forms.ChoiceField(
+        label="Guideline concordance", choices=[("", "Not recorded"), *Concordance.choices], required=False
+    )
+    concordance_reason = forms.CharField(
+        label="Why the plan departs from the guideline",
+        required=False,
+        widget=text_area(2),
+        help_text="Required when the plan is not concordant.",
+    )
+    trial = forms.ChoiceField(label="Clinical trial", choices=TRIAL_CHOICES, required=False)
+    treatment_intent = forms.ChoiceField(
+        label="Treatment intent", choices=[("", "Not recorded"), *TreatmentIntent.choices], required=False
+    )
 
     def __init__(self, *args, meetings, members, correcting: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -252,6 +290,19 @@ class DecisionForm(VersionedForm):
             "plan": [{"category": c, "detail": data[f"detail_{c}"].strip()} for c in data["plan"]],
             "rationale": data["rationale"],
             "dissent": data["dissent"],
+            **self.quality_fields(),
+        }
+
+    def quality_fields(self) -> dict:
+        data = self.cleaned_data
+        considered, eligible, enrolled = TRIAL_ANSWERS[data["trial"]]
+        return {
+            "guideline_concordance": data["guideline_concordance"],
+            "concordance_reason": data["concordance_reason"],
+            "trial_considered": considered,
+            "trial_eligible": eligible,
+            "trial_enrolled": enrolled,
+            "treatment_intent": data["treatment_intent"],
         }
 
     def chosen_meeting(self):
@@ -262,10 +313,17 @@ class DecisionForm(VersionedForm):
 
 
 class DeviationForm(VersionedForm):
-    deviation_reason = forms.CharField(
+    deviation_code = forms.ChoiceField(
         label="Why the recommendation was not carried out",
+        choices=DeviationCode.choices,
+        widget=forms.RadioSelect,
+        initial=DeviationCode.OTHER,
+    )
+    deviation_reason = forms.CharField(
+        label="In words",
+        required=False,
         widget=text_area(2),
-        help_text="For example the patient's choice.",
+        help_text="Required for \u201cother\u201d; for example what the patient chose instead.",
     )
 
 
@@ -356,6 +414,13 @@ class OutcomeForm(PortalForm):
         initial=Outcome.DISCUSSED,
     )
     deferral_reason = forms.CharField(required=False, widget=text_area(2), help_text="Required when deferring.")
+    actual_minutes = forms.IntegerField(
+        label="Minutes the discussion took",
+        min_value=1,
+        max_value=240,
+        required=False,
+        help_text="Optional; board analytics compare it with the time allotted.",
+    )
 
 
 # The case list ----------------------------------------------------------------------------------
@@ -490,3 +555,50 @@ class AttendanceCorrectForm(PortalForm):
 
     def chosen_user(self):
         return self.members[self.cleaned_data["user"]]
+
+
+# Teaching sets --------------------------------------------------------------------------------
+
+
+class TeachingSetForm(PortalForm):
+    other_identifiers = forms.CharField(
+        label="Other names or numbers to look for",
+        required=False,
+        max_length=4000,
+        widget=text_area(3),
+        help_text="Relatives, names in other scripts, an employer: one a line. The scrubber removes them too.",
+    )
+
+    def __init__(self, *args, choices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if choices is not None:
+            self.fields = {
+                "cases": forms.TypedMultipleChoiceField(
+                    label="Cases of this meeting", choices=choices, coerce=int, widget=forms.CheckboxSelectMultiple
+                ),
+                **self.fields,
+            }
+
+
+class TeachingTextForm(VersionedForm):
+    ACTIONS = [("include", "Include"), ("save", "Save my text"), ("exclude", "Leave out")]
+
+    field = forms.CharField(max_length=80, widget=forms.HiddenInput)
+    action = forms.ChoiceField(choices=ACTIONS)
+    text = forms.CharField(required=False, max_length=20000, strip=False, widget=text_area(4))
+
+
+class TeachingImageForm(VersionedForm):
+    key_image = forms.IntegerField(min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
+    action = forms.ChoiceField(choices=[("include", "Include"), ("exclude", "Leave out")])
+    # A check box sends "on" or nothing; anything else is refused rather than read as a yes.
+    no_burned_in_identifiers = forms.TypedChoiceField(
+        choices=[("on", "I looked: no name, number or date is drawn in this image"), ("", "no")],
+        coerce=lambda value: value == "on",
+        required=False,
+        empty_value=False,
+    )
+
+
+class TeachingApproveForm(VersionedForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=10**9)

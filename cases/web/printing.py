@@ -2,7 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from ..models import JobStatus
@@ -11,6 +11,12 @@ from ..services.jobs import packet_job_start
 from ..services.printing import case_print_record, meeting_print_record
 
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+
+DEIDENTIFIED_GONE = (
+    "The de-identified packet is gone: it was not anonymous. For teaching, prepare a teaching set "
+    "(Teaching in the menu, or Prepare a teaching set on a meeting or case); a reviewer approves it before it prints."
+)
 
 
 class BadFlag(ValueError):
@@ -39,13 +45,16 @@ def case_summary_pdf(request, pk: int):
 @login_required
 @require_GET
 def meeting_packet_pdf(request, pk: int):
+    if request.GET.get("deidentify", "").strip().lower() not in FALSE:
+        context = {"heading": "The de-identified packet is gone", "message": DEIDENTIFIED_GONE}
+        return render(request, "400.html", context, status=410)
     try:
-        deidentify, pdfa = _flag(request, "deidentify"), _flag(request, "pdfa")
+        pdfa = _flag(request, "pdfa")
     except BadFlag as error:
         return HttpResponseBadRequest(str(error))
     # A packet already rendered (a reprint, or pre-rendered when the agenda was published) downloads at once;
     # otherwise a background job renders it and the coordinator watches its progress.
-    flags = {"deidentify": deidentify, "pdfa": pdfa}
+    flags = {"pdfa": pdfa}
     pdf = render_meeting_packet(user=request.user, meeting_id=pk, only_cached=True, **flags)
     if pdf.content is None:
         job = packet_job_start(by=request.user, meeting=pdf.subject, fingerprint=pdf.fingerprint, **flags)

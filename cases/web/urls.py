@@ -3,7 +3,20 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import printing
-from .views import audit, auth, calendars, cases, dashboard, health, inbox, jobs, meetings, records
+from .views import (
+    analytics,
+    audit,
+    auth,
+    calendars,
+    cases,
+    dashboard,
+    health,
+    inbox,
+    jobs,
+    meetings,
+    records,
+    teaching,
+)
 
 urlpatterns = [
     # Health, for load balancers (no sign-in, no patient data)
@@ -70,8 +83,23 @@ urlpatterns = [
     path("calendar/<str:token>.ics", calendars.calendar_feed, name="calendar-feed"),
     # Audit trail (auditors and administrators)
     path("audit/", audit.audit_log, name="audit-log"),
+    # Board analytics (coordinators, chairs, auditors)
+    path("analytics/", analytics.analytics_home, name="analytics-home"),
+    path("boards/<int:pk>/analytics/", analytics.board_analytics, name="board-analytics"),
+    path("boards/<int:pk>/analytics/<slug:table>.csv", analytics.board_analytics_csv, name="board-analytics-csv"),
+    path("boards/<int:pk>/discordance/", analytics.discordance_register, name="board-discordance"),
+    path("boards/<int:pk>/report.pdf", analytics.board_report_pdf, name="board-report-pdf"),
     # Paper
     path("cases/<int:pk>/summary.pdf", printing.case_summary_pdf, name="case-summary-pdf"),
     path("meetings/<int:pk>/packet.pdf", printing.meeting_packet_pdf, name="meeting-packet-pdf"),
+    # Teaching sets (de-identified copies, reviewed)
+    path("teaching/", teaching.teaching_list, name="teaching-list"),
+    path("cases/<int:pk>/teaching/new/", teaching.teaching_new_case, name="teaching-new-case"),
+    path("meetings/<int:pk>/teaching/new/", teaching.teaching_new_meeting, name="teaching-new-meeting"),
+    path("teaching/<int:pk>/", teaching.teaching_detail, name="teaching-detail"),
+    path("teaching/<int:pk>/text/", teaching.teaching_text, name="teaching-text"),
+    path("teaching/<int:pk>/image/", teaching.teaching_image, name="teaching-image"),
+    path("teaching/<int:pk>/approve/", teaching.teaching_approve, name="teaching-approve"),
+    path("teaching/<int:pk>/teaching.pdf", teaching.teaching_pdf, name="teaching-pdf"),
     path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
 ]

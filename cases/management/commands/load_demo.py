@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from ...demo import DEMO_PASSWORD, USERS, DemoBuilder
+from ...demo_history import load_demo_history
 
 
 class Command(BaseCommand):
@@ -17,6 +18,7 @@ class Command(BaseCommand):
                 "use --force on a demo server."
             )
         if DemoBuilder(stdout=self.stdout).build():
+            load_demo_history(stdout=self.stdout)
             self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         else:
             self.stdout.write("Demo data already present; nothing changed.")

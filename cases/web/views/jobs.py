@@ -16,7 +16,7 @@ REFRESH_SECONDS = 2
 def job_detail(request, pk):
     job = permissions.get_job_for_user(request.user, pk)
     meeting = permissions.get_meeting_for_user(request.user, job.args["meeting_id"])
-    query = "&".join(f"{flag}=1" for flag in ("deidentify", "pdfa") if job.args.get(flag))
+    query = "&".join(f"{flag}=1" for flag in ("pdfa",) if job.args.get(flag))
     download = reverse("meeting-packet-pdf", args=[meeting.pk]) + (f"?{query}" if query else "")
     context = {
         "job": job,

@@ -356,6 +356,7 @@ def agenda_outcome(request, pk):
                 by=request.user,
                 outcome=form.cleaned_data["outcome"],
                 reason=form.cleaned_data["deferral_reason"],
+                actual_minutes=form.cleaned_data["actual_minutes"],
             ),
         )
         if ok:

@@ -24,6 +24,7 @@ from ..forms import (
     PathologyReportForm,
     SignForm,
     SurveillanceForm,
+    trial_choice,
 )
 
 IMAGE_TYPES = {
@@ -205,6 +206,10 @@ def decision_form(data, case, *, decision=None, correcting=False, meeting_id=Non
             "dissent": decision.dissent,
             "participants": [u.pk for u in decision.participants.all()],
             "version": decision.version,
+            "guideline_concordance": decision.guideline_concordance,
+            "concordance_reason": decision.concordance_reason,
+            "trial": trial_choice(decision),
+            "treatment_intent": decision.treatment_intent,
         } | {f"detail_{item['category']}": item.get("detail", "") for item in decision.plan}
     else:
         initial = {"meeting": meeting_id, "participants": list(participants)}
@@ -373,6 +378,7 @@ def follow_up_deviate(request, pk):
                 follow_up=follow_up,
                 by=request.user,
                 reason=form.cleaned_data["deviation_reason"],
+                code=form.cleaned_data["deviation_code"],
                 expected_version=form.cleaned_data["version"],
             ),
         )
