@@ -244,6 +244,11 @@ def get_decision_for_user(user, pk, action: str | None = None) -> Decision:
     return get_for_user(user, rows, pk, action=action, board_of=_board_of_case_child)
 
 
+def get_opinion_for_user(user, pk, action: str | None = None) -> Opinion:
+    rows = opinions_visible_to(user).select_related("case__patient", "case__board")
+    return get_for_user(user, rows, pk, action=action, board_of=_board_of_case_child)
+
+
 def get_follow_up_for_user(user, pk) -> FollowUp:
     """Closing is checked by `require_follow_up_closer`: the owner may, without the managing role."""
     rows = follow_ups_visible_to(user).select_related("case__patient", "case__board")

@@ -56,10 +56,23 @@ def with_gate_facts(queryset: QuerySet[Case]) -> QuerySet[Case]:
             "pathology_reports",
             queryset=PathologyReport.objects.only("id", "case_id", "status", "supersedes_id", "created_at"),
         ),
-        Prefetch("opinions", queryset=Opinion.objects.only("id", "case_id", "specialty")),
+        Prefetch(
+            "opinions",
+            queryset=Opinion.objects.select_related("author").only(
+                "id",
+                "case_id",
+                "specialty",
+                "stale_since",
+                "author__username",
+                "author__first_name",
+                "author__last_name",
+            ),
+        ),
         Prefetch(
             "decisions",
-            queryset=Decision.objects.only("id", "case_id", "status", "superseded_at", "pathology_report_id"),
+            queryset=Decision.objects.only(
+                "id", "case_id", "status", "superseded_at", "pathology_report_id", "stale_since"
+            ),
         ),
     )
 
@@ -76,7 +89,7 @@ def case_list(
     ordering: str = "updated",
 ) -> QuerySet[Case]:
     amended = PathologyReport.objects.filter(case=OuterRef("pk"), status=ReportStatus.AMENDED)
-    cases = (
+    cases = with_review_flags(
         permissions.cases_visible_to(user)
         .select_related("patient", "board")
         .annotate(has_amended_pathology=Exists(amended))
@@ -180,6 +193,17 @@ def meeting_list(*, user, upcoming: bool | None = None) -> QuerySet[Meeting]:
     return meetings.order_by("starts_at", "id")
 
 
+def _item_review_flags() -> dict:
+    return {
+        "decision_under_review": Exists(
+            Decision.objects.filter(
+                case=OuterRef("case_id"), status="signed", superseded_at__isnull=True, stale_since__isnull=False
+            )
+        ),
+        "has_stale_input": Exists(Opinion.objects.filter(case=OuterRef("case_id"), stale_since__isnull=False)),
+    }
+
+
 def meeting_detail(*, user, pk, action: str | None = None) -> Meeting:
     queryset = (
         permissions.meetings_visible_to(user)
@@ -189,7 +213,7 @@ def meeting_detail(*, user, pk, action: str | None = None) -> Meeting:
                 "agenda_items",
                 queryset=AgendaItem.objects.select_related(
                     "case__patient", "case__board", "presenter", "rolled_from__meeting"
-                ),
+                ).annotate(**_item_review_flags()),
             ),
             Prefetch("attendance", queryset=Attendance.objects.select_related("user")),
             Prefetch("decisions", queryset=Decision.objects.select_related("signed_by")),
@@ -285,7 +309,9 @@ def meeting_packet(*, user, pk) -> tuple[Meeting, list[Case]]:
         .prefetch_related(
             Prefetch(
                 "agenda_items",
-                queryset=AgendaItem.objects.select_related("case__patient", "presenter", "rolled_from__meeting"),
+                queryset=AgendaItem.objects.select_related(
+                    "case__patient", "presenter", "rolled_from__meeting"
+                ).annotate(**_item_review_flags()),
             ),
             Prefetch("attendance", queryset=Attendance.objects.select_related("user")),
             Prefetch("board__memberships", queryset=BoardMembership.objects.select_related("user")),
@@ -456,6 +482,97 @@ def case_viewers(*, case_id: int) -> list[dict]:
         .values("actor_username")
         .annotate(times=Count("id"), last_seen=Max("created_at"))
         .order_by("-last_seen")
+    )
+
+
+# After an amendment: what changed, and what needs review -------------------------------------
+
+CHANGE_FIELDS = [
+    ("diagnosis", "Diagnosis"),
+    ("specimen", "Specimen and laterality"),
+    ("procedure", "Procedure"),
+    ("icdo3_code", "ICD-O-3 code"),
+    ("collected_on", "Collected"),
+]
+
+
+def _field_value(report: PathologyReport, name: str) -> str:
+    value = getattr(report, name)
+    return value.isoformat() if hasattr(value, "isoformat") else (value or "").strip()
+
+
+def _changed_fields(before: PathologyReport, after: PathologyReport) -> list[dict]:
+    return [
+        {"field": name, "label": label, "before": _field_value(before, name), "after": _field_value(after, name)}
+        for name, label in CHANGE_FIELDS
+        if _field_value(before, name) != _field_value(after, name)
+    ]
+
+
+def pathology_changes(case: Case) -> list[dict]:
+    """Each amended chain of reports, original → … → current, field by field (from prefetched rows).
+
+    `overall` compares the first report with the current one; `steps` says what each amendment changed,
+    with its discrepancy class, reason, time and pathologist, so a change undone later is still shown.
+    """
+    reports = list(case.pathology_reports.all())
+    successor = {r.supersedes_id: r for r in reports if r.supersedes_id}
+    chains = []
+    for root in (r for r in reports if r.supersedes_id is None and r.pk in successor):
+        chain = [root]
+        while chain[-1].pk in successor:
+            chain.append(successor[chain[-1].pk])
+        steps = [
+            {"report": after, "replaces": before, "fields": _changed_fields(before, after)}
+            for before, after in zip(chain, chain[1:], strict=False)
+        ]
+        chains.append(
+            {
+                "original": root,
+                "current": chain[-1],
+                "reports": chain,
+                "overall": _changed_fields(root, chain[-1]),
+                "steps": steps,
+                "major": any(step["report"].discrepancy == "major" for step in steps),
+            }
+        )
+    return chains
+
+
+def with_review_flags(queryset: QuerySet) -> QuerySet:
+    """Annotate cases with `decision_under_review` and `has_stale_input` (two subqueries, no per-row query)."""
+    return queryset.annotate(
+        decision_under_review=Exists(
+            Decision.objects.filter(
+                case=OuterRef("pk"), status="signed", superseded_at__isnull=True, stale_since__isnull=False
+            )
+        ),
+        has_stale_input=Exists(Opinion.objects.filter(case=OuterRef("pk"), stale_since__isnull=False)),
+    )
+
+
+def cases_needing_review(*, user) -> QuerySet[Case]:
+    """Cases whose signed decision or specialty input rests on pathology amended since."""
+    return (
+        with_review_flags(permissions.cases_visible_to(user))
+        .filter(Q(decision_under_review=True) | Q(has_stale_input=True))
+        .select_related("patient", "board")
+        .order_by("-priority", "-updated_at", "id")
+    )
+
+
+def awaiting_a_meeting(*, user) -> QuerySet[AgendaItem]:
+    """Cases deferred (or left by a cancelled meeting) that no later meeting has taken up yet."""
+    listed = AgendaItem.objects.filter(
+        case=OuterRef("case_id"), meeting__status__in=[MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS]
+    )
+    return (
+        permissions.agenda_items_visible_to(user)
+        .filter(outcome="deferred", rolled_to__isnull=True)
+        .exclude(case__stage=Stage.CLOSED)
+        .exclude(Exists(listed))
+        .select_related("case__patient", "meeting__board")
+        .order_by("meeting__starts_at", "position")
     )
 
 

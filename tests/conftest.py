@@ -140,7 +140,13 @@ def make_case(board, specialists):
 
 @pytest.fixture
 def quorate_meeting(board, coordinator, specialists):
-    meeting = f.MeetingFactory(board=board, created_by=coordinator)
+    # Under way: a decision is signed only at a meeting in progress (or held) whose start has passed.
+    meeting = f.MeetingFactory(
+        board=board,
+        created_by=coordinator,
+        starts_at=timezone.now() - timezone.timedelta(hours=1),
+        status=m.MeetingStatus.IN_PROGRESS,
+    )
     for specialty, user in specialists.items():
         f.AttendanceFactory(meeting=meeting, user=user, specialty=specialty)
     return meeting

@@ -114,6 +114,7 @@ def test_the_seed_case_journey_through_the_api(api, board, coordinator, chair, s
         step(office.post(f"/api/v1/meetings/{meeting['id']}/attendance/", {"user": user.pk}))
     assert step(office.get(f"/api/v1/meetings/{meeting['id']}/"))["quorum"]["is_met"] is True
 
+    step(office.post(f"/api/v1/meetings/{meeting['id']}/status/", {"status": "in_progress"}))
     decision = step(
         api(chair).post(
             "/api/v1/decisions/",

@@ -109,6 +109,9 @@ def test_publishing_and_status_changes(api, chair, meeting):
     assert client.post(f"/api/v1/meetings/{meeting.pk}/publish/").json()["is_published"] is True
     assert client.post(f"/api/v1/meetings/{meeting.pk}/publish/").json()["code"] == "already_published"
     assert client.post(f"/api/v1/meetings/{meeting.pk}/status/", {"status": "held"}).status_code == 409
+    too_early = client.post(f"/api/v1/meetings/{meeting.pk}/status/", {"status": "in_progress"})
+    assert [gate["code"] for gate in too_early.json()["unmet"]] == ["meeting_not_due"]
+    m.Meeting.objects.filter(pk=meeting.pk).update(starts_at=timezone.now())
     assert client.post(f"/api/v1/meetings/{meeting.pk}/status/", {"status": "in_progress"}).status_code == 200
 
 
@@ -165,7 +168,8 @@ def test_signing_is_refused_with_the_unmet_gates(api, coordinator, chair, make_c
     response = api(chair).post(f"/api/v1/decisions/{draft['id']}/sign/")
     assert response.status_code == 409
     codes = [gate["code"] for gate in response.json()["unmet"]]
-    assert codes[:2] == ["case_not_in_consensus", "attendance_missing"]
+    expected = ["case_not_in_consensus", "meeting_not_in_progress", "meeting_not_started", "attendance_missing"]
+    assert codes[:4] == expected
     assert "quorum_not_met:radiology" in codes
 
 

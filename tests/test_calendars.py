@@ -86,7 +86,7 @@ def test_an_update_keeps_the_uid_and_raises_the_sequence(api, coordinator, meeti
 
 def test_a_cancelled_meeting_is_sent_as_a_cancellation(api, coordinator, meeting):
     before = events(parse(api(coordinator).get(f"/api/v1/meetings/{meeting.pk}/calendar.ics").content))[0]
-    meetings.meeting_set_status(meeting=meeting, by=coordinator, status=m.MeetingStatus.CANCELLED)
+    meetings.meeting_set_status(meeting=meeting, by=coordinator, status=m.MeetingStatus.CANCELLED, reason="Chair away.")
     calendar = parse(api(coordinator).get(f"/api/v1/meetings/{meeting.pk}/calendar.ics").content)
     assert calendar["METHOD"] == "CANCEL"
     (event,) = events(calendar)

@@ -4,6 +4,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.test import RequestFactory
+from django.utils import timezone
 
 from cases import models as m
 from cases.services import decisions, workflow
@@ -72,7 +73,7 @@ def test_an_outsider_cannot_see_the_decision(consensus_case, coordinator, quorat
 
 
 def test_signing_needs_a_quorate_meeting_with_attendance(consensus_case, board, coordinator, chair, radiologist):
-    empty = f.MeetingFactory(board=board)
+    empty = f.MeetingFactory(board=board, starts_at=timezone.now(), status="in_progress")
     decision = record(consensus_case, coordinator, empty)
     with pytest.raises(GatesUnmet) as refused:
         decisions.decision_sign(decision=decision, by=chair)

@@ -81,13 +81,14 @@ class World:
     pathology: m.Case
     final_report: m.PathologyReport
     prelim_report: m.PathologyReport
-    opinion: m.Opinion  # the radiologist's, on `pathology`
+    opinion: m.Opinion  # the radiologist's, on `pathology`, given on pathology amended since (stale)
     consensus: m.Case
-    meeting: m.Meeting  # quorate, scheduled, agenda not published
+    meeting: m.Meeting  # quorate, in progress, agenda not published
     items: list  # its agenda items
     draft: m.Decision  # on `consensus`, at `meeting`
     signed_case: m.Case
-    signed: m.Decision
+    signed: m.Decision  # signed at `held`
+    held: m.Meeting  # held yesterday: its attendance is frozen (corrections only)
     follow_up: m.FollowUp  # planned, owned by the chair
     template: m.FollowUpTemplate
     teaching: m.TeachingSet | None = None  # a draft prepared by the radiologist, of `imaging`
@@ -143,9 +144,13 @@ def world(board, coordinator, chair, specialists, make_case, quorate_meeting) ->
     consensus = make_case("consensus")
     signed_case = make_case("consensus")
     now = timezone.now()
+    held = f.MeetingFactory(board=board, starts_at=now - timedelta(days=1), status="held")
+    for user in specialists.values():
+        f.AttendanceFactory(meeting=held, user=user, specialty=m.BoardMembership.objects.get(user=user).specialty)
     signed = f.DecisionFactory(
-        case=signed_case, meeting=quorate_meeting, recorded_by=chair, status="signed", signed_by=chair, signed_at=now
+        case=signed_case, meeting=held, recorded_by=chair, status="signed", signed_by=chair, signed_at=now
     )
+    m.Opinion.objects.filter(case=pathology, author=users["radiologist"]).update(stale_since=now)
     items = [
         m.AgendaItem.objects.create(meeting=quorate_meeting, case=case, position=n)
         for n, case in enumerate([consensus, pathology], start=1)
@@ -173,6 +178,7 @@ def world(board, coordinator, chair, specialists, make_case, quorate_meeting) ->
         draft=f.DecisionFactory(case=consensus, meeting=quorate_meeting, recorded_by=chair),
         signed_case=signed_case,
         signed=signed,
+        held=held,
         follow_up=m.FollowUp.objects.create(
             case=signed_case,
             decision=signed,
@@ -324,7 +330,15 @@ def stored_exactly(value: str, field_name: str, rows: list[tuple]) -> bool:
 
 
 COLUMN_ALIASES = {
-    "reason": ["deviation_reason", "supersede_reason", "deferral_reason", "note", "reason"],  # note: on the timeline
+    "reason": [
+        "deviation_reason",
+        "supersede_reason",
+        "deferral_reason",
+        "note",
+        "reason",
+        "cancel_reason",
+        "correction_reason",
+    ],  # note: on the timeline
     "caption_1": ["caption"],
     "caption": ["caption"],
     "comment": ["review_comment"],  # acknowledging an emergency access
@@ -606,8 +620,8 @@ WEB_FORMS: dict[str, WebForm] = {
     "decision-sign": WebForm(
         "chair",
         lambda w: [w.draft.pk],
-        lambda w: {"version": str(w.draft.version), "next": ""},
-        {"version": V, "next": hc.REDIRECT},
+        lambda w: {"version": str(w.draft.version), "next": "", "confirmed": "yes"},
+        {"version": V, "next": hc.REDIRECT, "confirmed": C},
     ),
     "decision-correct": WebForm(
         "chair",
@@ -624,8 +638,8 @@ WEB_FORMS: dict[str, WebForm] = {
     "follow-up-done": WebForm(
         "coordinator",
         lambda w: [w.follow_up.pk],
-        lambda w: {"version": str(w.follow_up.version)},
-        {"version": V},
+        lambda w: {"version": str(w.follow_up.version), "confirmed": "yes"},
+        {"version": V, "confirmed": C},
     ),
     "follow-up-deviate": WebForm(
         "coordinator",
@@ -655,36 +669,22 @@ WEB_FORMS: dict[str, WebForm] = {
         lambda w: {"order": f"{w.items[1].pk},{w.items[0].pk}"},
         {"order": hc.ORDER},
     ),
-    "mfa-verify": WebForm(
-        "enrolled",
-        lambda w: [],
-        lambda w: {"code": totp_now(w), "next": "/"},
-        {"code": T, "next": hc.REDIRECT},
-        stores_text=False,
-    ),
-    "mfa-enrol": WebForm(
-        "newcomer", lambda w: [], lambda w: {"code": pending_totp_now(w)}, {"code": T}, stores_text=False
-    ),
-    "break-glass-new": WebForm(
-        "emergency",
-        lambda w: [],
-        lambda w: {"mrn": w.patient.mrn, "reason": "Seen in the emergency department with a fracture."},
-        {"mrn": T, "reason": T},
-        stores_text=False,  # an MRN is looked up, never stored; the reason is stored exactly
-    ),
-    "break-glass-acknowledge": WebForm(
-        "coordinator", lambda w: [break_glass_access(w).pk], lambda w: {"comment": "Checked."}, {"comment": T}
-    ),
-    "agenda-publish": WebForm("coordinator", lambda w: [w.meeting.pk], lambda w: {}, {}),
+    "reason": [
+        "deviation_reason",
+        "supersede_reason",
+        "deferral_reason",
+        "note",
+        "reason",
+        "cancel_reason",
+        "correction_reason",
+    ],  # note: on the timeline
     "attendance-record": WebForm(
         "coordinator",
         lambda w: [w.meeting.pk],
         lambda w: {"present": [str(w.user("radiologist").pk), str(w.user("pathologist").pk)]},
         {"present": hc.MULTI},
     ),
-    "meeting-status": WebForm(
-        "coordinator", lambda w: [w.meeting.pk], lambda w: {"status": "in_progress"}, {"status": C}
-    ),
+    "meeting-status": WebForm("coordinator", lambda w: [w.meeting.pk], lambda w: {"status": "held"}, {"status": C}),
     "agenda-item-update": WebForm(
         "coordinator",
         lambda w: [w.items[0].pk],
@@ -1192,6 +1192,9 @@ API_OPS: dict[str, ApiOp] = {
     "v1_opinions_create": ApiOp(
         "orthopaedic", body=lambda w: {"case": w.intake.pk, "assessment": "Benign.", "recommendation": "Observe."}
     ),
+    "v1_opinions_confirm_create": ApiOp(
+        "radiologist", id=lambda w: w.opinion.pk, if_match=lambda w: w.opinion, stores_text=False
+    ),
     "v1_opinions_partial_update": ApiOp(
         "radiologist",
         body=lambda w: {"assessment": "Benign.", "recommendation": "Observe."},
@@ -1239,8 +1242,15 @@ API_OPS: dict[str, ApiOp] = {
         id=lambda w: w.meeting.pk,
     ),
     "v1_meetings_publish_create": ApiOp("coordinator", id=lambda w: w.meeting.pk),
+    "v1_meetings_attendance_correct_create": ApiOp(
+        "coordinator",
+        body=lambda w: {"user": w.user("orthopaedic").pk, "present": False, "reason": "Left before the case."},
+        id=lambda w: w.held.pk,
+    ),
     "v1_meetings_status_create": ApiOp(
-        "coordinator", body=lambda w: {"status": "in_progress"}, id=lambda w: w.meeting.pk
+        "coordinator",
+        body=lambda w: {"status": "cancelled", "reason": "Chair unavailable.", "agenda": "release"},
+        id=lambda w: w.meeting.pk,
     ),
     "v1_decisions_create": ApiOp("chair", body=lambda w: {"case": w.intake.pk, **decision_body(w)}),
     "v1_decisions_partial_update": ApiOp(

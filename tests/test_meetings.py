@@ -122,6 +122,7 @@ def test_a_meeting_needs_a_place_or_a_video_link(board, coordinator):
 
 
 def test_a_held_meeting_has_a_closed_agenda(meeting, board, coordinator):
+    m.Meeting.objects.filter(pk=meeting.pk).update(starts_at=timezone.now())
     meetings.meeting_set_status(meeting=meeting, by=coordinator, status="in_progress")
     meetings.meeting_set_status(meeting=meeting, by=coordinator, status="held")
     with pytest.raises(Conflict):

@@ -40,7 +40,8 @@ def test_amending_moves_the_case_back_to_the_board(stage, make_case, pathologist
     transition = case.events.get(kind="transition")
     assert (transition.from_stage, transition.to_stage) == (stage, "revised_pathology")
     assert case.events.filter(kind="amendment").exists()
-    assert audit_actions(case_id=case.pk) == ["pathology.amend", "case.transition"]
+    # The specialty input was given on the amended report: it goes stale (tests/test_basis.py).
+    assert audit_actions(case_id=case.pk) == ["pathology.amend", "pathology.basis_superseded", "case.transition"]
 
 
 def test_amending_in_revised_pathology_keeps_the_stage(make_case, pathologist):

@@ -95,9 +95,11 @@ def test_every_page_has_the_footer_and_the_header_names_the_current_patient(meet
         assert f"page {number} of {len(pages)}" in text
         assert re.search(r"Printed \d\d \w{3} \d{4} \d\d:\d\d · " + pdf.fingerprint[:10], text)
         assert "Sarcoma board" in text.splitlines()[0]
-    for position, initials in [(2, "PB"), (3, "PC")]:
-        assert initials in pages[starts[position] - 1].splitlines()[0]
-    assert "PB" in pages[starts[2]].splitlines()[0], "the second page of a long case keeps its initials"
+    # Two identifiers on every page of a section: name and record number (issue 10).
+    for position, name in [(2, "BIRCH, Pat"), (3, "CEDAR, Pat")]:
+        assert name in pages[starts[position] - 1].splitlines()[0]
+    header = pages[starts[2]].splitlines()[0]
+    assert "BIRCH, Pat" in header and "TEST-" in header, "the second page of a long case keeps both identifiers"
 
 
 def test_an_unpublished_agenda_prints_draft_on_every_page_and_a_published_one_nowhere(board, coordinator):

@@ -48,8 +48,8 @@ def test_the_summary_shows_the_superseded_report_marked_with_the_reason_and_the_
 def test_the_first_page_says_the_diagnosis_changed(amended_case, coordinator):
     pdf = render_case_summary(user=coordinator, case_id=amended_case.pk)
     first_page = " ".join(pdf_pages_text(pdf.content)[0].split())
-    assert "Pathology amended — major discrepancy: the diagnosis changed" in first_page
-    assert "→ Tumoral calcinosis; no osteosarcoma." in first_page
+    assert "PATHOLOGY AMENDED — MAJOR DISCREPANCY: WHAT CHANGED" in first_page
+    assert "Tumoral calcinosis; no osteosarcoma." in first_page
 
 
 def test_an_unamended_case_has_no_first_page_alert(make_case, coordinator):

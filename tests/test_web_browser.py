@@ -14,14 +14,18 @@ that is a failure.
 import io
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from PIL import Image
 from pypdf import PdfReader
 
 from cases import models as m
+from cases.services import decisions, meetings, pathology, workflow
+from tests import factories as f
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -209,7 +213,9 @@ def schedule_and_prepare_meeting(page, case, attendees) -> m.Meeting:
     page.get_by_role("link", name="Meetings").click()
     page.get_by_role("link", name="Schedule a meeting").click()
     page.get_by_label("Board").select_option(label=case.board.name)
-    page.get_by_label("Starts at").fill("2030-01-02T16:00")
+    # A decision is signed only at a meeting under way: this one began ten minutes ago.
+    started = timezone.localtime() - timedelta(minutes=10)
+    page.get_by_label("Starts at").fill(f"{started:%Y-%m-%dT%H:%M}")
     page.get_by_label("Location").fill("Conference room 4B")
     page.get_by_role("button", name="Schedule").click()
     page.get_by_text("The meeting is scheduled.").wait_for()
@@ -217,6 +223,8 @@ def schedule_and_prepare_meeting(page, case, attendees) -> m.Meeting:
     page.locator("#id_minutes").fill("20")
     page.get_by_role("button", name="Add to the agenda").click()
     page.get_by_text("Mira Lindqvist is on the agenda.").wait_for()
+    page.get_by_role("link", name="Publish the agenda…").click()
+    page.get_by_text("Please confirm.").wait_for()
     page.get_by_role("button", name="Publish the agenda").click()
     page.get_by_text("The agenda is published.").wait_for()
     for user in attendees:
@@ -224,6 +232,8 @@ def schedule_and_prepare_meeting(page, case, attendees) -> m.Meeting:
     page.get_by_role("button", name="Record attendance").click()
     page.get_by_text("Attendance is recorded.").wait_for()
     assert "✓ Quorate" in page.locator(".quorum").text_content()
+    page.get_by_role("button", name="Start the meeting").click()
+    page.get_by_text("The meeting is in progress.").wait_for()
     return m.Meeting.objects.get(location="Conference room 4B")
 
 
@@ -236,6 +246,11 @@ def decide_and_sign(page, meeting) -> None:
     page.get_by_label("Rationale").fill("The amended pathology shows no tumour.")
     page.get_by_role("button", name="Save draft decision").click()
     page.get_by_text("The decision is saved as a draft").wait_for()
+    page.get_by_role("link", name="Sign the decision…").click()
+    # The confirmation page: who is recorded as present, for which specialty, before anything is signed.
+    page.get_by_text("Recorded as present, for the decision").wait_for()
+    assert "Radiation oncology" in page.locator(".attendance-snapshot").text_content()
+    shoot(page, "sign-confirmation")
     page.get_by_role("button", name="Sign the decision").click()
     page.get_by_text("The decision is signed.").wait_for()
     page.get_by_role("button", name="Record the outcome").click()
@@ -347,3 +362,78 @@ def test_the_api_docs_render_in_chromium_under_the_csp_with_no_violation(sign_in
     shoot(page, "api-docs")
     violations = [line for line in console if "Content Security Policy" in line or "Refused to" in line]
     assert not violations, violations
+
+
+# After an amendment (issue 10): re-confirming an input, and the confirmation pages ----------------
+
+
+def test_an_amendment_after_the_decision_is_re_confirmed_and_confirmed_in_the_browser(
+    sign_in, board, coordinator, chair, radiologist, pathologist, make_case, quorate_meeting
+):
+    case = make_case("consensus")
+    decision = decisions.decision_record(
+        case=case,
+        by=coordinator,
+        meeting=quorate_meeting,
+        consensus_diagnosis="Recurrence.",
+        plan=[{"category": "surgery", "detail": "Resection."}],
+    )
+    decisions.decision_sign(decision=decision, by=chair)
+    workflow.case_transition(case=case, to="closed", by=coordinator)
+    pathology.pathology_report_amend(
+        report=case.pathology_reports.get(),
+        by=pathologist,
+        diagnosis="Tumoral calcinosis; no tumour.",
+        amendment_reason="Interdisciplinary re-review.",
+        discrepancy="major",
+    )
+
+    page = sign_in(radiologist)
+    page.goto(f"/cases/{case.pk}/")
+    assert "What changed in the pathology" in page.locator("#what-changed").text_content()
+    assert "Needs review after an amendment" in page.locator(".case-header").text_content()
+    mine = page.locator("article.opinion.stale", has_text="Given on superseded pathology").first
+    mine.wait_for()
+    shoot(page, "case-after-amendment")
+    page.get_by_role("button", name="My input stands").click()
+    page.get_by_text("Your input is re-confirmed").wait_for()
+    opinion = case.opinions.get(author=radiologist)
+    assert not opinion.is_stale and opinion.confirmed_at is not None
+    gates = [g.code for g in workflow.unmet_gates(m.Case.objects.get(pk=case.pk), "consensus")]
+    assert "input_stale:radiology" not in gates and "input_stale:pathology" in gates
+
+    office = sign_in(coordinator)
+    office.goto("/")
+    office.get_by_role("heading", name="Needs review after an amendment").wait_for()
+    office.goto(f"/cases/{case.pk}/")
+    follow_up = office.locator("#follow-up")
+    assert "Suspended: decision under review" in follow_up.text_content()
+    assert follow_up.get_by_role("link", name="Done…").count() == 0
+
+    # Mark done and cancel are confirmed on a page of their own, without JavaScript.
+    planned = m.FollowUp.objects.create(
+        case=case, kind="action", description="Renal clinic review", owner=coordinator, due_on=timezone.localdate()
+    )
+    office.goto(f"/cases/{case.pk}/")
+    office.get_by_role("link", name="Done…").click()
+    office.get_by_role("heading", name="Mark done: Renal clinic review").wait_for()
+    shoot(office, "follow-up-done-confirmation")
+    office.get_by_role("button", name="Mark as done").click()
+    office.get_by_text("The follow-up is marked done.").wait_for()
+    planned.refresh_from_db()
+    assert planned.status == "done"
+
+    later = f.MeetingFactory(board=board, created_by=coordinator, starts_at=timezone.now() + timedelta(days=7))
+    meetings.agenda_add(meeting=later, case=f.CaseFactory(board=board), by=coordinator)
+    office.goto(f"/meetings/{later.pk}/")
+    office.get_by_role("link", name="Cancel the meeting…").click()
+    office.get_by_role("button", name="Cancel the meeting").click()
+    office.get_by_text("This field is required.").first.wait_for()
+    office.get_by_label("Why the meeting is cancelled").fill("The chair is away.")
+    shoot(office, "meeting-cancel-confirmation")
+    office.get_by_role("button", name="Cancel the meeting").click()
+    office.get_by_text("The meeting is cancelled.").wait_for()
+    later.refresh_from_db()
+    assert (later.status, later.cancel_reason) == ("cancelled", "The chair is away.")
+    office.goto("/meetings/")
+    office.get_by_role("heading", name="Cases awaiting a meeting").wait_for()

@@ -2,7 +2,6 @@
 shows its errors beside the fields, and a refused form changes nothing."""
 
 import pytest
-from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
@@ -448,7 +447,12 @@ def test_the_decision_is_recorded_as_a_draft_and_the_chair_signs_it(
         reverse("decision-sign", args=[decision.pk])
         in client.get(reverse("case-detail", args=[case.pk])).content.decode()
     )
+    confirm = client.get(reverse("decision-sign", args=[decision.pk]))
+    assert "Recorded as present, for the decision" in confirm.content.decode()
     client.post(reverse("decision-sign", args=[decision.pk]), {"version": decision.version})
+    decision.refresh_from_db()
+    assert decision.status == "draft", "a POST without the confirmation only shows the confirmation page"
+    client.post(reverse("decision-sign", args=[decision.pk]), {"version": decision.version, "confirmed": "yes"})
     decision.refresh_from_db()
     assert (decision.status, decision.signed_by) == ("signed", chair)
     assert case.follow_ups.count() == 2
@@ -488,11 +492,12 @@ def test_signing_with_unmet_gates_lists_them_and_changes_nothing(signed_in, coor
         case=case, by=coordinator, meeting=meeting, consensus_diagnosis="X.", plan=[{"category": "biopsy"}]
     )
     before = state(case)
-    response = signed_in(chair).post(reverse("decision-sign", args=[decision.pk]))
+    response = signed_in(chair).post(reverse("decision-sign", args=[decision.pk]), {"confirmed": "yes"})
     assert state(case) == before
-    messages = [str(message) for message in get_messages(response.wsgi_request)]
-    assert "The decision cannot be signed yet." in messages
-    assert "Record the meeting's attendance before signing." in messages
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "The decision cannot be signed yet." in page
+    assert "Record the meeting&#x27;s attendance before signing." in page
 
 
 def test_the_chair_corrects_a_signed_decision_with_a_reason(
@@ -523,7 +528,9 @@ def follow_up(case, orthopaedic):
 
 
 def test_the_owner_marks_a_follow_up_done(signed_in, orthopaedic, follow_up):
-    signed_in(orthopaedic).post(reverse("follow-up-done", args=[follow_up.pk]), {"version": follow_up.version})
+    client = signed_in(orthopaedic)
+    assert "Mark as done" in client.get(reverse("follow-up-done", args=[follow_up.pk])).content.decode()
+    client.post(reverse("follow-up-done", args=[follow_up.pk]), {"version": follow_up.version, "confirmed": "yes"})
     follow_up.refresh_from_db()
     assert follow_up.status == "done"
 

@@ -96,7 +96,7 @@ def test_a_case_added_after_publishing_is_flagged_late(signed_in, coordinator, b
     client.post(
         reverse("agenda-add", args=[meeting.pk]), {"case": first.pk, "minutes": 15, "presenter": orthopaedic.pk}
     )
-    client.post(reverse("agenda-publish", args=[meeting.pk]))
+    client.post(reverse("agenda-publish", args=[meeting.pk]), {"confirmed": "yes"})
     response = client.post(reverse("agenda-add", args=[meeting.pk]), {"case": second.pk, "minutes": 10})
     assert "flagged as a late addition" in messages_of(response)[-1]
     early, late = meeting.agenda_items.order_by("position")
@@ -107,9 +107,10 @@ def test_a_case_added_after_publishing_is_flagged_late(signed_in, coordinator, b
 
 def test_publishing_twice_says_it_is_already_published(signed_in, coordinator, meeting):
     client = signed_in(coordinator)
-    client.post(reverse("agenda-publish", args=[meeting.pk]))
-    response = client.post(reverse("agenda-publish", args=[meeting.pk]))
-    assert messages_of(response)[-1] == "The agenda is already published."
+    client.post(reverse("agenda-publish", args=[meeting.pk]), {"confirmed": "yes"})
+    response = client.post(reverse("agenda-publish", args=[meeting.pk]), {"confirmed": "yes"})
+    assert response.status_code == 400
+    assert "The agenda is already published." in response.content.decode()
 
 
 def test_the_agenda_is_reordered_with_the_up_and_down_buttons(signed_in, coordinator, board, meeting):
@@ -244,7 +245,7 @@ def test_the_decision_recorded_in_meeting_mode_returns_there_and_the_chair_signs
     )
     assert response["Location"] == run_url
     decision = case.decisions.get()
-    response = client.post(reverse("decision-sign", args=[decision.pk]), {"next": run_url})
+    response = client.post(reverse("decision-sign", args=[decision.pk]), {"next": run_url, "confirmed": "yes"})
     assert response["Location"] == run_url
     decision.refresh_from_db()
     assert decision.is_signed
@@ -265,12 +266,13 @@ def test_an_outside_next_address_is_ignored(signed_in, coordinator, make_case, q
 
 
 def test_the_meeting_is_started_and_ended_from_its_page(signed_in, coordinator, meeting):
+    m.Meeting.objects.filter(pk=meeting.pk).update(starts_at=timezone.now())
     client = signed_in(coordinator)
     client.post(reverse("meeting-status", args=[meeting.pk]), {"status": "in_progress"})
     meeting.refresh_from_db()
     assert meeting.status == "in_progress"
     response = client.post(reverse("meeting-status", args=[meeting.pk]), {"status": "scheduled"})
-    assert messages_of(response)[-1] == "A in progress meeting cannot become scheduled."
+    assert messages_of(response)[-1].startswith("The meeting is in progress; it cannot become scheduled.")
     client.post(reverse("meeting-status", args=[meeting.pk]), {"status": "held"})
     meeting.refresh_from_db()
     assert meeting.status == "held"

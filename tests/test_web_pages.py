@@ -365,7 +365,8 @@ def test_a_decision_made_on_since_amended_pathology_is_flagged(
         report=report, by=pathologist, diagnosis="Changed.", amendment_reason="Re-read.", discrepancy="major"
     )
     text = text_of(signed_in(coordinator).get(reverse("case-detail", args=[case.pk])))
-    assert "This decision was made on a pathology report that has since been amended." in text
+    assert "Based on superseded pathology: the board must review it." in text
+    assert "Needs review after an amendment" in text
 
 
 # Patient page ------------------------------------------------------------------------------------

@@ -98,6 +98,7 @@ def test_the_dashboard_query_count_is_constant(
             )
 
     grow(count=1)
+    # One more than before issue 10: the cases needing review after an amendment (one query).
     assert_constant(signed_in(coordinator), reverse("dashboard"), grow, 15, django_assert_num_queries)
 
 
@@ -142,6 +143,7 @@ def test_the_meeting_list_query_count_is_constant(signed_in, coordinator, board,
         for i in range(MANY):
             f.MeetingFactory(board=board, starts_at=timezone.now() + timezone.timedelta(days=i - MANY // 2))
 
+    # 9: the cases awaiting a meeting are one query more.
     assert_constant(signed_in(coordinator), reverse("meeting-list"), grow, 9, django_assert_num_queries)
 
 

@@ -213,6 +213,12 @@ class CaseListSerializer(ModelSerializer):
     patient = PatientSummarySerializer(read_only=True)
     board_name = serializers.CharField(source="board.name", read_only=True)
     has_amended_pathology = serializers.BooleanField(read_only=True)
+    decision_under_review = serializers.BooleanField(
+        read_only=True, help_text="The signed decision rests on pathology amended since: the board must review it."
+    )
+    has_stale_input = serializers.BooleanField(
+        read_only=True, help_text="Some specialty input was given on pathology amended since."
+    )
 
     class Meta:
         model = m.Case
@@ -227,6 +233,8 @@ class CaseListSerializer(ModelSerializer):
             "clinical_question",
             "performance_status",
             "has_amended_pathology",
+            "decision_under_review",
+            "has_stale_input",
             "version",
             "created_at",
             "updated_at",
@@ -321,6 +329,12 @@ class PathologyReportSerializer(ModelSerializer):
 
 class OpinionSerializer(ModelSerializer):
     author = UserSummarySerializer(read_only=True)
+    basis = serializers.ListField(
+        child=serializers.IntegerField(), read_only=True, help_text="Ids of the pathology reports it was given on."
+    )
+    is_stale = serializers.BooleanField(
+        read_only=True, help_text="Given on pathology amended since: does not count until re-confirmed or revised."
+    )
 
     class Meta:
         model = m.Opinion
@@ -331,6 +345,10 @@ class OpinionSerializer(ModelSerializer):
             "author",
             "assessment",
             "recommendation",
+            "basis",
+            "is_stale",
+            "stale_since",
+            "confirmed_at",
             "version",
             "created_at",
             "updated_at",
@@ -343,8 +361,21 @@ class PlanItemSerializer(InputSerializer):
     detail = serializers.CharField(allow_blank=True, required=False, default="", max_length=2000)
 
 
+class AttendanceSnapshotSerializer(serializers.Serializer):
+    user = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    specialty = serializers.CharField(read_only=True, help_text="A specialty code, or empty for a coordinator.")
+
+
 class DecisionSerializer(ModelSerializer):
     plan = PlanItemSerializer(many=True, read_only=True)
+    attendance_snapshot = AttendanceSnapshotSerializer(
+        many=True, read_only=True, help_text="Who was present, and for which specialty, when it was signed."
+    )
+    basis = serializers.ListField(child=serializers.IntegerField(), read_only=True)
+    needs_review = serializers.BooleanField(
+        read_only=True, help_text="Signed on pathology amended since: the board must review it."
+    )
     guideline_concordance = blank_choice(m.Concordance.choices)
     treatment_intent = blank_choice(m.TreatmentIntent.choices)
     participants = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
@@ -368,7 +399,11 @@ class DecisionSerializer(ModelSerializer):
             "trial_enrolled",
             "treatment_intent",
             "participants",
+            "attendance_snapshot",
             "pathology_report",
+            "basis",
+            "stale_since",
+            "needs_review",
             "status",
             "recorded_by",
             "signed_by",
@@ -436,12 +471,45 @@ class MoveSerializer(serializers.Serializer):
     unmet = GateSerializer(many=True, read_only=True)
 
 
+class FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)
+    before = serializers.CharField(read_only=True)
+    after = serializers.CharField(read_only=True)
+
+
+class AmendmentStepSerializer(serializers.Serializer):
+    report = serializers.IntegerField(source="report.pk", read_only=True)
+    replaces = serializers.IntegerField(source="replaces.pk", read_only=True)
+    discrepancy = serializers.CharField(source="report.discrepancy", read_only=True)
+    reason = serializers.CharField(source="report.amendment_reason", read_only=True)
+    signed_out_at = DateTimeField(source="report.signed_out_at", read_only=True)
+    pathologist = UserSummarySerializer(source="report.pathologist", read_only=True)
+    fields = FieldChangeSerializer(many=True, read_only=True)
+
+
+class PathologyChainSerializer(serializers.Serializer):
+    """One amended chain: what changed from the original report to the current one, and at each amendment."""
+
+    original = serializers.IntegerField(source="original.pk", read_only=True)
+    current = serializers.IntegerField(source="current.pk", read_only=True)
+    reports = serializers.SerializerMethodField()
+    overall = FieldChangeSerializer(many=True, read_only=True)
+    steps = AmendmentStepSerializer(many=True, read_only=True)
+
+    def get_reports(self, chain) -> list[int]:
+        return [report.pk for report in chain["reports"]]
+
+
 class CaseDetailSerializer(CaseListSerializer):
     """Everything the case page shows; built from selectors.case_detail, so the query count is fixed."""
 
     created_by = UserSummarySerializer(read_only=True)
     referring_email = serializers.CharField(read_only=True, help_text="An e-mail address, or empty.")
     has_amended_pathology = serializers.SerializerMethodField()
+    decision_under_review = serializers.SerializerMethodField()
+    has_stale_input = serializers.SerializerMethodField()
+    pathology_changes = serializers.SerializerMethodField()
     is_referral_complete = serializers.BooleanField(read_only=True)
     missing_referral_fields = serializers.ListField(child=serializers.CharField(), read_only=True)
     imaging_studies = ImagingStudySerializer(many=True, read_only=True)
@@ -464,6 +532,7 @@ class CaseDetailSerializer(CaseListSerializer):
             "missing_referral_fields",
             "imaging_studies",
             "pathology_reports",
+            "pathology_changes",
             "opinions",
             "decisions",
             "follow_ups",
@@ -474,6 +543,15 @@ class CaseDetailSerializer(CaseListSerializer):
 
     def get_has_amended_pathology(self, case) -> bool:
         return any(report.status == m.ReportStatus.AMENDED for report in case.pathology_reports.all())
+
+    def get_decision_under_review(self, case) -> bool:
+        return any(decision.needs_review for decision in case.decisions.all())
+
+    def get_has_stale_input(self, case) -> bool:
+        return any(opinion.is_stale for opinion in case.opinions.all())
+
+    def get_pathology_changes(self, case) -> PathologyChainSerializer(many=True):
+        return PathologyChainSerializer(selectors.pathology_changes(case), many=True).data
 
     def get_pathology_reports(self, case) -> PathologyReportSerializer(many=True):
         return PathologyReportSerializer(selectors.pathology_chain(case), many=True, context=self.context).data
@@ -603,6 +681,7 @@ class MeetingSerializer(ModelSerializer):
             "location",
             "video_link",
             "status",
+            "cancel_reason",
             "agenda_published_at",
             "is_published",
             "agenda_count",
@@ -647,7 +726,7 @@ class AttendanceSerializer(ModelSerializer):
 
     class Meta:
         model = m.Attendance
-        fields = ["id", "user", "specialty", "present", "recorded_at"]
+        fields = ["id", "user", "specialty", "present", "recorded_at", "correction_reason", "corrected_at"]
         read_only_fields = fields
 
 
@@ -712,12 +791,41 @@ class AgendaOutcomeSerializer(InputSerializer):
 
 class MeetingStatusSerializer(InputSerializer):
     status = serializers.ChoiceField(choices=m.MeetingStatus.choices)
+    reason = serializers.CharField(
+        allow_blank=True, required=False, default="", max_length=5000, help_text="Why, when cancelling."
+    )
+    agenda = serializers.ChoiceField(
+        choices=["release", "roll"],
+        default="release",
+        help_text="When cancelling: the pending cases await a meeting (release) or roll to the next one (roll).",
+    )
 
 
 class AttendanceRecordSerializer(InputSerializer):
     user = UserField()
     present = serializers.BooleanField(default=True)
-    specialty = serializers.ChoiceField(choices=m.Specialty.choices, required=False, allow_null=True, default=None)
+    specialty = serializers.ChoiceField(
+        choices=m.Specialty.choices,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Optional; only the specialty the member holds on this board is accepted.",
+    )
+
+
+class AttendanceCorrectSerializer(InputSerializer):
+    user = UserField()
+    present = serializers.BooleanField()
+    reason = serializers.CharField(max_length=5000)
+
+
+class DecisionSignSerializer(InputSerializer):
+    suspended_follow_ups = serializers.ChoiceField(
+        choices=["close", "carry"],
+        required=False,
+        default="",
+        help_text="When the decision under review has suspended follow-up: close it as superseded, or carry it over.",
+    )
 
 
 # Decisions and follow-up -----------------------------------------------------------------

@@ -363,6 +363,15 @@ class OpinionViewSet(ResourceViewSet):
         opinion = opinion_services.opinion_update(opinion=opinion, by=request.user, expected_version=version, **fields)
         return show(request, opinion, s.OpinionSerializer)
 
+    @extend_schema(request=None, responses={200: s.OpinionSerializer}, parameters=[IF_MATCH_OPTIONAL])
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        """ "My input stands": the author re-confirms an input given on pathology amended since (409 if not stale)."""
+        opinion = self.get_object()
+        version = expected_version(request, opinion, required=False)
+        opinion = opinion_services.opinion_confirm(opinion=opinion, by=request.user, expected_version=version)
+        return show(request, opinion, s.OpinionSerializer)
+
 
 # Meetings --------------------------------------------------------------------------------
 
@@ -465,10 +474,20 @@ class MeetingViewSet(ResourceViewSet):
     @extend_schema(request=s.AttendanceRecordSerializer, responses={200: s.AttendanceSerializer})
     @action(detail=True, methods=["post"])
     def attendance(self, request, pk=None):
-        """Record whether a member is present (their board specialty unless another is given)."""
+        """Record whether a member is present, for the specialty their membership holds (another is refused, 400);
+        frozen once the meeting is held or a decision of it is signed (409 `attendance_frozen`)."""
         meeting = self._meeting()
         fields = parse(s.AttendanceRecordSerializer, request)
         row = meeting_services.attendance_record(meeting=meeting, by=request.user, **fields)
+        return show(request, row, s.AttendanceSerializer)
+
+    @extend_schema(request=s.AttendanceCorrectSerializer, responses={200: s.AttendanceSerializer})
+    @action(detail=True, methods=["post"], url_path="attendance/correct")
+    def correct_attendance(self, request, pk=None):
+        """Correct frozen attendance with a reason; signed decisions keep the attendance they were signed with."""
+        meeting = self._meeting()
+        fields = parse(s.AttendanceCorrectSerializer, request)
+        row = meeting_services.attendance_correct(meeting=meeting, by=request.user, **fields)
         return show(request, row, s.AttendanceSerializer)
 
     @extend_schema(
@@ -549,13 +568,19 @@ class DecisionViewSet(ResourceViewSet):
         )
         return show(request, decision, s.DecisionSerializer)
 
-    @extend_schema(request=None, responses={200: s.DecisionSerializer}, parameters=[IF_MATCH_OPTIONAL])
+    @extend_schema(
+        request=s.DecisionSignSerializer, responses={200: s.DecisionSerializer}, parameters=[IF_MATCH_OPTIONAL]
+    )
     @action(detail=True, methods=["post"])
     def sign(self, request, pk=None):
-        """The chair signs: the case must be in consensus and the meeting quorate (409 `gates_unmet`)."""
+        """The chair signs: the case in consensus, at a quorate meeting in progress or held whose start has passed
+        (409 `gates_unmet`). The decision keeps who was present, for which specialty."""
         decision = self.get_object()
         version = expected_version(request, decision, required=False)
-        decision = decision_services.decision_sign(decision=decision, by=request.user, expected_version=version)
+        fields = parse(s.DecisionSignSerializer, request)
+        decision = decision_services.decision_sign(
+            decision=decision, by=request.user, expected_version=version, **fields
+        )
         return show(request, decision, s.DecisionSerializer)
 
     @extend_schema(request=s.DecisionCorrectSerializer, responses={201: s.DecisionSerializer})

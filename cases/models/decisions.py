@@ -76,6 +76,14 @@ class Decision(models.Model):
     pathology_report = models.ForeignKey(
         "cases.PathologyReport", on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
     )
+    # Basis: the ids of the pathology reports current when the decision was recorded and signed.
+    basis = models.JSONField(default=list, blank=True)
+    # Set (by a queryset update, like superseded_at) when a report of the basis of a signed decision is
+    # amended: the decision rests on superseded pathology and the board must review it.
+    stale_since = models.DateTimeField(null=True, blank=True)
+    # Who was present and for which specialty, from the meeting's attendance at the moment of signing:
+    # [{"user": id, "name": "...", "specialty": code}], never changed by a later attendance correction.
+    attendance_snapshot = models.JSONField(default=list, blank=True)
     # Quality fields: empty (or null) means not recorded, and such a decision leaves the metric's denominator.
     guideline_concordance = models.CharField(max_length=16, choices=Concordance.choices, blank=True)
     concordance_reason = models.TextField(blank=True, help_text="Why the plan departs from the guideline.")
@@ -151,6 +159,19 @@ class Decision(models.Model):
     @property
     def plan_categories(self) -> list[str]:
         return [item["category"] for item in self.plan or []]
+
+    @property
+    def needs_review(self) -> bool:
+        """Signed, still current, and resting on pathology amended since."""
+        return self.is_signed and self.superseded_at is None and self.stale_since is not None
+
+    def snapshot_rows(self) -> list[dict]:
+        from .boards import Specialty
+
+        return [
+            {**row, "specialty_label": Specialty(row["specialty"]).label if row.get("specialty") else "Coordinator"}
+            for row in self.attendance_snapshot or []
+        ]
 
     def plan_items(self) -> list[dict]:
         return [

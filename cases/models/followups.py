@@ -56,6 +56,10 @@ class FollowUpStatus(models.TextChoices):
     PLANNED = "planned", "Planned"
     DONE = "done", "Done"
     DEVIATED = "deviated", "Deviated"
+    # The decision it came from rests on superseded pathology: on hold until the board decides again.
+    SUSPENDED = "suspended", "Suspended: decision under review"
+    # Closed when the next decision was signed and the chair chose not to carry it over.
+    SUPERSEDED = "superseded", "Closed: superseded by a new decision"
 
 
 class DeviationCode(models.TextChoices):

@@ -42,6 +42,7 @@ class Meeting(models.Model):
     video_link = models.URLField(blank=True)
     status = models.CharField(max_length=12, choices=MeetingStatus.choices, default=MeetingStatus.SCHEDULED)
     agenda_published_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.TextField(blank=True, help_text="Why the meeting was cancelled.")
     # RFC 5545 SEQUENCE of the meeting's calendar event: raised by every change a calendar shows.
     calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -139,6 +140,10 @@ class Attendance(models.Model):
     specialty = models.CharField(max_length=40, choices=Specialty.choices, blank=True)
     present = models.BooleanField(default=True)
     recorded_at = models.DateTimeField(auto_now=True)
+    # Attendance is frozen once the meeting is held or a decision of it is signed; a later change is a
+    # correction with its reason, and a signed decision keeps the snapshot it was signed with.
+    correction_reason = models.TextField(blank=True)
+    corrected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["specialty", "user__username"]

@@ -87,7 +87,9 @@ def _case_values(case: Case, *, on: date) -> dict:
         "referring_clinician": case.referring_clinician,
         "performance_status": case.get_performance_status_display() if case.performance_status is not None else "",
         "imaging": [_study(study) for study in case.imaging_studies.all()],
-        "pathology": [_report(report) for report in selectors.pathology_chain(case)],
+        # The current reports first, then the superseded ones, each labelled.
+        "pathology": [_report(report) for report in _current_first(selectors.pathology_chain(case))],
+        "changes": [_chain(chain) for chain in selectors.pathology_changes(case)],
         "opinions": [
             {
                 "specialty": Specialty(code).label,
@@ -95,6 +97,9 @@ def _case_values(case: Case, *, on: date) -> dict:
                 "when": _when(opinion.updated_at),
                 "edited": opinion.version > 1,
                 "assessment": opinion.assessment,
+                "stale": opinion.is_stale,
+                "stale_since": _when(opinion.stale_since),
+                "confirmed": _when(opinion.confirmed_at),
                 "recommendation": opinion.recommendation,
             }
             for code, items in grouped.items()
@@ -102,6 +107,8 @@ def _case_values(case: Case, *, on: date) -> dict:
         ],
         "missing_specialties": [Specialty(code).label for code in missing],
         "decisions": [_decision(decision) for decision in case.decisions.all()],
+        "decision_under_review": any(decision.needs_review for decision in case.decisions.all()),
+        "stale_opinions": sum(1 for opinion in case.opinions.all() if opinion.is_stale),
         "follow_ups": [
             {
                 "due": _day(item.due_on),
@@ -124,6 +131,33 @@ def _case_values(case: Case, *, on: date) -> dict:
     }
 
 
+def _current_first(reports: list) -> list:
+    return [r for r in reports if r.is_current] + [r for r in reports if not r.is_current]
+
+
+def _chain(chain: dict) -> dict:
+    return {
+        "reports": [r.pk for r in chain["reports"]],
+        "original": chain["original"].pk,
+        "current": chain["current"].pk,
+        "major": chain["major"],
+        "overall": chain["overall"],
+        "steps": [
+            {
+                "number": step["report"].pk,
+                "replaces": step["replaces"].pk,
+                "discrepancy": step["report"].get_discrepancy_display().split(" —")[0],
+                "major": step["report"].discrepancy == "major",
+                "reason": step["report"].amendment_reason,
+                "when": _when(step["report"].signed_out_at),
+                "pathologist": person(step["report"].pathologist),
+                "fields": [change["label"].lower() for change in step["fields"]],
+            }
+            for step in chain["steps"]
+        ],
+    }
+
+
 def _study(study) -> dict:
     return {
         "title": f"{study.get_modality_display()} — {study.body_site}",
@@ -141,6 +175,7 @@ def _report(report) -> dict:
         "number": report.pk,
         "status": report.get_status_display(),
         "is_current": report.is_current,
+        "preliminary": report.status == "preliminary",
         "replaced_by": report.replaced_by.pk if report.replaced_by else None,
         "replaced_on": _when(report.replaced_by.signed_out_at) if report.replaced_by else "",
         "supersedes": report.supersedes_id,
@@ -176,6 +211,11 @@ def _decision(decision) -> dict:
         "signed_at": _when(decision.signed_at),
         "meeting": _day(timezone.localtime(decision.meeting.starts_at).date()) if decision.meeting else "",
         "on_superseded_pathology": bool(decision.pathology_report_id and decision.pathology_report.is_superseded),
+        "needs_review": decision.needs_review,
+        "present": [
+            {"name": row["name"], "specialty": Specialty(row["specialty"]).label if row["specialty"] else "Coordinator"}
+            for row in decision.attendance_snapshot or []
+        ],
     }
 
 
@@ -189,6 +229,10 @@ def agenda_rows(meeting: Meeting, identities: dict[int, Identity]) -> list[dict]
                 "anchor": f"case-{item.case_id}",
                 "case_id": item.case_id,
                 "patient": who,
+                # The running header of every page of the section: two identifiers.
+                "running": f"{who.name} · {who.mrn}",
+                "needs_review": bool(getattr(item, "decision_under_review", False)),
+                "stale_input": bool(getattr(item, "has_stale_input", False)),
                 "question": item.case.clinical_question,
                 "presenter": person(item.presenter),
                 "slot": f"{timezone.localtime(starts):%H:%M}–{timezone.localtime(ends):%H:%M}",

@@ -18,7 +18,9 @@ from ..models import (
     DecisionStatus,
     FollowUp,
     FollowUpKind,
+    FollowUpStatus,
     Meeting,
+    MeetingStatus,
     PlanCategory,
     Stage,
 )
@@ -37,7 +39,7 @@ from .common import (
 )
 from .errors import Conflict, Gate, GatesUnmet
 from .notify import notify_decision_signed
-from .workflow import current_pathology_reports, current_signed_decision
+from .workflow import current_pathology_reports, current_report_ids, current_signed_decision
 
 DECISION_FIELDS = ["consensus_diagnosis", "plan", "rationale", "dissent", *QUALITY_FIELDS]
 # What an edit of a draft may change besides its participants: the fields, and the meeting (None: not at one).
@@ -90,6 +92,7 @@ def decision_record(
             recorded_by=by,
             supersedes=supersedes,
             supersede_reason=supersede_reason,
+            basis=current_report_ids(case),
             **fields,
         )
         _check_quality(decision)
@@ -161,29 +164,83 @@ def decision_correct(*, decision: Decision, by, reason: str, participants=(), me
     )
 
 
-def _signing_gates(case: Case, decision: Decision) -> list[Gate]:
+FOLLOW_UP_CHOICES = {"close": "closed as superseded", "carry": "carried over to the new decision"}
+
+
+def _meeting_gates(meeting: Meeting | None) -> list[Gate]:
+    if meeting is None:
+        return [Gate("meeting_missing", "A decision is signed at a meeting: choose the meeting.")]
+    if meeting.status == MeetingStatus.CANCELLED:
+        return [Gate("meeting_cancelled", "The meeting was cancelled: no decision is signed at it.")]
+    gates = []
+    if meeting.status == MeetingStatus.SCHEDULED:
+        gates.append(
+            Gate("meeting_not_in_progress", "A decision is signed at a meeting in progress or held: start it first.")
+        )
+    if meeting.starts_at > timezone.now():
+        gates.append(
+            Gate(
+                "meeting_not_started",
+                f"The meeting starts {timezone.localtime(meeting.starts_at):%d %b %Y %H:%M}: "
+                "a decision is signed once it has begun.",
+            )
+        )
+    quorum = meeting.quorum()
+    if not quorum.recorded:
+        gates.append(Gate("attendance_missing", "Record the meeting's attendance before signing."))
+    gates += [
+        Gate(f"quorum_not_met:{code}", f"The meeting is not quorate: {label.lower()} is not present.")
+        for code, label in zip(quorum.missing, quorum.missing_labels, strict=True)
+    ]
+    return gates
+
+
+def _signing_gates(case: Case, decision: Decision, suspended_follow_ups: str) -> list[Gate]:
     gates = []
     if case.stage != Stage.CONSENSUS:
         gates.append(Gate("case_not_in_consensus", "A decision is signed when the case is in consensus."))
-    if decision.meeting is None:
-        gates.append(Gate("meeting_missing", "A decision is signed at a meeting: choose the meeting."))
-    else:
-        quorum = decision.meeting.quorum()
-        if not quorum.recorded:
-            gates.append(Gate("attendance_missing", "Record the meeting's attendance before signing."))
-        gates += [
-            Gate(f"quorum_not_met:{code}", f"The meeting is not quorate: {label.lower()} is not present.")
-            for code, label in zip(quorum.missing, quorum.missing_labels, strict=True)
-        ]
+    gates += _meeting_gates(decision.meeting)
     current = current_signed_decision(case)
     if current is not None and decision.supersedes_id != current.pk:
         gates.append(
             Gate("decision_already_signed", "The case already has a signed decision; record a correction of it.")
         )
+    if suspended_follow_ups not in FOLLOW_UP_CHOICES and any(
+        f.status == FollowUpStatus.SUSPENDED for f in case.follow_ups.all()
+    ):
+        gates.append(
+            Gate(
+                "suspended_follow_ups_choice",
+                "The follow-up of the decision under review is suspended: choose whether it is closed as "
+                "superseded or carried over to this decision.",
+            )
+        )
     return gates
 
 
-def decision_sign(*, decision: Decision, by, expected_version: int | None = None) -> Decision:
+def signing_preview(*, decision: Decision) -> list[Gate]:
+    """The gates signing would meet now, for the confirmation page (the follow-up choice is on the page)."""
+    case = Case.objects.prefetch_related("follow_ups", "decisions").get(pk=decision.case_id)
+    return _signing_gates(case, decision, "close")
+
+
+def attendance_snapshot(meeting: Meeting) -> list[dict]:
+    """Who is present and for which specialty, as attendance says now (kept on the signed decision)."""
+    return [
+        {
+            "user": row.user_id,
+            "name": row.user.get_full_name() or row.user.get_username(),
+            "specialty": row.specialty,
+        }
+        for row in meeting.attendance.select_related("user").order_by("specialty", "user__username")
+        if row.present
+    ]
+
+
+def decision_sign(
+    *, decision: Decision, by, expected_version: int | None = None, suspended_follow_ups: str = ""
+) -> Decision:
+    """The chair signs. `suspended_follow_ups` ("close" or "carry") settles the follow-up of a decision under review."""
     permissions.require(by, "decision.sign", decision.case.board_id)
     with transaction.atomic():
         case = lock(decision.case)
@@ -191,7 +248,10 @@ def decision_sign(*, decision: Decision, by, expected_version: int | None = None
         check_version(decision, expected_version, "decision")
         if decision.is_signed:
             raise Conflict("This decision is already signed.", code="decision_signed")
-        unmet = _signing_gates(case, decision)
+        if decision.meeting_id:
+            # The meeting's status and attendance are read under its lock: neither changes while we sign.
+            decision.meeting = lock(decision.meeting)
+        unmet = _signing_gates(case, decision, suspended_follow_ups)
         if unmet:
             raise GatesUnmet("The decision cannot be signed yet.", unmet)
         now = timezone.now()
@@ -200,9 +260,25 @@ def decision_sign(*, decision: Decision, by, expected_version: int | None = None
             Decision.objects.filter(pk=decision.supersedes_id).update(superseded_at=now)
         current = current_pathology_reports(case)
         decision.pathology_report = current[-1] if current else None
+        decision.basis = current_report_ids(case)
+        decision.attendance_snapshot = attendance_snapshot(decision.meeting)
         decision.status, decision.signed_by, decision.signed_at = DecisionStatus.SIGNED, by, now
         decision.version += 1
-        decision.save(update_fields=["pathology_report", "status", "signed_by", "signed_at", "version", "updated_at"])
+        decision.save(
+            update_fields=[
+                "pathology_report",
+                "basis",
+                "attendance_snapshot",
+                "status",
+                "signed_by",
+                "signed_at",
+                "version",
+                "updated_at",
+            ]
+        )
+        # Participants are who was present when it was signed, not who was ticked when the draft was saved.
+        decision.participants.set([row["user"] for row in decision.attendance_snapshot])
+        settled = _settle_suspended(case=case, decision=decision, choice=suspended_follow_ups, by=by)
         follow_ups = _plan_follow_ups(case=case, decision=decision, owner=by)
         case_event_add(case=case, kind=CaseEventKind.DECISION, summary="Decision signed", actor=by)
         audit_record(
@@ -213,11 +289,32 @@ def decision_sign(*, decision: Decision, by, expected_version: int | None = None
                 "status": ["draft", "signed"],
                 "follow_ups": [f.pk for f in follow_ups],
                 "supersedes": decision.supersedes_id,
+                "attendance": decision.attendance_snapshot,
+                "basis": decision.basis,
+                **({"suspended_follow_ups": {"choice": suspended_follow_ups, "ids": settled}} if settled else {}),
             },
         )
         # E-mailed by a background job after the commit: a failing mail server never undoes a signature.
         notify_decision_signed(case=case, decision=decision)
     return decision
+
+
+def _settle_suspended(*, case: Case, decision: Decision, choice: str, by) -> list[int]:
+    ids = list(case.follow_ups.filter(status=FollowUpStatus.SUSPENDED).values_list("pk", flat=True))
+    if not ids:
+        return []
+    rows = FollowUp.objects.filter(pk__in=ids)
+    if choice == "close":
+        rows.update(status=FollowUpStatus.SUPERSEDED, completed_at=timezone.now())
+    else:
+        rows.update(status=FollowUpStatus.PLANNED, decision=decision)
+    case_event_add(
+        case=case,
+        kind=CaseEventKind.FOLLOW_UP,
+        summary=f"{len(ids)} suspended follow-up {'item' if len(ids) == 1 else 'items'} {FOLLOW_UP_CHOICES[choice]}",
+        actor=by,
+    )
+    return ids
 
 
 def _plan_follow_ups(*, case: Case, decision: Decision, owner) -> list[FollowUp]:

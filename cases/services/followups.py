@@ -43,6 +43,12 @@ def _close(*, follow_up: FollowUp, by, status: str, reason: str, code: str, expe
     with transaction.atomic():
         follow_up = lock(follow_up)
         check_version(follow_up, expected_version, "follow-up")
+        if follow_up.status == FollowUpStatus.SUSPENDED:
+            raise Conflict(
+                "This follow-up is suspended: the decision it comes from rests on pathology amended since. "
+                "It is closed or carried over when the board signs its next decision.",
+                code="follow_up_suspended",
+            )
         if follow_up.status not in CLOSABLE_FROM[status]:
             raise Conflict(
                 f"This follow-up is already {follow_up.get_status_display().lower()}.", code="follow_up_closed"

@@ -1,5 +1,7 @@
 """Meetings: scheduling, the agenda, attendance and each case's outcome."""
 
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -13,6 +15,7 @@ from ..models import (
     BoardMembership,
     Case,
     CaseEventKind,
+    DecisionStatus,
     Meeting,
     MeetingStatus,
     Outcome,
@@ -29,13 +32,25 @@ from .common import (
     save_changes,
     save_validated,
 )
-from .errors import Conflict
+from .errors import Conflict, Gate, GatesUnmet
 from .jobs import packet_prerender
 from .notify import notify_agenda, notify_input_requested
 
 MEETING_FIELDS = ["starts_at", "location", "video_link"]
 AGENDA_ITEM_FIELDS = ["presenter", "minutes"]
 OPEN_STATUSES = {MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS}
+
+
+def _require_presenter(board_id: int, presenter) -> None:
+    """A presenter is a member of the board and presents for the specialty that membership holds."""
+    require_board_members(board_id=board_id, users=[presenter], field="presenter")
+    if (
+        presenter is not None
+        and not BoardMembership.objects.filter(board_id=board_id, user=presenter, specialty__gt="").exists()
+    ):
+        raise ValidationError(
+            {"presenter": "A presenter speaks for a specialty: choose a clinician of this board, not a coordinator."}
+        )
 
 
 def _agenda_changed(meeting: Meeting, by) -> None:
@@ -81,7 +96,7 @@ def agenda_add(*, meeting: Meeting, case: Case, by, presenter=None, minutes: int
         )
     if case.stage == Stage.CLOSED:
         raise Conflict("A closed case cannot go on an agenda; reopen it first.", code="case_closed")
-    require_board_members(board_id=meeting.board_id, users=[presenter], field="presenter")
+    _require_presenter(meeting.board_id, presenter)
     with transaction.atomic():
         meeting = lock(meeting)
         _require_open(meeting)
@@ -130,7 +145,7 @@ def _append(*, meeting: Meeting, case: Case, presenter=None, minutes: int = 10, 
 
 def agenda_item_update(*, item: AgendaItem, by, presenter=None, minutes: int | None = None) -> AgendaItem:
     permissions.require(by, "meeting.manage", item.meeting.board_id)
-    require_board_members(board_id=item.meeting.board_id, users=[presenter], field="presenter")
+    _require_presenter(item.meeting.board_id, presenter)
     with transaction.atomic():
         lock(item.meeting)
         item = lock(item)
@@ -190,38 +205,167 @@ def agenda_publish(*, meeting: Meeting, by) -> Meeting:
     return meeting
 
 
-def meeting_set_status(*, meeting: Meeting, by, status: str) -> Meeting:
-    permissions.require(by, "meeting.manage", meeting.board_id)
-    allowed = {
-        MeetingStatus.SCHEDULED: {MeetingStatus.IN_PROGRESS, MeetingStatus.CANCELLED},
-        MeetingStatus.IN_PROGRESS: {MeetingStatus.HELD},
-    }
-    with transaction.atomic():
-        meeting = lock(meeting)
-        if status not in allowed.get(meeting.status, set()):
-            raise Conflict(
-                f"A {meeting.get_status_display().lower()} meeting cannot become {status.replace('_', ' ')}.",
-                code="meeting_status_not_allowed",
-            )
-        before = meeting.status
-        meeting.status = status
-        meeting.save(update_fields=["status"])
-        audit_record(actor=by, action="meeting.status", obj=meeting, changes={"status": [before, status]})
-        meeting_calendar_changed(meeting)
+# Meeting status: scheduled → in progress → held, or cancelled with a reason ----------------------
+
+# A meeting may be opened a little early (people gather), never days ahead.
+START_EARLY = timedelta(hours=1)
+CANCEL_AGENDA = {"release": "back to the cases awaiting a meeting", "roll": "rolled to the board's next meeting"}
+
+
+def _status_conflict(meeting: Meeting, to: str) -> Conflict:
+    return Conflict(
+        f"The meeting is {meeting.get_status_display().lower()}; it cannot become {MeetingStatus(to).label.lower()}. "
+        "Reload the meeting to see where it stands.",
+        code="meeting_status_not_allowed",
+    )
+
+
+def _apply_status(*, meeting: Meeting, by, to: str, changes: dict | None = None) -> Meeting:
+    before = meeting.status
+    meeting.status = to
+    meeting.save(update_fields=["status", "cancel_reason"])
+    audit_record(actor=by, action="meeting.status", obj=meeting, changes={"status": [before, to], **(changes or {})})
+    meeting_calendar_changed(meeting)
     return meeting
 
 
-def attendance_record(*, meeting: Meeting, by, user, present: bool = True, specialty: str | None = None) -> Attendance:
+def meeting_start(*, meeting: Meeting, by) -> Meeting:
     permissions.require(by, "meeting.manage", meeting.board_id)
+    with transaction.atomic():
+        meeting = lock(meeting)
+        if meeting.status != MeetingStatus.SCHEDULED:
+            raise _status_conflict(meeting, MeetingStatus.IN_PROGRESS)
+        opens = meeting.starts_at - START_EARLY
+        if timezone.now() < opens:
+            raise GatesUnmet(
+                "The meeting cannot start yet.",
+                [
+                    Gate(
+                        "meeting_not_due",
+                        f"The meeting is set for {timezone.localtime(meeting.starts_at):%d %b %Y %H:%M}: "
+                        "it can be started from an hour before.",
+                    )
+                ],
+            )
+        return _apply_status(meeting=meeting, by=by, to=MeetingStatus.IN_PROGRESS)
+
+
+def meeting_end(*, meeting: Meeting, by) -> Meeting:
+    """The meeting is held: its attendance is frozen from now on (corrections carry a reason)."""
+    permissions.require(by, "meeting.manage", meeting.board_id)
+    with transaction.atomic():
+        meeting = lock(meeting)
+        if meeting.status != MeetingStatus.IN_PROGRESS:
+            raise _status_conflict(meeting, MeetingStatus.HELD)
+        return _apply_status(meeting=meeting, by=by, to=MeetingStatus.HELD)
+
+
+def meeting_cancel(*, meeting: Meeting, by, reason: str, agenda: str = "release") -> Meeting:
+    """Cancel with a reason; its pending cases go back to those awaiting a meeting, or roll to the next one."""
+    permissions.require(by, "meeting.manage", meeting.board_id)
+    if agenda not in CANCEL_AGENDA:
+        raise ValidationError({"agenda": "Choose what happens to the agenda's cases: release or roll."})
+    with transaction.atomic():
+        meeting = lock(meeting)
+        if meeting.status not in OPEN_STATUSES:
+            raise _status_conflict(meeting, MeetingStatus.CANCELLED)
+        gates = []
+        if not (reason or "").strip():
+            gates.append(Gate("reason_required", "Say why the meeting is cancelled."))
+        if meeting.decisions.filter(status=DecisionStatus.SIGNED).exists():
+            gates.append(Gate("meeting_has_signed_decision", "A decision was signed at this meeting: end it instead."))
+        if gates:
+            raise GatesUnmet("The meeting cannot be cancelled.", gates)
+        meeting.cancel_reason = reason.strip()
+        moved = _release_agenda(meeting=meeting, by=by, agenda=agenda)
+        return _apply_status(
+            meeting=meeting,
+            by=by,
+            to=MeetingStatus.CANCELLED,
+            changes={"reason": meeting.cancel_reason, "agenda": agenda, "cases": moved},
+        )
+
+
+def _release_agenda(*, meeting: Meeting, by, agenda: str) -> list[int]:
+    """Pending cases are deferred with the cancellation as reason; rolled on now, or when the next is scheduled."""
+    following = None
+    if agenda == "roll":
+        following = (
+            Meeting.objects.filter(
+                board_id=meeting.board_id, starts_at__gt=meeting.starts_at, status=MeetingStatus.SCHEDULED
+            )
+            .order_by("starts_at")
+            .first()
+        )
+    moved = []
+    for item in meeting.agenda_items.filter(outcome=Outcome.PENDING).select_related("case"):
+        item.outcome, item.deferral_reason = Outcome.DEFERRED, f"Meeting cancelled: {meeting.cancel_reason}"
+        item.save(update_fields=["outcome", "deferral_reason"])
+        case_event_add(
+            case=item.case,
+            kind=CaseEventKind.AGENDA,
+            summary="Meeting cancelled: the case awaits a meeting",
+            actor=by,
+            note=meeting.cancel_reason,
+        )
+        if following is not None:
+            _roll(item=item, to_meeting=following, by=by)
+        moved.append(item.case_id)
+    return moved
+
+
+def meeting_set_status(*, meeting: Meeting, by, status: str, reason: str = "", agenda: str = "release") -> Meeting:
+    """The API's one status action, each move through its own service and gates."""
+    if status == MeetingStatus.IN_PROGRESS:
+        return meeting_start(meeting=meeting, by=by)
+    if status == MeetingStatus.HELD:
+        return meeting_end(meeting=meeting, by=by)
+    if status == MeetingStatus.CANCELLED:
+        return meeting_cancel(meeting=meeting, by=by, reason=reason, agenda=agenda)
+    permissions.require(by, "meeting.manage", meeting.board_id)
+    raise _status_conflict(meeting, status)
+
+
+# Attendance: what members' board memberships say, frozen once the meeting is held -------------
+
+
+def attendance_is_frozen(meeting: Meeting) -> bool:
+    if meeting.status == MeetingStatus.HELD:
+        return True
+    return any(d.status == DecisionStatus.SIGNED for d in meeting.decisions.all())
+
+
+def _attendee(meeting: Meeting, user, specialty: str | None) -> BoardMembership:
     member = BoardMembership.objects.filter(board_id=meeting.board_id, user=user).first()
     if member is None:
         raise ValidationError({"user": NOT_A_MEMBER["user"]})
+    if specialty is not None and specialty != member.specialty:
+        held = member.get_specialty_display().lower() if member.specialty else "no specialty (coordinator)"
+        raise ValidationError(
+            {
+                "specialty": f"{user.get_full_name() or user.get_username()} attends for {held}, the specialty of "
+                "their membership of this board; attendance records no other."
+            }
+        )
+    return member
+
+
+def attendance_record(*, meeting: Meeting, by, user, present: bool = True, specialty: str | None = None) -> Attendance:
+    """Present or absent, for the specialty the member holds on this board (a different one is refused)."""
+    permissions.require(by, "meeting.manage", meeting.board_id)
+    member = _attendee(meeting, user, specialty)
     with transaction.atomic():
-        lock(meeting)
+        meeting = lock(meeting)
+        if meeting.status == MeetingStatus.CANCELLED:
+            raise Conflict("The meeting was cancelled; its attendance is closed.", code="meeting_closed")
+        if attendance_is_frozen(meeting):
+            raise Conflict(
+                "Attendance is frozen: the meeting is held or a decision of it is signed. "
+                "Record a correction, with its reason.",
+                code="attendance_frozen",
+            )
         attendance, created = Attendance.objects.update_or_create(
-            meeting=meeting,
-            user=user,
-            defaults={"present": present, "specialty": member.specialty if specialty is None else specialty},
+            meeting=meeting, user=user, defaults={"present": present, "specialty": member.specialty}
         )
         audit_record(
             actor=by,
@@ -230,6 +374,36 @@ def attendance_record(*, meeting: Meeting, by, user, present: bool = True, speci
             changes={"meeting": meeting.pk, "user": user.pk, "present": present, "specialty": attendance.specialty},
         )
     return attendance
+
+
+def attendance_correct(*, meeting: Meeting, by, user, present: bool, reason: str) -> Attendance:
+    """Correct frozen attendance, with a reason. Decisions already signed keep the attendance they were signed with."""
+    permissions.require(by, "meeting.manage", meeting.board_id)
+    member = _attendee(meeting, user, None)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the attendance of a held meeting is corrected."})
+    with transaction.atomic():
+        meeting = lock(meeting)
+        if not attendance_is_frozen(meeting):
+            raise Conflict("Attendance is still open: record it instead.", code="attendance_open")
+        row = Attendance.objects.filter(meeting=meeting, user=user).select_for_update().first()
+        before = None if row is None else row.present
+        row = row or Attendance(meeting=meeting, user=user, specialty=member.specialty)
+        row.present, row.specialty = present, member.specialty
+        row.correction_reason, row.corrected_at = reason.strip(), timezone.now()
+        row.save()
+        audit_record(
+            actor=by,
+            action="attendance.correct",
+            obj=row,
+            changes={
+                "meeting": meeting.pk,
+                "user": user.pk,
+                "present": [before, present],
+                "reason": row.correction_reason,
+            },
+        )
+    return row
 
 
 def agenda_item_record_outcome(

@@ -2,13 +2,14 @@
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from .. import permissions
 from ..models import Case, CaseEventKind, Opinion, Stage
 from .audit import audit_record, snapshot
 from .common import case_event_add, check_version, lock, model_update, refuse_unknown, save_changes, save_validated
 from .errors import Conflict
-from .workflow import current_pathology_reports, current_signed_decision
+from .workflow import current_pathology_reports, current_report_ids, current_signed_decision
 
 OPINION_FIELDS = ["assessment", "recommendation"]
 
@@ -44,6 +45,7 @@ def opinion_record(*, case: Case, by, assessment: str, recommendation: str = "")
             author=by,
             assessment=assessment,
             recommendation=recommendation,
+            basis=current_report_ids(case),
         )
         try:
             with transaction.atomic():
@@ -73,8 +75,46 @@ def opinion_update(*, opinion: Opinion, by, expected_version: int | None = None,
         changes = model_update(instance=opinion, fields=OPINION_FIELDS, data=fields)
         if not changes:
             return opinion
+        # A revision is written on today's pathology: it records the current basis and is no longer stale.
+        basis = current_report_ids(case)
+        if opinion.basis != basis or opinion.stale_since is not None:
+            changes["basis"] = [opinion.basis, basis]
+            changes["stale_since"] = [opinion.stale_since, None]
+            opinion.basis, opinion.stale_since = basis, None
         save_changes(instance=opinion, changes=changes, by=by, action="opinion.update")
         case_event_add(
             case=case, kind=CaseEventKind.OPINION, summary=f"{opinion.get_specialty_display()} input edited", actor=by
+        )
+    return opinion
+
+
+def opinion_confirm(*, opinion: Opinion, by, expected_version: int | None = None) -> Opinion:
+    """ "My input stands": the author re-confirms an input given on pathology amended since, unchanged."""
+    permissions.require(by, "opinion.record", opinion.case.board_id)
+    if opinion.author_id != by.pk:
+        raise PermissionDenied("Only the author re-confirms their specialty input.")
+    with transaction.atomic():
+        case = lock(opinion.case)
+        opinion = lock(opinion)
+        check_version(opinion, expected_version, "specialty input")
+        _refuse_when_closed(case)
+        if opinion.stale_since is None:
+            raise Conflict("This input already rests on the current pathology.", code="opinion_not_stale")
+        before = opinion.basis
+        opinion.basis, opinion.stale_since = current_report_ids(case), None
+        opinion.confirmed_at = timezone.now()
+        opinion.version += 1
+        opinion.save(update_fields=["basis", "stale_since", "confirmed_at", "version", "updated_at"])
+        case_event_add(
+            case=case,
+            kind=CaseEventKind.OPINION,
+            summary=f"{opinion.get_specialty_display()} input re-confirmed on the amended pathology",
+            actor=by,
+        )
+        audit_record(
+            actor=by,
+            action="opinion.confirm",
+            obj=opinion,
+            changes={"basis": [before, opinion.basis], "stale": [True, False]},
         )
     return opinion

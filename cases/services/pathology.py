@@ -9,11 +9,24 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import permissions
-from ..models import Case, CaseEventKind, Discrepancy, PathologyReport, ReportStatus, Stage
+from ..models import (
+    Case,
+    CaseEventKind,
+    Decision,
+    DecisionStatus,
+    Discrepancy,
+    FollowUp,
+    FollowUpStatus,
+    Opinion,
+    PathologyReport,
+    ReportStatus,
+    Stage,
+)
 from .audit import audit_record, diff, snapshot
 from .coding import apply_codes, apply_legacy_icdo3
 from .common import case_event_add, check_version, lock, model_update, refuse_unknown, save_changes, save_validated
 from .errors import Conflict
+from .notifications import tell_basis_superseded
 from .workflow import apply_stage_locked
 
 REPORT_FIELDS = [
@@ -157,6 +170,7 @@ def pathology_report_amend(
                 "discrepancy": discrepancy,
             },
         )
+        _supersede_basis(case=case, report=report, by=by)
         if case.stage in REVISION_STAGES:
             apply_stage_locked(
                 case=case,
@@ -165,3 +179,54 @@ def pathology_report_amend(
                 note=f"Pathology report amended: {amended.amendment_reason}",
             )
     return amended
+
+
+def _rests_on(basis: list, report: PathologyReport) -> bool:
+    # An input or decision with no recorded basis was written before bases were kept: treat it as resting
+    # on what was current then, which the amendment replaces.
+    return not basis or report.pk in basis
+
+
+def _supersede_basis(*, case: Case, report: PathologyReport, by) -> None:
+    """Inputs and the signed decision written on `report` become stale; the decision's follow-up is suspended."""
+    now = timezone.now()
+    opinions = [
+        o for o in case.opinions.filter(stale_since__isnull=True).select_related("author") if _rests_on(o.basis, report)
+    ]
+    decisions = [
+        d
+        for d in case.decisions.filter(
+            status=DecisionStatus.SIGNED, superseded_at__isnull=True, stale_since__isnull=True
+        )
+        if _rests_on(d.basis, report) or d.pathology_report_id == report.pk
+    ]
+    if not opinions and not decisions:
+        return
+    Opinion.objects.filter(pk__in=[o.pk for o in opinions]).update(stale_since=now)
+    # The one change a signed decision allows besides superseded_at: the flag that it needs review.
+    Decision.objects.filter(pk__in=[d.pk for d in decisions]).update(stale_since=now)
+    suspended = list(
+        FollowUp.objects.filter(decision__in=decisions, status=FollowUpStatus.PLANNED).values_list("pk", flat=True)
+    )
+    FollowUp.objects.filter(pk__in=suspended).update(status=FollowUpStatus.SUSPENDED)
+    if decisions:
+        summary = "Signed decision rests on superseded pathology: the board must review it"
+    else:
+        summary = "Specialty input given on superseded pathology needs re-confirming"
+    note = ", ".join(
+        f"{o.get_specialty_display()} ({o.author.get_full_name() or o.author.get_username()})" for o in opinions
+    )
+    case_event_add(case=case, kind=CaseEventKind.AMENDMENT, summary=summary, actor=by, note=note)
+    audit_record(
+        actor=by,
+        action="pathology.basis_superseded",
+        obj=case,
+        changes={
+            "report": report.pk,
+            "stale_opinions": [o.pk for o in opinions],
+            "decisions_for_review": [d.pk for d in decisions],
+            "suspended_follow_ups": suspended,
+        },
+    )
+    # Notifications are rows in this transaction; their e-mail goes out as a job after the commit.
+    tell_basis_superseded(case=case, authors=[o.author for o in opinions], decision_flagged=bool(decisions))

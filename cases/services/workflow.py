@@ -53,6 +53,11 @@ def current_pathology_reports(case: Case) -> list:
     return [r for r in reports if r.pk not in superseded]
 
 
+def current_report_ids(case: Case) -> list[int]:
+    """The basis a new input or decision records: the ids of the case's current pathology reports."""
+    return sorted(r.pk for r in current_pathology_reports(case))
+
+
 def current_signed_decision(case: Case):
     signed = [d for d in case.decisions.all() if d.is_signed and d.superseded_at is None]
     return signed[0] if signed else None
@@ -86,15 +91,29 @@ def _revision_gates(case: Case) -> list[Gate]:
 
 
 def _consensus_gates(case: Case) -> list[Gate]:
-    given = {opinion.specialty for opinion in case.opinions.all()}
-    gates = [
-        Gate(
-            f"required_specialty_missing:{code}",
-            f"→ consensus needs input from {Specialty(code).label.lower()}.",
-        )
-        for code in case.board.required_specialties
-        if code not in given
-    ]
+    # An input given on superseded pathology does not count until its author re-confirms or revises it.
+    standing, stale = set(), {}
+    for opinion in case.opinions.all():
+        if opinion.stale_since is None:
+            standing.add(opinion.specialty)
+        else:
+            stale.setdefault(opinion.specialty, []).append(opinion)
+    gates = []
+    for code in case.board.required_specialties:
+        if code in standing:
+            continue
+        label = Specialty(code).label.lower()
+        if code in stale:
+            authors = ", ".join(_author(opinion) for opinion in stale[code])
+            gates.append(
+                Gate(
+                    f"input_stale:{code}",
+                    f"→ consensus needs {authors} to re-confirm or revise the {label} input: "
+                    "it was given on pathology that has since been amended.",
+                )
+            )
+        else:
+            gates.append(Gate(f"required_specialty_missing:{code}", f"→ consensus needs input from {label}."))
     if not case.no_pathology_reason.strip():
         current = current_pathology_reports(case)
         if not current or any(r.status == ReportStatus.PRELIMINARY for r in current):
@@ -105,6 +124,11 @@ def _consensus_gates(case: Case) -> list[Gate]:
                 )
             )
     return gates
+
+
+def _author(opinion) -> str:
+    author = opinion.author
+    return author.get_full_name() or author.get_username()
 
 
 def _closing_gates(case: Case) -> list[Gate]:

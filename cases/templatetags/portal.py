@@ -14,6 +14,14 @@ def person(user, empty: str = "—") -> str:
 
 
 @register.filter
+def specialty_label(code: str) -> str:
+    """The label of a specialty code; a coordinator attends for none."""
+    from ..models import Specialty
+
+    return Specialty(code).label if code in Specialty.values else "Coordinator"
+
+
+@register.filter
 def reads_analytics(user) -> bool:
     """Whether the main menu offers board analytics (a coordinator or chair of a board, or an auditor)."""
     from .. import permissions

@@ -61,6 +61,12 @@ def act(request, call, done: str) -> bool:
     return True
 
 
+def confirmed_post(request) -> bool:
+    """A POST from a confirmation page (its form then checks `confirmed`, refusing a value other than "yes");
+    any other request, a POST from an old button included, only shows the confirmation step."""
+    return request.method == "POST" and "confirmed" in request.POST
+
+
 def redirect_next(request, default):
     """Back to where the form was posted from when that is one of our pages, else to `default`."""
     target = request.POST.get("next") or request.GET.get("next")

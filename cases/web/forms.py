@@ -498,6 +498,72 @@ class AuditFilterForm(forms.Form):
         return {name: str(value) for name, value in self.filters().items()}
 
 
+# Confirmation of irreversible actions (sign, cancel, publish, mark done) ----------------------
+
+
+class ConfirmForm(VersionedForm):
+    """The confirmation step of an irreversible action: a page with one POST form, no JavaScript needed.
+
+    A POST without `confirmed` (an old button, a bookmarked form) only shows this page again.
+    """
+
+    confirmed = forms.ChoiceField(choices=[("yes", "yes")], widget=forms.HiddenInput, initial="yes")
+
+
+SUSPENDED_CHOICES = [
+    ("close", "Close them as superseded by this decision"),
+    ("carry", "Carry them over to this decision (they become planned again)"),
+]
+
+
+class SignForm(ConfirmForm):
+    suspended_follow_ups = forms.ChoiceField(
+        choices=SUSPENDED_CHOICES,
+        widget=forms.RadioSelect,
+        required=False,
+        label="The suspended follow-up of the decision under review",
+    )
+
+    def __init__(self, *args, has_suspended: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if has_suspended:
+            self.fields["suspended_follow_ups"].required = True
+        else:
+            del self.fields["suspended_follow_ups"]
+
+
+class MeetingCancelForm(ConfirmForm):
+    reason = forms.CharField(widget=text_area(3), label="Why the meeting is cancelled")
+    agenda = forms.ChoiceField(
+        choices=[
+            ("release", "Back to the cases awaiting a meeting (listed on the meetings page)"),
+            ("roll", "Roll them to the board's next scheduled meeting"),
+        ],
+        widget=forms.RadioSelect,
+        initial="release",
+        label="The cases on its agenda",
+    )
+
+
+class AttendanceCorrectForm(PortalForm):
+    user = forms.TypedChoiceField(coerce=int, label="Member")
+    present = forms.TypedChoiceField(
+        coerce=lambda value: value == "yes",
+        choices=[("yes", "Present"), ("no", "Absent")],
+        widget=forms.RadioSelect,
+        label="Attendance",
+    )
+    reason = forms.CharField(widget=text_area(2), label="Why it is corrected")
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.members = {m.user_id: m.user for m in members}
+        self.fields["user"].choices = member_choices(members, blank="Choose a member")
+
+    def chosen_user(self):
+        return self.members[self.cleaned_data["user"]]
+
+
 # Teaching sets --------------------------------------------------------------------------------
 
 

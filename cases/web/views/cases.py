@@ -92,6 +92,9 @@ def case_page_context(user, case) -> dict:
         "follow_ups": follow_ups,
         "agenda_items": case.agenda_items.all(),
         "events": case.events.all(),
+        "changes": selectors.pathology_changes(case),
+        "decision_under_review": any(d.needs_review for d in case.decisions.all()),
+        "stale_inputs": [o for o in case.opinions.all() if o.is_stale],
     }
 
 

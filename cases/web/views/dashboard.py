@@ -27,10 +27,16 @@ def dashboard(request):
         "blocked_total": len(to_move_on),
         "is_coordinator": any(m.role == permissions.COORDINATOR for m in memberships),
         "overdue": list(selectors.overdue_follow_ups(user=user)[:LIST_LIMIT]),
+        "needs_review": list(selectors.cases_needing_review(user=user)[:LIST_LIMIT]),
         "recent_cases": list(selectors.case_list(user=user)[:10]),
         "can_register": permissions.can_anywhere(user, "patient.create"),
     }
-    shown = [*context["awaiting"], *(case for case, _ in context["blocked"]), *context["recent_cases"]]
+    shown = [
+        *context["awaiting"],
+        *(case for case, _ in context["blocked"]),
+        *context["needs_review"],
+        *context["recent_cases"],
+    ]
     audit_list(
         actor=user,
         action="dashboard.view",

@@ -10,17 +10,24 @@ from ... import permissions, selectors
 from ...models import MeetingStatus, Outcome
 from ...services import meetings, workflow
 from ...services.audit import audit_list, audit_record
-from ..common import act, form_page, posted_choice, posted_ids, refused_status, submit
-from ..forms import AgendaAddForm, AgendaItemForm, AttendanceForm, MeetingForm, OutcomeForm
+from ..common import act, confirmed_post, form_page, posted_choice, posted_ids, refused_status, submit
+from ..forms import (
+    AgendaAddForm,
+    AgendaItemForm,
+    AttendanceCorrectForm,
+    AttendanceForm,
+    ConfirmForm,
+    MeetingCancelForm,
+    MeetingForm,
+    OutcomeForm,
+)
 from .cases import case_page_context
 from .records import decision_form
 
 PAST_LIMIT = 30
+# Cancelling has its own confirmation page (a reason, and what happens to the agenda's cases).
 NEXT_STATUS = {
-    MeetingStatus.SCHEDULED: [
-        (MeetingStatus.IN_PROGRESS, "Start the meeting"),
-        (MeetingStatus.CANCELLED, "Cancel the meeting"),
-    ],
+    MeetingStatus.SCHEDULED: [(MeetingStatus.IN_PROGRESS, "Start the meeting")],
     MeetingStatus.IN_PROGRESS: [(MeetingStatus.HELD, "End the meeting")],
 }
 
@@ -34,6 +41,7 @@ def meeting_list(request):
     user = request.user
     context = {
         "upcoming": selectors.meeting_list(user=user, upcoming=True),
+        "awaiting": selectors.awaiting_a_meeting(user=user),
         "past": selectors.meeting_list(user=user, upcoming=False)[:PAST_LIMIT],
         "can_schedule": permissions.can_anywhere(user, "meeting.manage"),
     }
@@ -70,7 +78,7 @@ def swapped(ids: list[int], index: int, other: int) -> str:
     return ",".join(map(str, order))
 
 
-def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_form=None):
+def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_form=None, correct_form=None):
     """The meeting page; a refused form comes back bound, with its errors beside its fields."""
     user = request.user
     can_manage = permissions.can(user, "meeting.manage", meeting.board_id)
@@ -99,9 +107,12 @@ def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_
     if add_form is None and can_manage and is_open:
         add_form = AgendaAddForm(candidates=list(selectors.agenda_candidates(meeting=meeting)), members=members)
     attendance = {row.user_id: row for row in meeting.attendance.all()}
-    if attendance_form is None:
+    frozen = meetings.attendance_is_frozen(meeting)
+    if attendance_form is None and not frozen:
         present = [pk for pk, row in attendance.items() if row.present]
         attendance_form = AttendanceForm(initial={"present": present}, members=members)
+    if correct_form is None and frozen and can_manage:
+        correct_form = AttendanceCorrectForm(members=members)
     context = {
         "meeting": meeting,
         "rows": rows,
@@ -112,10 +123,13 @@ def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_
         "is_open": is_open,
         "add_form": add_form,
         "attendance_form": attendance_form,
+        "attendance_frozen": frozen,
+        "correct_form": correct_form,
+        "can_cancel": can_manage and is_open,
         "next_status": NEXT_STATUS.get(meeting.status, []) if can_manage else [],
         "first_pending": next((item for item, _, _ in slots if item.outcome == Outcome.PENDING), None),
     }
-    status = refused_status(add_form, attendance_form, item_form[1] if item_form else None)
+    status = refused_status(add_form, attendance_form, correct_form, item_form[1] if item_form else None)
     audit_list(
         actor=user,
         action="meeting.view",
@@ -195,16 +209,77 @@ def agenda_reorder(request, pk):
     return redirect(meeting_url(meeting, "agenda"))
 
 
-@require_POST
 @login_required
 def agenda_publish(request, pk):
-    meeting = permissions.get_meeting_for_user(request.user, pk)
-    act(
+    """Confirm, then publish: from now on every case added is flagged as a late addition."""
+    meeting = permissions.get_meeting_for_user(request.user, pk, action="meeting.manage")
+    form = ConfirmForm(request.POST if confirmed_post(request) else None)
+    if form.is_bound and form.is_valid():
+        ok, _ = submit(form, lambda: meetings.agenda_publish(meeting=meeting, by=request.user))
+        if ok:
+            messages.success(request, "The agenda is published. Cases added from now on are flagged as late.")
+            return redirect(meeting_url(meeting, "agenda"))
+    return form_page(
         request,
-        lambda: meetings.agenda_publish(meeting=meeting, by=request.user),
-        "The agenda is published. Cases added from now on are flagged as late.",
+        form,
+        title=f"Publish the agenda of {meeting}",
+        submit_label="Publish the agenda",
+        cancel=meeting_url(meeting, "agenda"),
+        intro="Publishing cannot be undone here: members are told the agenda, "
+        "and every case added afterwards is flagged as a late addition.",
+        template="cases/confirm_page.html",
     )
-    return redirect(meeting_url(meeting, "agenda"))
+
+
+@login_required
+def meeting_cancel(request, pk):
+    """Confirm the cancellation with a reason, and choose where the agenda's cases go."""
+    meeting = permissions.get_meeting_for_user(request.user, pk, action="meeting.manage")
+    form = MeetingCancelForm(request.POST if confirmed_post(request) else None)
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        ok, _ = submit(
+            form,
+            lambda: meetings.meeting_cancel(
+                meeting=meeting, by=request.user, reason=data["reason"], agenda=data["agenda"]
+            ),
+        )
+        if ok:
+            messages.success(request, "The meeting is cancelled. Its record stays readable.")
+            return redirect(meeting_url(meeting))
+    return form_page(
+        request,
+        form,
+        title=f"Cancel the meeting of {meeting}",
+        submit_label="Cancel the meeting",
+        cancel=meeting_url(meeting),
+        intro="A cancelled meeting offers nothing but its record: no agenda, attendance or decision.",
+        cancel_label="Keep the meeting",
+        template="cases/confirm_page.html",
+    )
+
+
+@require_POST
+@login_required
+def attendance_correct(request, pk):
+    meeting = selectors.meeting_detail(user=request.user, pk=pk)
+    form = AttendanceCorrectForm(request.POST, members=selectors.board_members(board_id=meeting.board_id))
+    if form.is_valid():
+        data = form.cleaned_data
+        ok, _ = submit(
+            form,
+            lambda: meetings.attendance_correct(
+                meeting=meeting,
+                by=request.user,
+                user=form.chosen_user(),
+                present=data["present"],
+                reason=data["reason"],
+            ),
+        )
+        if ok:
+            messages.success(request, "The correction is recorded. Decisions already signed keep their attendance.")
+            return redirect(meeting_url(meeting, "attendance"))
+    return meeting_page(request, meeting, correct_form=form)
 
 
 @require_POST
@@ -247,6 +322,9 @@ def meeting_run(request, pk, item_pk=None, outcome_form=None):
     meeting = selectors.meeting_detail(user=request.user, pk=pk)
     slots = selectors.agenda_time_slots(meeting)
     items = [item for item, _, _ in slots]
+    if meeting.status == MeetingStatus.CANCELLED:
+        messages.info(request, "The meeting was cancelled: only its record remains.")
+        return redirect(meeting_url(meeting))
     if not items:
         messages.info(request, "The agenda is empty.")
         return redirect(meeting_url(meeting, "agenda"))

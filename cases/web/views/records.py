@@ -10,16 +10,19 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from ... import permissions, selectors
+from ...models import FollowUpStatus
 from ...services import decisions, followups, imaging, opinions, pathology, workflow
 from ...services.audit import audit_record
-from ..common import act, case_url, form_page, posted_version, redirect_next, submit
+from ..common import act, case_url, confirmed_post, form_page, posted_version, redirect_next, submit
 from ..forms import (
     AmendmentForm,
+    ConfirmForm,
     DecisionForm,
     DeviationForm,
     ImagingStudyForm,
     OpinionForm,
     PathologyReportForm,
+    SignForm,
     SurveillanceForm,
     trial_choice,
 )
@@ -186,6 +189,19 @@ def opinion_edit(request, pk):
     )
 
 
+@require_POST
+@login_required
+def opinion_confirm(request, pk):
+    """ "My input stands": one audited click by the author of an input given on superseded pathology."""
+    opinion = permissions.get_opinion_for_user(request.user, pk)
+    act(
+        request,
+        lambda: opinions.opinion_confirm(opinion=opinion, by=request.user, expected_version=posted_version(request)),
+        "Your input is re-confirmed on the amended pathology and counts for the consensus again.",
+    )
+    return redirect(case_url(opinion.case, "input"))
+
+
 # Decisions --------------------------------------------------------------------------------------
 
 
@@ -288,33 +304,76 @@ def decision_correct(request, pk):
     )
 
 
-@require_POST
 @login_required
 def decision_sign(request, pk):
-    decision = permissions.get_decision_for_user(request.user, pk)
-    act(
-        request,
-        lambda: decisions.decision_sign(decision=decision, by=request.user, expected_version=posted_version(request)),
-        "The decision is signed. Follow-up actions are planned and the referrer is told.",
+    """Confirm, then sign: the page shows who is recorded as present, the basis and any unmet gate first."""
+    decision = permissions.get_decision_for_user(request.user, pk, action="decision.sign")
+    case = decision.case
+    suspended = list(case.follow_ups.filter(status=FollowUpStatus.SUSPENDED))
+    form = SignForm(
+        request.POST if confirmed_post(request) else None,
+        initial={"version": decision.version},
+        has_suspended=bool(suspended),
     )
-    return redirect_next(request, case_url(decision.case, "decision"))
+    if form.is_bound and form.is_valid():
+        ok, _ = submit(
+            form,
+            lambda: decisions.decision_sign(
+                decision=decision,
+                by=request.user,
+                expected_version=form.cleaned_data["version"],
+                suspended_follow_ups=form.cleaned_data.get("suspended_follow_ups", ""),
+            ),
+        )
+        if ok:
+            messages.success(request, "The decision is signed. Follow-up actions are planned and the referrer is told.")
+            return redirect_next(request, case_url(case, "decision"))
+    return form_page(
+        request,
+        form,
+        title="Sign the board's decision",
+        submit_label="Sign the decision",
+        cancel=case_url(case, "decision"),
+        case=case,
+        intro="Signing is final: a signed decision never changes; a correction supersedes it.",
+        template="cases/confirm_page.html",
+        details_template="cases/_sign_details.html",
+        decision=decision,
+        present=decisions.attendance_snapshot(decision.meeting) if decision.meeting else [],
+        unmet=decisions.signing_preview(decision=decision),
+        suspended=suspended,
+    )
 
 
 # Follow-up --------------------------------------------------------------------------------------
 
 
-@require_POST
 @login_required
 def follow_up_done(request, pk):
     follow_up = permissions.get_follow_up_for_user(request.user, pk)
-    act(
+    permissions.require_follow_up_closer(request.user, follow_up)
+    case = follow_up.case
+    form = ConfirmForm(request.POST if confirmed_post(request) else None, initial={"version": follow_up.version})
+    if form.is_bound and form.is_valid():
+        ok, _ = submit(
+            form,
+            lambda: followups.follow_up_complete(
+                follow_up=follow_up, by=request.user, expected_version=form.cleaned_data["version"]
+            ),
+        )
+        if ok:
+            messages.success(request, "The follow-up is marked done.")
+            return redirect(case_url(case, "follow-up"))
+    return form_page(
         request,
-        lambda: followups.follow_up_complete(
-            follow_up=follow_up, by=request.user, expected_version=posted_version(request)
-        ),
-        "The follow-up is marked done.",
+        form,
+        title=f"Mark done: {follow_up.description}",
+        submit_label="Mark as done",
+        cancel=case_url(case, "follow-up"),
+        case=case,
+        intro="Marking a follow-up done is final: say so only once it was carried out as the board recommended.",
+        template="cases/confirm_page.html",
     )
-    return redirect(case_url(follow_up.case, "follow-up"))
 
 
 @login_required

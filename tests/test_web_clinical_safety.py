@@ -1,0 +1,109 @@
+"""The portal after an amendment and around the meeting (issue 10): flags, re-confirmation, corrections."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cases import models as m
+from cases.services import decisions, meetings, pathology, workflow
+from tests import factories as f
+from tests.test_web_queries import assert_constant
+
+PLAN = [{"category": "surveillance", "detail": "Schedule."}]
+
+
+def text(response) -> str:
+    return " ".join(response.content.decode().split())
+
+
+@pytest.fixture
+def reviewed_case(make_case, coordinator, chair, pathologist, quorate_meeting):
+    case = make_case("consensus")
+    decision = decisions.decision_record(
+        case=case, by=coordinator, meeting=quorate_meeting, consensus_diagnosis="Recurrence.", plan=PLAN
+    )
+    decisions.decision_sign(decision=decision, by=chair)
+    workflow.case_transition(case=case, to="closed", by=coordinator)
+    pathology.pathology_report_amend(
+        report=case.pathology_reports.get(),
+        by=pathologist,
+        diagnosis="Tumoral calcinosis.",
+        amendment_reason="Re-review.",
+        discrepancy="major",
+    )
+    return case
+
+
+def test_the_case_page_opens_with_what_changed_and_the_flags(signed_in, coordinator, reviewed_case):
+    page = text(signed_in(coordinator).get(reverse("case-detail", args=[reviewed_case.pk])))
+    assert page.index("What changed in the pathology") < page.index("Referral")
+    assert "Needs review after an amendment" in page
+    assert "Input to re-confirm" in page
+    assert "Suspended: decision under review" in page
+    assert reverse("follow-up-done", args=[reviewed_case.follow_ups.first().pk]) not in page
+
+
+def test_the_case_list_dashboard_and_agenda_flag_the_case(signed_in, coordinator, board, reviewed_case):
+    client = signed_in(coordinator)
+    assert "Decision on superseded pathology: review" in text(client.get(reverse("case-list")))
+    dashboard = text(client.get(reverse("dashboard")))
+    assert "Needs review after an amendment" in dashboard and reviewed_case.patient.mrn in dashboard
+    meeting = f.MeetingFactory(board=board)
+    m.AgendaItem.objects.create(meeting=meeting, case=reviewed_case, position=1)
+    assert "Needs review after an amendment" in text(client.get(reverse("meeting-detail", args=[meeting.pk])))
+
+
+def test_my_input_stands_is_the_authors_one_click(signed_in, radiologist, pathologist, reviewed_case):
+    opinion = reviewed_case.opinions.get(author=radiologist)
+    url = reverse("opinion-confirm", args=[opinion.pk])
+    page = text(signed_in(radiologist).get(reverse("case-detail", args=[reviewed_case.pk])))
+    assert "Given on superseded pathology." in page and url in page
+    assert signed_in(pathologist).post(url, {"version": opinion.version}).status_code == 403
+    response = signed_in(radiologist).post(url, {"version": opinion.version})
+    assert response.status_code == 302
+    opinion.refresh_from_db()
+    assert not opinion.is_stale
+
+
+def test_frozen_attendance_is_corrected_with_a_reason(signed_in, coordinator, quorate_meeting, radiologist):
+    meetings.meeting_end(meeting=quorate_meeting, by=coordinator)
+    client = signed_in(coordinator)
+    page = text(client.get(reverse("meeting-detail", args=[quorate_meeting.pk])))
+    assert "Attendance is frozen" in page and "Record attendance" not in page
+    url = reverse("attendance-correct", args=[quorate_meeting.pk])
+    refused = client.post(url, {"user": radiologist.pk, "present": "no", "reason": ""})
+    assert refused.status_code == 400
+    assert client.post(url, {"user": radiologist.pk, "present": "no", "reason": "Left early."}).status_code == 302
+    row = quorate_meeting.attendance.get(user=radiologist)
+    assert (row.present, row.correction_reason) == (False, "Left early.")
+
+
+def test_a_post_without_confirmation_only_shows_the_confirmation_page(signed_in, coordinator, board):
+    meeting = f.MeetingFactory(board=board, starts_at=timezone.now() + timedelta(days=3))
+    client = signed_in(coordinator)
+    page = client.post(reverse("agenda-publish", args=[meeting.pk]))
+    assert page.status_code == 200 and "Please confirm." in page.content.decode()
+    meeting.refresh_from_db()
+    assert not meeting.is_published
+    cancel = client.post(reverse("meeting-cancel", args=[meeting.pk]), {"reason": "x"})
+    assert cancel.status_code == 200
+    meeting.refresh_from_db()
+    assert meeting.status == "scheduled"
+
+
+def test_the_case_list_with_flags_has_a_constant_query_count(
+    signed_in, coordinator, board, pathologist, django_assert_num_queries
+):
+    def grow(count=8):
+        for _ in range(count):
+            case = f.CaseFactory(board=board)
+            report = f.PathologyReportFactory(case=case, status="final", signed_out_at=timezone.now())
+            f.OpinionFactory(case=case, stale_since=timezone.now())
+            f.PathologyReportFactory(
+                case=case, supersedes=report, status="amended", discrepancy="major", amendment_reason="Re-read."
+            )
+
+    grow(count=1)
+    assert_constant(signed_in(coordinator), reverse("case-list"), grow, 9, django_assert_num_queries)
