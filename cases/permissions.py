@@ -56,6 +56,8 @@ RULES: dict[str, tuple[set[str], set[str] | None, str]] = {
     "decision.supersede": ({CHAIR}, None, "Only the board's chair corrects a signed decision."),
     "followup.manage": ({COORDINATOR, CHAIR}, None, "Only a coordinator or the chair plans follow-up."),
     "case.viewers": ({COORDINATOR}, None, "Only a coordinator sees who viewed a case."),
+    "case.withdraw": ({COORDINATOR}, None, "Only a coordinator withdraws a case."),
+    "patient.merge": ({COORDINATOR}, None, "Only a coordinator merges patient records."),
 }
 
 AUDIT_PERMISSION = "cases.view_auditevent"

@@ -4,6 +4,8 @@ Each returns its rows with the joins and prefetches it needs, so a page or endpo
 same small number of queries whatever the number of rows.
 """
 
+from datetime import datetime
+
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -19,6 +21,7 @@ from .models import (
     FollowUp,
     FollowUpStatus,
     FollowUpTemplate,
+    ImagingAddendum,
     ImagingStudy,
     Meeting,
     MeetingStatus,
@@ -29,6 +32,7 @@ from .models import (
     Role,
     Stage,
 )
+from .models.patients import name_key
 
 CASE_ORDERINGS = {
     "updated": ("-updated_at", "-id"),
@@ -67,13 +71,18 @@ def case_list(
     has_amended_pathology: bool | None = None,
     search: str = "",
     ordering: str = "updated",
+    withdrawn: bool | None = False,
 ) -> QuerySet[Case]:
+    """Cases the user may see. Withdrawn cases are left out of worklists: `withdrawn=True` lists only them,
+    `None` lists every case."""
     amended = PathologyReport.objects.filter(case=OuterRef("pk"), status=ReportStatus.AMENDED)
     cases = (
         permissions.cases_visible_to(user)
         .select_related("patient", "board")
         .annotate(has_amended_pathology=Exists(amended))
     )
+    if withdrawn is not None:
+        cases = cases.filter(withdrawn_at__isnull=not withdrawn)
     if board:
         cases = cases.filter(board_id=board)
     if stage:
@@ -100,7 +109,9 @@ def record_prefetches() -> list[Prefetch]:
     return [
         Prefetch(
             "imaging_studies",
-            queryset=ImagingStudy.objects.select_related("radiologist").prefetch_related("key_images"),
+            queryset=ImagingStudy.objects.select_related("radiologist", "supersedes").prefetch_related(
+                "key_images", Prefetch("addenda", queryset=ImagingAddendum.objects.select_related("author"))
+            ),
         ),
         Prefetch(
             "pathology_reports",
@@ -144,6 +155,15 @@ def pathology_chain(case: Case) -> list[PathologyReport]:
             report.supersedes_id and report.supersedes.diagnosis.strip() != report.diagnosis.strip()
         )
     return reports
+
+
+def imaging_record(case: Case) -> list[ImagingStudy]:
+    """The case's studies, each marked `current` or superseded (read from the prefetched rows)."""
+    studies = list(case.imaging_studies.all())
+    superseded = {study.supersedes_id for study in studies if study.supersedes_id}
+    for study in studies:
+        study.current = study.pk not in superseded
+    return studies
 
 
 def opinions_by_specialty(case: Case) -> tuple[dict[str, list[Opinion]], list[str]]:
@@ -213,7 +233,7 @@ def cases_awaiting_input(*, user) -> QuerySet[Case]:
     open_stages = [Stage.IMAGING, Stage.PATHOLOGY, Stage.REVISED_PATHOLOGY, Stage.CONSENSUS]
     return (
         permissions.cases_visible_to(user)
-        .filter(wanted, stage__in=open_stages)
+        .filter(wanted, stage__in=open_stages, withdrawn_at__isnull=True)
         .select_related("patient", "board")
         .order_by("-priority", "updated_at")
     )
@@ -222,7 +242,7 @@ def cases_awaiting_input(*, user) -> QuerySet[Case]:
 def overdue_follow_ups(*, user) -> QuerySet[FollowUp]:
     return (
         permissions.follow_ups_visible_to(user)
-        .filter(status=FollowUpStatus.PLANNED, due_on__lt=timezone.localdate())
+        .filter(status=FollowUpStatus.PLANNED, due_on__lt=timezone.localdate(), case__withdrawn_at__isnull=True)
         .select_related("case__patient", "owner")
         .order_by("due_on", "id")
     )
@@ -282,7 +302,7 @@ def agenda_candidates(*, meeting: Meeting) -> QuerySet[Case]:
     for name in Case.REFERRAL_FIELDS:
         complete &= ~Q(**{name: ""})
     return (
-        Case.objects.filter(complete, board_id=meeting.board_id)
+        Case.objects.filter(complete, board_id=meeting.board_id, withdrawn_at__isnull=True)
         .exclude(stage=Stage.CLOSED)
         .exclude(agenda_items__meeting=meeting)
         .select_related("patient")
@@ -295,10 +315,25 @@ def patient_cases(*, user, patient: Patient) -> QuerySet[Case]:
     return permissions.cases_visible_to(user).filter(patient=patient).select_related("board").order_by("-created_at")
 
 
+def open_cases_of(*, user, patient: Patient) -> list[Case]:
+    """The patient's open cases (not closed, not withdrawn) on boards the user may see."""
+    return list(
+        permissions.cases_visible_to(user)
+        .filter(patient=patient, withdrawn_at__isnull=True)
+        .exclude(stage=Stage.CLOSED)
+        .select_related("board")
+        .order_by("created_at", "id")
+    )
+
+
 def cases_to_move_on(*, user) -> QuerySet[Case]:
     """Open cases on the boards the user coordinates, with what the gates read prefetched."""
     boards = [m.board_id for m in permissions.memberships_of(user).values() if m.role == Role.COORDINATOR]
-    cases = Case.objects.filter(board_id__in=boards).exclude(stage=Stage.CLOSED).select_related("patient")
+    cases = (
+        Case.objects.filter(board_id__in=boards, withdrawn_at__isnull=True)
+        .exclude(stage=Stage.CLOSED)
+        .select_related("patient")
+    )
     return with_gate_facts(cases).order_by("-priority", "updated_at", "id")
 
 
@@ -337,6 +372,45 @@ def patient_search(patients: QuerySet[Patient], term: str) -> QuerySet[Patient]:
     if not term:
         return patients
     return patients.filter(Q(mrn__iexact=term) | Q(family_name__icontains=term) | Q(given_name__icontains=term))
+
+
+DAY_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
+
+
+def _day(term: str):
+    for day_format in DAY_FORMATS:
+        try:
+            return datetime.strptime(term, day_format).date()
+        except ValueError:
+            continue
+    return None
+
+
+def patient_find(*, user, term: str = "") -> QuerySet[Patient]:
+    """Patients the user may see, with how many of their cases the user may see, newest first.
+
+    `term` matches an exact MRN, a birth date, or every word of the name (accents and case ignored).
+    """
+    boards = permissions.visible_board_ids(user)
+    rows = (
+        permissions.patients_visible_to(user)
+        .select_related("merged_into", "registered_board")
+        .annotate(case_count=Count("cases", filter=Q(cases__board_id__in=boards), distinct=True))
+    )
+    term = term.strip()
+    if not term:
+        return rows.order_by("-created_at", "-id")
+    wanted = Q(mrn__iexact=term)
+    day = _day(term)
+    if day is not None:
+        wanted |= Q(birth_date=day)
+    words = name_key(term).split()
+    if words:
+        named = Q()
+        for word in words:
+            named &= Q(name_key__contains=word)
+        wanted |= named
+    return rows.filter(wanted).order_by("family_name", "given_name", "id")
 
 
 def patient_list(*, user) -> QuerySet[Patient]:

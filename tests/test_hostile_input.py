@@ -276,7 +276,7 @@ def stored_exactly(value: str, field_name: str, rows: list[tuple]) -> bool:
 
 
 COLUMN_ALIASES = {
-    "reason": ["deviation_reason", "supersede_reason", "deferral_reason"],
+    "reason": ["deviation_reason", "supersede_reason", "deferral_reason", "withdrawal_reason"],
     "caption_1": ["caption"],
     "caption": ["caption"],
 }
@@ -420,7 +420,8 @@ WEB_FORMS: dict[str, WebForm] = {
     "case-new": WebForm(
         "coordinator",
         lambda w: [w.patient.pk],
-        lambda w: {"board": str(w.board.pk), **REFERRAL_DATA},
+        # The world's patient has an open case on the board: a second one is registered only when confirmed.
+        lambda w: {"board": str(w.board.pk), "confirm_second_case": "on", **REFERRAL_DATA},
         {"board": C, **REFERRAL},
     ),
     "referral-edit": WebForm(
@@ -532,6 +533,44 @@ WEB_FORMS: dict[str, WebForm] = {
         lambda w: {"version": str(w.follow_up.version)},
         {"version": V},
     ),
+    "imaging-amend": WebForm(
+        "radiologist",
+        lambda w: [w.study.pk],
+        lambda w: {
+            "modality": "CT",
+            "body_site": "Left knee",
+            "performed_on": TODAY,
+            "accession_number": "ACC-2",
+            "findings": "Calcification.",
+            "impression": "Benign.",
+            "amendment_reason": "Wrong side.",
+        },
+        {
+            "modality": C,
+            "body_site": T,
+            "performed_on": D,
+            "accession_number": T,
+            "findings": T,
+            "impression": T,
+            "amendment_reason": T,
+        },
+    ),
+    "imaging-addendum": WebForm(
+        "radiologist", lambda w: [w.study.pk], lambda w: {"text": "Unchanged since 2014."}, {"text": T}
+    ),
+    "case-withdraw": WebForm(
+        "coordinator",
+        lambda w: [w.intake.pk],
+        lambda w: {"reason": "Duplicate of another case.", "version": str(w.intake.version)},
+        {"reason": T, "version": V},
+    ),
+    "patient-merge": WebForm(
+        "coordinator",
+        lambda w: [w.patient.pk],
+        lambda w: {"keep": w.imaging.patient.mrn},
+        {"keep": T},
+        stores_text=False,  # an MRN that is not another patient's is refused
+    ),
     "follow-up-deviate": WebForm(
         "coordinator",
         lambda w: [w.follow_up.pk],
@@ -597,6 +636,7 @@ WEB_READ_ONLY = {
     "logout",
     "password_change_done",
     "audit-log",  # GET only; its filters are tested in tests/test_audit_trail_pages.py
+    "patient-list",  # its search is a POST that changes nothing: tests/test_mistakes.py sends it the corpus
 }
 
 

@@ -130,7 +130,7 @@ def register_patient_and_case(page, board) -> m.Case:
     page.get_by_label("Key labs").fill("Calcium and phosphate high; PTH high.")
     page.get_by_label("Priority").select_option("urgent")
     page.get_by_role("button", name="Register case").click()
-    page.get_by_text("The case is registered.").wait_for()
+    page.get_by_text(re.compile(r"Case [0-9]+ is registered\.")).wait_for()
     case = m.Case.objects.get(patient__mrn="E2E-000042")
     assert case.board == board
     move(page, "imaging")

@@ -76,8 +76,8 @@ def test_only_complete_open_referrals_of_the_board_are_offered_for_the_agenda(
     already = f.CaseFactory(board=board, patient__family_name="Alreadylisted")
     listed(meeting, already)
     choices = signed_in(coordinator).get(reverse("meeting-detail", args=[meeting.pk])).context["add_form"]
-    offered = [label for value, label in choices.fields["case"].choices]
-    assert len(offered) == 1 and offered[0].startswith(complete.patient.full_name)
+    offered = [label for value, label in choices.fields["case"].choices if value != ""]
+    assert len(offered) == 1 and offered[0].startswith(f"Case {complete.pk}: {complete.patient.full_name}")
 
 
 def test_adding_an_incomplete_referral_by_hand_is_refused(signed_in, coordinator, board, meeting):

@@ -217,6 +217,8 @@ class CaseListSerializer(ModelSerializer):
             "clinical_question",
             "performance_status",
             "has_amended_pathology",
+            "withdrawn_at",
+            "withdrawal_reason",
             "version",
             "created_at",
             "updated_at",

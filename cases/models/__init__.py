@@ -6,7 +6,8 @@ from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, 
 from .decisions import Decision, DecisionStatus, PlanCategory
 from .errors import FrozenRecordError
 from .followups import FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
-from .imaging import ImagingStudy, KeyImage, Modality
+from .idempotency import IdempotencyKey
+from .imaging import ImagingAddendum, ImagingStudy, KeyImage, Modality
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
 from .opinions import Opinion
 from .pathology import Discrepancy, PathologyReport, ReportStatus
@@ -30,6 +31,8 @@ __all__ = [
     "FollowUpStatus",
     "FollowUpTemplate",
     "FrozenRecordError",
+    "IdempotencyKey",
+    "ImagingAddendum",
     "ImagingStudy",
     "KeyImage",
     "Meeting",

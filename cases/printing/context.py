@@ -123,7 +123,7 @@ def _case_values(case: Case, *, on: date, deidentify: bool) -> dict:
         "key_labs": scrub(case.key_labs),
         "referring_clinician": case.referring_clinician,
         "performance_status": case.get_performance_status_display() if case.performance_status is not None else "",
-        "imaging": [_study(study, scrub, deidentify) for study in case.imaging_studies.all()],
+        "imaging": [_study(study, scrub, deidentify) for study in selectors.imaging_record(case)],
         "pathology": [_report(report, scrub) for report in selectors.pathology_chain(case)],
         "opinions": [
             {
@@ -163,6 +163,10 @@ def _study(study, scrub, deidentify: bool) -> dict:
         "findings": scrub(study.findings),
         "impression": scrub(study.impression),
         "images": [{"url": image.image.url, "caption": scrub(image.caption)} for image in study.key_images.all()],
+        "current": study.current,
+        "amends": bool(study.supersedes_id),
+        "amendment_reason": scrub(study.amendment_reason),
+        "addenda": [f"{_day(a.created_at.date())}, {person(a.author)}: {scrub(a.text)}" for a in study.addenda.all()],
     }
 
 

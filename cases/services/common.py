@@ -3,11 +3,12 @@
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from ..models import BoardMembership, Case, CaseEvent
-from .errors import StaleVersion
+from .errors import Conflict, StaleVersion
+from .plausibility import UNIQUE_SENTENCES, constraint_sentence, readable
 
 
 def lock(obj: models.Model) -> models.Model:
@@ -18,6 +19,15 @@ def lock(obj: models.Model) -> models.Model:
 def check_version(obj: models.Model, expected: int | None, label: str) -> None:
     if expected is not None and int(expected) != obj.version:
         raise StaleVersion(label, int(expected), obj.version)
+
+
+def require_not_withdrawn(case: Case) -> None:
+    """Refuse a change to a withdrawn case: it is kept as it was when it was withdrawn."""
+    if case.withdrawn_at is not None:
+        raise Conflict(
+            f"Case {case.pk} was withdrawn ({case.withdrawal_reason}); it is kept as it was and is not changed.",
+            code="case_withdrawn",
+        )
 
 
 # The dates a clinical record may hold. Outside them lies a typing slip or hostile input, and dates at
@@ -50,8 +60,22 @@ def save_validated(obj: models.Model, *, update_fields: list[str] | None = None)
     if update_fields is not None:
         exclude = [f.name for f in obj._meta.fields if f.name not in update_fields]
     validate_dates(**_dates_of(obj, update_fields))
-    obj.full_clean(exclude=exclude, validate_unique=update_fields is None, validate_constraints=True)
-    obj.save(update_fields=update_fields)
+    try:
+        obj.full_clean(exclude=exclude, validate_unique=update_fields is None, validate_constraints=True)
+    except ValidationError as error:
+        raise readable(error) from None
+    try:
+        # A savepoint: a row written meanwhile by someone else (the same MRN, the same input) is refused
+        # as a sentence, and the surrounding transaction stays usable.
+        with transaction.atomic():
+            obj.save(update_fields=update_fields)
+    except IntegrityError as error:
+        sentence = constraint_sentence(str(error)) or next(
+            (text for name, text in UNIQUE_SENTENCES.items() if name in str(error)), ""
+        )
+        if not sentence:
+            raise
+        raise ValidationError(sentence) from None
 
 
 def case_event_add(

@@ -19,8 +19,9 @@ from ..models import (
     Stage,
 )
 from .audit import audit_record, snapshot
-from .common import case_event_add, lock, require_board_members, save_validated
+from .common import case_event_add, lock, require_board_members, require_not_withdrawn, save_validated
 from .errors import Conflict
+from .plausibility import check_meeting_start
 
 MEETING_FIELDS = ["starts_at", "location", "video_link"]
 OPEN_STATUSES = {MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS}
@@ -33,9 +34,15 @@ def _require_open(meeting: Meeting) -> None:
         )
 
 
-def meeting_schedule(*, board: Board, by, starts_at, location: str = "", video_link: str = "") -> Meeting:
-    """Schedule a meeting; cases deferred at an earlier meeting and not yet re-listed roll onto it."""
+def meeting_schedule(
+    *, board: Board, by, starts_at, location: str = "", video_link: str = "", back_entry: bool = False
+) -> Meeting:
+    """Schedule a meeting; cases deferred at an earlier meeting and not yet re-listed roll onto it.
+
+    A new meeting starts today or later; `back_entry` records one already held (the demo's history)."""
     permissions.require(by, "meeting.manage", board.pk)
+    if not back_entry:
+        check_meeting_start(starts_at)
     meeting = Meeting(board=board, created_by=by, starts_at=starts_at, location=location, video_link=video_link)
     with transaction.atomic():
         save_validated(meeting)
@@ -62,6 +69,7 @@ def agenda_add(*, meeting: Meeting, case: Case, by, presenter=None, minutes: int
         )
     if case.stage == Stage.CLOSED:
         raise Conflict("A closed case cannot go on an agenda; reopen it first.", code="case_closed")
+    require_not_withdrawn(case)
     require_board_members(board_id=meeting.board_id, users=[presenter], field="presenter")
     with transaction.atomic():
         meeting = lock(meeting)

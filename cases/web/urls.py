@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import printing
-from .views import audit, auth, cases, dashboard, meetings, records
+from .views import audit, auth, cases, dashboard, meetings, records, registry
 
 urlpatterns = [
     # Signing in and out
@@ -19,7 +19,10 @@ urlpatterns = [
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("", dashboard.dashboard, name="dashboard"),
     # Patients and cases
+    path("patients/", registry.patient_list, name="patient-list"),
     path("patients/new/", cases.patient_new, name="patient-new"),
+    path("patients/<int:pk>/merge/", registry.patient_merge, name="patient-merge"),
+    path("cases/<int:pk>/withdraw/", registry.case_withdraw, name="case-withdraw"),
     path("patients/<int:pk>/", cases.patient_detail, name="patient-detail"),
     path("patients/<int:patient_pk>/cases/new/", cases.case_new, name="case-new"),
     path("cases/", cases.case_list, name="case-list"),
@@ -29,6 +32,8 @@ urlpatterns = [
     path("cases/<int:pk>/move/<slug:to>/", cases.case_move, name="case-move"),
     # Clinical records
     path("cases/<int:pk>/imaging/new/", records.imaging_new, name="imaging-new"),
+    path("imaging/<int:pk>/amend/", records.imaging_amend, name="imaging-amend"),
+    path("imaging/<int:pk>/addendum/", records.imaging_addendum, name="imaging-addendum"),
     path("key-images/<int:pk>/", records.key_image, name="key-image"),
     path("cases/<int:pk>/pathology/new/", records.pathology_new, name="pathology-new"),
     path("pathology/<int:pk>/amend/", records.pathology_amend, name="pathology-amend"),

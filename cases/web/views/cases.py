@@ -15,7 +15,7 @@ from ...models import Case, FollowUpStatus, Specialty, Stage
 from ...services import cases as case_services
 from ...services import opinions, workflow
 from ...services.audit import audit_record
-from ..common import case_url, form_page, submit
+from ..common import case_url, form_page, submit, submit_once
 from ..forms import CaseCreateForm, CaseFilterForm, MoveForm, PatientForm, ReferralForm
 
 PAGE_SIZE = 25
@@ -52,6 +52,9 @@ def case_page_context(user, case) -> dict:
     membership = permissions.membership(user, case.board_id)
     can = permissions.allowed_actions(user, case.board_id)
     moves = workflow.next_moves(case)
+    if case.is_withdrawn:
+        # A withdrawn case is read, not changed: no buttons but the list of who viewed it.
+        can, moves = can & {"case.viewers"}, []
     follow_ups, today = list(case.follow_ups.all()), timezone.localdate()
     for follow_up in follow_ups:
         follow_up.overdue = follow_up.is_overdue_on(today)
@@ -68,7 +71,7 @@ def case_page_context(user, case) -> dict:
         "stages": [(value, label, i - stage_index) for i, (value, label) in enumerate(Stage.choices)],
         "forward_moves": [m for m in moves if not m.is_back],
         "back_moves": [m for m in moves if m.is_back],
-        "studies": case.imaging_studies.all(),
+        "studies": selectors.imaging_record(case),
         "reports": reports,
         "current_report_ids": {r.pk for r in reports if r.is_current},
         "opinion_groups": [(Specialty(code).label, rows) for code, rows in grouped.items()],
@@ -100,9 +103,11 @@ def patient_detail(request, pk):
     context = {
         "patient": patient,
         "cases": selectors.patient_cases(user=request.user, patient=patient),
-        "can_add_case": any(
-            permissions.can(request.user, "case.create", b) for b in permissions.visible_board_ids(request.user)
-        ),
+        "can_add_case": not patient.is_merged
+        and any(permissions.can(request.user, "case.create", b) for b in permissions.visible_board_ids(request.user)),
+        "can_merge": not patient.is_merged
+        and permissions.can(request.user, "patient.merge", patient.registered_board_id),
+        "merged_records": list(patient.merged_records.all()),
     }
     return render(request, "cases/patient_detail.html", context)
 
@@ -112,33 +117,58 @@ def patient_new(request):
     form = PatientForm(request.POST or None, memberships=boards_allowing(request.user, "patient.create"))
     if request.method == "POST" and form.is_valid():
         fields = {name: value for name, value in form.cleaned_data.items() if name != "board"}
-        ok, patient = submit(
-            form, lambda: case_services.patient_create(board=form.cleaned_data["board"], by=request.user, **fields)
+        ok, patient = submit_once(
+            request,
+            form,
+            lambda: case_services.patient_create(board=form.cleaned_data["board"], by=request.user, **fields),
+            scope="patient.create",
+            done=lambda patient: f"{patient.full_name} is registered. Now register the case (referral).",
         )
         if ok:
-            messages.success(request, f"{patient.full_name} is registered. Now register the case (referral).")
             return redirect("case-new", patient.pk)
-    return form_page(request, form, title="Register a patient", submit_label="Register patient", cancel="dashboard")
+    return form_page(
+        request,
+        form,
+        title="Register a patient",
+        submit_label="Register patient",
+        cancel="dashboard",
+        intro="Not sure whether the patient is registered already? Search the patients first.",
+        existing=already_registered(request.user, form),
+    )
+
+
+def already_registered(user, form):
+    """The patient a refused registration's MRN belongs to, when the user may open that record."""
+    if "mrn" not in form.errors or not form.data.get("mrn"):
+        return None
+    mrn = form.data["mrn"].strip()
+    return permissions.patients_visible_to(user).filter(mrn__iexact=mrn).first()
 
 
 @login_required
 def case_new(request, patient_pk):
     patient = permissions.get_patient_for_user(request.user, patient_pk)
+    open_cases = selectors.open_cases_of(user=request.user, patient=patient)
     form = CaseCreateForm(
         request.POST or None,
-        initial={"board": patient.registered_board_id},
         memberships=boards_allowing(request.user, "case.create"),
+        has_open_cases=bool(open_cases),
     )
     if request.method == "POST" and form.is_valid():
-        fields = {name: value for name, value in form.cleaned_data.items() if name != "board"}
-        ok, case = submit(
+        ok, case = submit_once(
+            request,
             form,
             lambda: case_services.case_create(
-                patient=patient, board=form.cleaned_data["board"], by=request.user, **fields
+                patient=patient,
+                board=form.cleaned_data["board"],
+                by=request.user,
+                refuse_second_open_case=not form.cleaned_data.get("confirm_second_case"),
+                **form.case_fields(),
             ),
+            scope="case.create",
+            done=lambda case: f"Case {case.pk} is registered.",
         )
         if ok:
-            messages.success(request, "The case is registered.")
             return redirect("case-detail", case.pk)
     return form_page(
         request,
@@ -146,6 +176,7 @@ def case_new(request, patient_pk):
         title=f"New case for {patient.full_name} ({patient.mrn})",
         submit_label="Register case",
         cancel=reverse("patient-detail", args=[patient.pk]),
+        open_cases=open_cases,
     )
 
 

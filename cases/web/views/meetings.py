@@ -10,7 +10,7 @@ from ... import permissions, selectors
 from ...models import DecisionStatus, MeetingStatus, Outcome
 from ...services import meetings
 from ...services.audit import audit_record
-from ..common import act, form_page, posted_choice, posted_ids, refused_status, submit
+from ..common import act, form_page, posted_choice, posted_ids, refused_status, submit, submit_once
 from ..forms import AgendaAddForm, AgendaItemForm, AttendanceForm, MeetingForm, OutcomeForm
 from .cases import boards_allowing, case_page_context
 from .records import decision_form
@@ -50,7 +50,8 @@ def meeting_new(request):
     form = MeetingForm(request.POST or None, memberships=boards_allowing(request.user, "meeting.manage"))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        ok, meeting = submit(
+        ok, meeting = submit_once(
+            request,
             form,
             lambda: meetings.meeting_schedule(
                 board=data["board"],
@@ -59,9 +60,10 @@ def meeting_new(request):
                 location=data["location"],
                 video_link=data["video_link"],
             ),
+            scope="meeting.create",
+            done="The meeting is scheduled. Build its agenda below.",
         )
         if ok:
-            messages.success(request, "The meeting is scheduled. Build its agenda below.")
             return redirect("meeting-detail", meeting.pk)
     return form_page(request, form, title="Schedule a meeting", submit_label="Schedule", cancel="meeting-list")
 
@@ -126,6 +128,11 @@ def meeting_detail(request, pk):
     return meeting_page(request, selectors.meeting_detail(user=request.user, pk=pk))
 
 
+def agenda_added(item) -> str:
+    late = " It is flagged as a late addition: the agenda was already published." if item.is_late else ""
+    return f"{item.case.patient.full_name} is on the agenda.{late}"
+
+
 @require_POST
 @login_required
 def agenda_add(request, pk):
@@ -137,7 +144,8 @@ def agenda_add(request, pk):
         members=selectors.board_members(board_id=meeting.board_id),
     )
     if form.is_valid():
-        ok, item = submit(
+        ok, item = submit_once(
+            request,
             form,
             lambda: meetings.agenda_add(
                 meeting=meeting,
@@ -146,10 +154,10 @@ def agenda_add(request, pk):
                 presenter=form.chosen_presenter(),
                 minutes=form.cleaned_data["minutes"],
             ),
+            scope="agenda.add",
+            done=agenda_added,
         )
         if ok:
-            late = " It is flagged as a late addition: the agenda was already published." if item.is_late else ""
-            messages.success(request, f"{item.case.patient.full_name} is on the agenda.{late}")
             return redirect(meeting_url(meeting, "agenda"))
     return meeting_page(request, meeting, add_form=form)
 
