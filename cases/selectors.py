@@ -175,17 +175,22 @@ def opinions_by_specialty(case: Case) -> tuple[dict[str, list[Opinion]], list[st
     return grouped, missing
 
 
-def meeting_list(*, user, upcoming: bool | None = None) -> QuerySet[Meeting]:
+def meeting_list(*, user, upcoming: bool | None = None, cancelled: bool = False) -> QuerySet[Meeting]:
+    """Meetings the user may see: upcoming, past (held or gone by), or `cancelled` (their own group, newest first)."""
     meetings = (
         permissions.meetings_visible_to(user).select_related("board").annotate(agenda_count=Count("agenda_items"))
     )
     now = timezone.now()
+    if cancelled:
+        return meetings.filter(status=MeetingStatus.CANCELLED).order_by("-starts_at", "-id")
     if upcoming is True:
         meetings = meetings.filter(starts_at__gte=now - timezone.timedelta(hours=12)).exclude(
             status__in=[MeetingStatus.HELD, MeetingStatus.CANCELLED]
         )
     elif upcoming is False:
-        meetings = meetings.filter(Q(starts_at__lt=now) | Q(status__in=[MeetingStatus.HELD, MeetingStatus.CANCELLED]))
+        meetings = meetings.filter(Q(starts_at__lt=now) | Q(status=MeetingStatus.HELD)).exclude(
+            status=MeetingStatus.CANCELLED
+        )
         return meetings.order_by("-starts_at", "-id")
     return meetings.order_by("starts_at", "id")
 
@@ -206,6 +211,26 @@ def meeting_detail(*, user, pk) -> Meeting:
         )
     )
     return permissions.get_visible(queryset, pk)
+
+
+def other_upcoming_listings(meeting: Meeting, case_ids: list[int]) -> dict[int, list[AgendaItem]]:
+    """For each case, its items on the agendas of other meetings still to come (a case on two agendas is
+    usually a slip: listed again instead of moved). One query."""
+    items = (
+        AgendaItem.objects.filter(
+            case_id__in=case_ids,
+            outcome="pending",
+            meeting__status=MeetingStatus.SCHEDULED,
+            meeting__starts_at__gte=timezone.now(),
+        )
+        .exclude(meeting=meeting)
+        .select_related("meeting")
+        .order_by("meeting__starts_at")
+    )
+    found: dict[int, list[AgendaItem]] = {}
+    for item in items:
+        found.setdefault(item.case_id, []).append(item)
+    return found
 
 
 def agenda_time_slots(meeting: Meeting) -> list[tuple[AgendaItem, object, object]]:

@@ -636,6 +636,7 @@ WEB_READ_ONLY = {
     "logout",
     "password_change_done",
     "audit-log",  # GET only; its filters are tested in tests/test_audit_trail_pages.py
+    "agenda-unpublish",  # a button without a body; tests/test_mistakes.py covers refusals
     "patient-list",  # its search is a POST that changes nothing: tests/test_mistakes.py sends it the corpus
 }
 

@@ -370,3 +370,87 @@ def test_a_new_meeting_starts_in_the_future_and_needs_a_place(signed_in, board, 
     assert nowhere.status_code == 400 and "Give the meeting a room or a video link" in page
     assert "Constraint" not in page and "violated" not in page
     assert not m.Meeting.objects.exists()
+
+
+# The agenda ------------------------------------------------------------------------------------
+
+
+def test_an_empty_agenda_is_not_published(signed_in, board, coordinator):
+    meeting = f.MeetingFactory(board=board)
+    response = signed_in(coordinator).post(reverse("agenda-publish", args=[meeting.pk]), follow=True)
+    assert "An empty agenda is not published" in response.content.decode()
+    meeting.refresh_from_db()
+    assert not meeting.is_published
+
+
+def test_a_published_agenda_goes_back_to_draft_before_the_meeting(signed_in, board, coordinator):
+    from django.utils import timezone
+
+    meeting = f.MeetingFactory(board=board, agenda_published_at=timezone.now())
+    client = signed_in(coordinator)
+    assert "Back to draft" in client.get(reverse("meeting-detail", args=[meeting.pk])).content.decode()
+    client.post(reverse("agenda-unpublish", args=[meeting.pk]))
+    meeting.refresh_from_db()
+    assert not meeting.is_published
+    assert m.AuditEvent.objects.filter(action="agenda.unpublish", object_id=str(meeting.pk)).exists()
+
+
+def test_a_started_meeting_keeps_its_published_agenda(signed_in, board, coordinator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    meeting = f.MeetingFactory(
+        board=board, starts_at=timezone.now() - timedelta(minutes=5), agenda_published_at=timezone.now()
+    )
+    response = signed_in(coordinator).post(reverse("agenda-unpublish", args=[meeting.pk]), follow=True)
+    assert "only before its meeting starts" in response.content.decode()
+    meeting.refresh_from_db()
+    assert meeting.is_published
+
+
+def test_a_case_on_two_upcoming_agendas_is_flagged(signed_in, board, coordinator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    case = f.CaseFactory(board=board)
+    first = f.MeetingFactory(board=board, starts_at=timezone.now() + timedelta(days=3))
+    second = f.MeetingFactory(board=board, starts_at=timezone.now() + timedelta(days=10))
+    for meeting in (first, second):
+        m.AgendaItem.objects.create(meeting=meeting, case=case, position=1)
+    page = signed_in(coordinator).get(reverse("meeting-detail", args=[first.pk])).content.decode()
+    assert f"Also on {timezone.localtime(second.starts_at):%-d %b}" in page
+
+
+def test_deferring_says_which_meeting_the_case_went_to(signed_in, board, coordinator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    case = f.CaseFactory(board=board)
+    today = f.MeetingFactory(board=board, starts_at=timezone.now(), status="in_progress")
+    following = f.MeetingFactory(board=board, starts_at=timezone.now() + timedelta(days=14))
+    item = m.AgendaItem.objects.create(meeting=today, case=case, position=1)
+    other = m.AgendaItem.objects.create(meeting=today, case=f.CaseFactory(board=board), position=2)
+    response = signed_in(coordinator).post(
+        reverse("agenda-outcome", args=[item.pk]), {"outcome": "deferred", "deferral_reason": "Awaiting MR."}
+    )
+    when = timezone.localtime(following.starts_at)
+    assert f"is deferred to the meeting of {when:%A %d %B %Y, %H:%M}" in messages_of(response)[0]
+    # In-meeting mode moves on to the next case still waiting for its outcome.
+    assert response["Location"] == reverse("meeting-run", args=[today.pk])
+    page = signed_in(coordinator).get(response["Location"])
+    assert page.context["current"] == other
+
+
+def test_cancelled_meetings_have_their_own_group(signed_in, board, coordinator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cancelled = f.MeetingFactory(board=board, starts_at=timezone.now() + timedelta(days=5), status="cancelled")
+    held = f.MeetingFactory(board=board, starts_at=timezone.now() - timedelta(days=5), status="held")
+    context = signed_in(coordinator).get(reverse("meeting-list")).context
+    assert list(context["cancelled"]) == [cancelled]
+    assert cancelled not in list(context["past"]) and held in list(context["past"])

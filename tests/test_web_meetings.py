@@ -105,7 +105,8 @@ def test_a_case_added_after_publishing_is_flagged_late(signed_in, coordinator, b
     assert "Late addition" in text_of(client.get(reverse("meeting-detail", args=[meeting.pk])))
 
 
-def test_publishing_twice_says_it_is_already_published(signed_in, coordinator, meeting):
+def test_publishing_twice_says_it_is_already_published(signed_in, coordinator, board, meeting):
+    listed(meeting, f.CaseFactory(board=board))
     client = signed_in(coordinator)
     client.post(reverse("agenda-publish", args=[meeting.pk]))
     response = client.post(reverse("agenda-publish", args=[meeting.pk]))
@@ -201,7 +202,7 @@ def test_recording_discussed_moves_on_to_the_next_case(signed_in, coordinator, b
     first, second = listed(meeting, f.CaseFactory(board=board), f.CaseFactory(board=board))
     client = signed_in(coordinator)
     response = client.post(reverse("agenda-outcome", args=[first.pk]), {"outcome": "discussed"})
-    assert response["Location"] == reverse("meeting-run-item", args=[meeting.pk, first.pk])
+    assert response["Location"] == reverse("meeting-run", args=[meeting.pk])
     first.refresh_from_db()
     assert first.outcome == "discussed"
     assert client.get(reverse("meeting-run", args=[meeting.pk])).context["current"] == second

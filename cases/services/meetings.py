@@ -168,9 +168,30 @@ def agenda_publish(*, meeting: Meeting, by) -> Meeting:
         _require_open(meeting)
         if meeting.is_published:
             raise Conflict("The agenda is already published.", code="already_published")
+        if not meeting.agenda_items.exists():
+            # Publishing an empty agenda would flag every case added afterwards as late.
+            raise Conflict("An empty agenda is not published: add the cases first.", code="agenda_empty")
         meeting.agenda_published_at = timezone.now()
         meeting.save(update_fields=["agenda_published_at"])
         audit_record(actor=by, action="agenda.publish", obj=meeting)
+    return meeting
+
+
+def agenda_unpublish(*, meeting: Meeting, by) -> Meeting:
+    """Take a published agenda back to draft before the meeting (published too early, or by mistake).
+
+    Cases already flagged as late additions keep the flag: they were added after members were told.
+    """
+    permissions.require(by, "meeting.manage", meeting.board_id)
+    with transaction.atomic():
+        meeting = lock(meeting)
+        if meeting.status != MeetingStatus.SCHEDULED or meeting.starts_at <= timezone.now():
+            raise Conflict("An agenda is unpublished only before its meeting starts.", code="meeting_started")
+        if not meeting.is_published:
+            raise Conflict("The agenda is not published.", code="not_published")
+        published_at, meeting.agenda_published_at = meeting.agenda_published_at, None
+        meeting.save(update_fields=["agenda_published_at"])
+        audit_record(actor=by, action="agenda.unpublish", obj=meeting, changes={"published_at": [published_at, None]})
     return meeting
 
 
@@ -216,7 +237,9 @@ def attendance_record(*, meeting: Meeting, by, user, present: bool = True, speci
 
 
 def agenda_item_record_outcome(*, item: AgendaItem, by, outcome: str, reason: str = "") -> AgendaItem:
-    """Discussed, or deferred with a reason; a deferred case rolls onto the board's next meeting."""
+    """Discussed, or deferred with a reason; a deferred case rolls onto the board's next meeting.
+
+    A deferred item's `deferred_to` is that meeting (None when no later meeting is scheduled yet)."""
     permissions.require(by, "meeting.manage", item.meeting.board_id)
     if outcome not in (Outcome.DISCUSSED, Outcome.DEFERRED):
         raise ValidationError({"outcome": "The outcome is discussed or deferred."})
@@ -248,6 +271,8 @@ def agenda_item_record_outcome(*, item: AgendaItem, by, outcome: str, reason: st
             )
             if following is not None:
                 _roll(item=item, to_meeting=following, by=by)
+            # Where the case went, for the answer to the person who deferred it.
+            item.deferred_to = following
     return item
 
 

@@ -52,6 +52,7 @@ urlpatterns = [
     path("meetings/<int:pk>/agenda/", meetings.agenda_add, name="agenda-add"),
     path("meetings/<int:pk>/agenda/reorder/", meetings.agenda_reorder, name="agenda-reorder"),
     path("meetings/<int:pk>/agenda/publish/", meetings.agenda_publish, name="agenda-publish"),
+    path("meetings/<int:pk>/agenda/unpublish/", meetings.agenda_unpublish, name="agenda-unpublish"),
     path("meetings/<int:pk>/attendance/", meetings.attendance_record, name="attendance-record"),
     path("meetings/<int:pk>/status/", meetings.meeting_status, name="meeting-status"),
     path("meetings/<int:pk>/run/", meetings.meeting_run, name="meeting-run"),

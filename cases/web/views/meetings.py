@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ... import permissions, selectors
@@ -40,6 +41,7 @@ def meeting_list(request):
     context = {
         "upcoming": selectors.meeting_list(user=user, upcoming=True),
         "past": selectors.meeting_list(user=user, upcoming=False)[:PAST_LIMIT],
+        "cancelled": selectors.meeting_list(user=user, cancelled=True)[:PAST_LIMIT],
         "can_schedule": any(permissions.can(user, "meeting.manage", b) for b in permissions.visible_board_ids(user)),
     }
     return render(request, "meetings/meeting_list.html", context)
@@ -82,6 +84,7 @@ def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_
     members = selectors.board_members(board_id=meeting.board_id)
     slots = selectors.agenda_time_slots(meeting)
     ids = [item.pk for item, _, _ in slots]
+    elsewhere = selectors.other_upcoming_listings(meeting, [item.case_id for item, _, _ in slots])
     rows = []
     for index, (item, starts, ends) in enumerate(slots):
         form = item_form[1] if item_form and item_form[0] == item.pk else None
@@ -96,6 +99,7 @@ def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_
                     initial={"presenter": item.presenter_id, "minutes": item.minutes},
                     members=members,
                 ),
+                "also_on": elsewhere.get(item.case_id, []),
                 "up": swapped(ids, index, index - 1) if index > 0 else "",
                 "down": swapped(ids, index, index + 1) if index < len(ids) - 1 else "",
             }
@@ -117,6 +121,7 @@ def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_
         "add_form": add_form,
         "attendance_form": attendance_form,
         "next_status": NEXT_STATUS.get(meeting.status, []) if can_manage else [],
+        "can_unpublish": meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at > timezone.now(),
         "first_pending": next((item for item, _, _ in slots if item.outcome == Outcome.PENDING), None),
     }
     status = refused_status(add_form, attendance_form, item_form[1] if item_form else None)
@@ -213,6 +218,18 @@ def agenda_publish(request, pk):
 
 @require_POST
 @login_required
+def agenda_unpublish(request, pk):
+    meeting = permissions.get_meeting_for_user(request.user, pk)
+    act(
+        request,
+        lambda: meetings.agenda_unpublish(meeting=meeting, by=request.user),
+        "The agenda is back to draft: packets print as DRAFT until it is published again.",
+    )
+    return redirect(meeting_url(meeting, "agenda"))
+
+
+@require_POST
+@login_required
 def attendance_record(request, pk):
     meeting = selectors.meeting_detail(user=request.user, pk=pk)
     form = AttendanceForm(request.POST, members=selectors.board_members(board_id=meeting.board_id))
@@ -279,13 +296,27 @@ def meeting_run(request, pk, item_pk=None, outcome_form=None):
     return render(request, "meetings/meeting_run.html", context, status=refused_status(outcome_form))
 
 
+def outcome_message(item, recorded) -> str:
+    name = f"Case {item.case_id} ({item.case.patient.full_name})"
+    if recorded.outcome != Outcome.DEFERRED:
+        return f"{name}: discussed."
+    following = getattr(recorded, "deferred_to", None)
+    if following is None:
+        return (
+            f"{name} is deferred. No later meeting of this board is scheduled yet: "
+            "the case goes onto the next one as soon as it is scheduled."
+        )
+    when = timezone.localtime(following.starts_at)
+    return f"{name} is deferred to the meeting of {when:%A %d %B %Y, %H:%M}."
+
+
 @require_POST
 @login_required
 def agenda_outcome(request, pk):
     item = agenda_item_for(request.user, pk)
     form = OutcomeForm(request.POST)
     if form.is_valid():
-        ok, _ = submit(
+        ok, recorded = submit(
             form,
             lambda: meetings.agenda_item_record_outcome(
                 item=item,
@@ -295,6 +326,7 @@ def agenda_outcome(request, pk):
             ),
         )
         if ok:
-            messages.success(request, f"Outcome recorded for {item.case.patient.full_name}.")
-            return redirect("meeting-run-item", item.meeting_id, item.pk)
+            messages.success(request, outcome_message(item, recorded))
+            # On to the next case still waiting for its outcome (the agenda's end shows the last one).
+            return redirect("meeting-run", item.meeting_id)
     return meeting_run(request, item.meeting_id, item.pk, outcome_form=form)
