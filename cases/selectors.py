@@ -517,9 +517,14 @@ def audit_search(
 
 def case_viewers(*, case_id: int) -> list[dict]:
     """Who opened or printed this case: one row per person, with how often and when last."""
-    return list(
+    rows = list(
         AuditEvent.objects.filter(case_id=case_id, action__in=VIEW_ACTIONS)
-        .values("actor_username")
+        .values("actor_username", "actor__first_name", "actor__last_name")
         .annotate(times=Count("id"), last_seen=Max("created_at"))
         .order_by("-last_seen")
     )
+    for row in rows:
+        # The person's name; the username only when the account has none (or is gone).
+        name = f"{row.pop('actor__first_name') or ''} {row.pop('actor__last_name') or ''}".strip()
+        row["name"] = name or row["actor_username"]
+    return rows

@@ -454,3 +454,84 @@ def test_cancelled_meetings_have_their_own_group(signed_in, board, coordinator):
     context = signed_in(coordinator).get(reverse("meeting-list")).context
     assert list(context["cancelled"]) == [cancelled]
     assert cancelled not in list(context["past"]) and held in list(context["past"])
+
+
+# Broken pages ----------------------------------------------------------------------------------
+
+
+def test_with_debug_on_not_found_is_the_products_own_page(signed_in, settings, coordinator):
+    settings.DEBUG = True
+    client = signed_in(coordinator)
+    for url in ("/no-such-page/", reverse("case-detail", args=[999999])):
+        response = client.get(url)
+        page = response.content.decode()
+        assert response.status_code == 404
+        assert "There is nothing here" in page and "URLconf" not in page, url
+
+
+def test_the_audit_export_exports_exactly_what_the_page_shows(client, board, coordinator):
+    import csv
+    import io
+    import re
+
+    from django.contrib.auth.models import Permission
+
+    auditor = f.UserFactory(username="auditor", is_staff=True)
+    auditor.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    shown, other = f.CaseFactory(board=board), f.CaseFactory(board=board)
+    client.force_login(coordinator)
+    for case in (shown, shown, other):
+        client.get(reverse("case-detail", args=[case.pk]))
+    client.force_login(auditor)
+    page = client.get(reverse("audit-log"), {"mrn": shown.patient.mrn})
+    link = re.search(r'href="([^"]*format=csv[^"]*)"', page.content.decode()).group(1).replace("&amp;", "&")
+    assert link.startswith("?") and not link.startswith("??")
+    export = client.get(reverse("audit-log") + link)
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert len(rows) == page.context["page"].paginator.count > 0
+    assert {row["patient_id"] for row in rows} == {str(shown.patient_id)}
+    unfiltered = client.get(reverse("audit-log") + re.sub(r"mrn=[^&]*&?", "", link))
+    assert len(list(csv.DictReader(io.StringIO(b"".join(unfiltered.streaming_content).decode())))) > len(rows)
+
+
+def test_the_audit_changes_column_reads_before_and_after(client, board, coordinator):
+    from django.contrib.auth.models import Permission
+
+    from cases.services import cases as case_services
+
+    auditor = f.UserFactory(username="auditor", is_staff=True)
+    auditor.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    case = f.CaseFactory(board=board)
+    case_services.case_update(case=case, by=coordinator, key_labs="Ca 3.1")
+    client.force_login(auditor)
+    page = client.get(reverse("audit-log"), {"action": "case.update"}).content.decode()
+    assert "Key labs: Calcium high. → Ca 3.1" in page
+    assert "{&#x27;" not in page and "[&#x27;" not in page
+
+
+def test_the_timeline_names_fields_by_their_labels_and_who_viewed_names_people(signed_in, board, coordinator):
+    from cases.services import cases as case_services
+
+    coordinator.first_name, coordinator.last_name = "Ada", "Coordin"
+    coordinator.save()
+    case = f.CaseFactory(board=board)
+    case_services.case_update(case=case, by=coordinator, referring_clinician="Dr. B", referring_email="b@x.invalid")
+    page = signed_in(coordinator).get(reverse("case-detail", args=[case.pk])).content.decode()
+    assert "Referral updated: referring clinician, referring email" in page
+    assert "referring_clinician" not in page
+    viewers = page.split('id="viewers-h"')[1]
+    assert "Ada Coordin" in viewers and ">coordinator —" not in viewers
+
+
+def test_a_stale_edit_says_what_changed_and_offers_to_reload(signed_in, board, coordinator):
+    case = f.CaseFactory(board=board)
+    data = {"version": case.version, "clinical_question": "Mine", "priority": "routine"}
+    data |= {"referring_clinician": case.referring_clinician, "history": case.history, "key_labs": case.key_labs}
+    m.Case.objects.filter(pk=case.pk).update(version=case.version + 1, clinical_question="Theirs")
+    response = signed_in(coordinator).post(reverse("referral-edit", args=[case.pk]), data)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "These fields now differ from what you sent" in page
+    assert "Theirs" in page and "Mine" in page and "Reload with the saved values" in page
+    assert "version 1" not in page
+    assert response.context["stale"] == [("Clinical question", "Theirs", "Mine")]

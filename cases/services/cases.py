@@ -22,6 +22,11 @@ CASE_FIELDS = [
 ]
 
 
+def field_labels(model, names) -> str:
+    """The fields as the forms label them: "referring clinician, referring email"."""
+    return ", ".join(str(model._meta.get_field(name).verbose_name) for name in names)
+
+
 def patient_create(*, board: Board, by, **fields) -> Patient:
     permissions.require(by, "patient.create", board.pk)
     unknown = set(fields) - set(PATIENT_FIELDS)
@@ -107,7 +112,7 @@ def case_update(*, case: Case, by, expected_version: int | None = None, **fields
         case.version += 1
         save_validated(case, update_fields=[*changes, "version", "updated_at"])
         case_event_add(
-            case=case, kind=CaseEventKind.UPDATED, summary="Referral updated: " + ", ".join(changes), actor=by
+            case=case, kind=CaseEventKind.UPDATED, summary="Referral updated: " + field_labels(Case, changes), actor=by
         )
         audit_record(actor=by, action="case.update", obj=case, changes=changes)
     return case

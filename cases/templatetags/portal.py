@@ -20,3 +20,28 @@ def person(user, empty: str = "—") -> str:
     if user is None:
         return empty
     return user.get_full_name() or user.get_username()
+
+
+def _value(value) -> str:
+    if value in (None, "", [], {}):
+        return "(empty)"
+    if isinstance(value, list):
+        return ", ".join(_value(item) for item in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_value(item)}" for key, item in value.items())
+    return str(value)
+
+
+@register.filter
+def changes_text(changes) -> str:
+    """An audit row's changes as a person reads them: "Body site: Right knee → Left knee; reason: Wrong side"."""
+    if not isinstance(changes, dict) or not changes:
+        return "—"
+    parts = []
+    for name, value in changes.items():
+        label = name.replace("_", " ").capitalize()
+        if isinstance(value, list) and len(value) == 2 and not isinstance(value[0], dict):
+            parts.append(f"{label}: {_value(value[0])} → {_value(value[1])}")
+        else:
+            parts.append(f"{label}: {_value(value)}")
+    return "; ".join(parts)

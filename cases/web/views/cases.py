@@ -198,8 +198,29 @@ def referral_edit(request, pk):
             messages.success(request, "The referral is saved.")
             return redirect("case-detail", case.pk)
     return form_page(
-        request, form, title="Edit the referral", submit_label="Save referral", cancel=case_url(case), case=case
+        request,
+        form,
+        title="Edit the referral",
+        submit_label="Save referral",
+        cancel=case_url(case),
+        case=case,
+        stale=stale_differences(form, case),
     )
+
+
+def stale_differences(form, obj) -> list[tuple[str, object, object]] | None:
+    """After a refused stale edit: each field whose saved value now differs from what the user sent
+    (label, saved now, sent), so they see what changed before reloading. None when the edit was not stale."""
+    if not form.is_bound or form.cleaned_data.get("version") in (None, obj.version):
+        return None
+    obj.refresh_from_db()
+    rows = []
+    for name, value in form.cleaned_data.items():
+        if name != "version" and hasattr(obj, name) and getattr(obj, name) != value:
+            field = form.fields[name]
+            saved = getattr(obj, f"get_{name}_display")() if hasattr(obj, f"get_{name}_display") else getattr(obj, name)
+            rows.append((field.label or name.replace("_", " ").capitalize(), saved, value))
+    return rows
 
 
 @login_required
