@@ -558,6 +558,13 @@ WEB_FORMS: dict[str, WebForm] = {
     "imaging-addendum": WebForm(
         "radiologist", lambda w: [w.study.pk], lambda w: {"text": "Unchanged since 2014."}, {"text": T}
     ),
+    "follow-up-change": WebForm(
+        "coordinator",
+        lambda w: [w.follow_up.pk],
+        lambda w: {"owner": str(w.user("radiologist").pk), "due_on": TODAY, "version": str(w.follow_up.version)},
+        {"owner": C, "due_on": D, "version": V},
+        stores_text=False,
+    ),
     "case-withdraw": WebForm(
         "coordinator",
         lambda w: [w.intake.pk],

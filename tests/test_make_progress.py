@@ -25,7 +25,7 @@ def dry_run(target: str, tmp_path: Path) -> str:
 
 @pytest.mark.parametrize("target", ["run", "test"])
 def test_every_step_prints_a_line_and_pip_is_not_quiet(target, tmp_path):
-    steps = [line for line in dry_run(target, tmp_path).splitlines() if line.startswith("echo \"==> ")]
+    steps = [line for line in dry_run(target, tmp_path).splitlines() if line.startswith('echo "==> ')]
     said = " ".join(steps)
     for step in ("Creating the Python virtualenv", "Installing the Python packages", "Checking the system packages"):
         assert step in said, steps

@@ -535,3 +535,74 @@ def test_a_stale_edit_says_what_changed_and_offers_to_reload(signed_in, board, c
     assert "Theirs" in page and "Mine" in page and "Reload with the saved values" in page
     assert "version 1" not in page
     assert response.context["stale"] == [("Clinical question", "Theirs", "Mine")]
+
+
+# Context where decisions are made --------------------------------------------------------------
+
+
+def test_the_opinion_form_shows_the_question_imaging_pathology_and_other_inputs(
+    signed_in, board, radiologist, orthopaedic
+):
+    from django.utils import timezone
+
+    case = f.CaseFactory(board=board, clinical_question="Relapse or tumoral calcinosis?")
+    f.ImagingStudyFactory(case=case, impression="Lobular calcifications near the nail.")
+    original = f.PathologyReportFactory(case=case, status="final", diagnosis="Residual osteosarcoma.")
+    f.PathologyReportFactory(
+        case=case, status="amended", supersedes=original, diagnosis="No tumour: callus and calcinosis.",
+        amendment_reason="Re-review", discrepancy="major", signed_out_at=timezone.now(),
+    )  # fmt: skip
+    f.OpinionFactory(case=case, specialty="orthopaedic_oncology", author=orthopaedic, assessment="Hardware loose.")
+    page = signed_in(radiologist).get(reverse("opinion-edit", args=[case.pk])).content.decode()
+    for text in (
+        "Relapse or tumoral calcinosis?",
+        "Lobular calcifications near the nail.",
+        "No tumour: callus and calcinosis.",
+        "Diagnosis changed on amendment",
+        "Hardware loose.",
+    ):
+        assert text in page, text
+
+
+def test_a_follow_up_is_reassigned_and_redated_with_an_audit_row(signed_in, board, coordinator, chair, orthopaedic):
+    from datetime import date
+
+    case = f.CaseFactory(board=board)
+    follow_up = m.FollowUp.objects.create(
+        case=case, kind="action", category="surgery", description="Revision", owner=chair, due_on=date(2027, 1, 4)
+    )
+    client = signed_in(coordinator)
+    assert "Reassign…" in client.get(reverse("case-detail", args=[case.pk])).content.decode()
+    response = client.post(
+        reverse("follow-up-change", args=[follow_up.pk]),
+        {"owner": orthopaedic.pk, "due_on": "2027-02-01", "version": follow_up.version},
+    )
+    assert response.status_code == 302
+    follow_up.refresh_from_db()
+    assert (follow_up.owner, follow_up.due_on) == (orthopaedic, date(2027, 2, 1))
+    audit = m.AuditEvent.objects.get(action="follow_up.update")
+    assert audit.changes == {"owner": [chair.pk, orthopaedic.pk], "due_on": ["2027-01-04", "2027-02-01"]}
+
+
+def test_plan_items_go_to_the_member_whose_specialty_fits(board, chair, orthopaedic, radonc, quorate_meeting):
+    from cases.services.followups import plan_owners
+
+    owners = plan_owners(
+        board_id=board.pk, categories=["surgery", "radiotherapy", "supportive_care"], participants=[], fallback=chair
+    )
+    assert owners == {"surgery": orthopaedic, "radiotherapy": radonc, "supportive_care": chair}
+
+
+def test_in_meeting_mode_shows_the_key_images_large_with_a_link_to_the_full_image(signed_in, board, coordinator):
+    from cases.services import imaging
+
+    case = f.CaseFactory(board=board)
+    study = f.ImagingStudyFactory(case=case)
+    image = imaging.key_image_add(
+        study=study, by=f.MembershipFactory(board=board).user, upload=f.png_upload(), caption="Lobular calcification"
+    )
+    meeting = f.MeetingFactory(board=board)
+    m.AgendaItem.objects.create(meeting=meeting, case=case, position=1)
+    page = signed_in(coordinator).get(reverse("meeting-run", args=[meeting.pk])).content.decode()
+    section = page.split('id="images-h"')[1]
+    assert f'href="{reverse("key-image", args=[image.pk])}"' in section and "Lobular calcification" in section

@@ -26,6 +26,7 @@ from ..models import (
 from .audit import audit_record, diff, snapshot
 from .common import case_event_add, check_version, lock, require_board_members, save_validated
 from .errors import Conflict, Gate, GatesUnmet
+from .followups import plan_owners
 from .workflow import current_pathology_reports, current_signed_decision
 
 DECISION_FIELDS = ["consensus_diagnosis", "plan", "rationale", "dissent"]
@@ -191,6 +192,12 @@ def decision_sign(*, decision: Decision, by, expected_version: int | None = None
 
 def _plan_follow_ups(*, case: Case, decision: Decision, owner) -> list[FollowUp]:
     due = timezone.localdate() + timedelta(days=FOLLOW_UP_DAYS)
+    owners = plan_owners(
+        board_id=case.board_id,
+        categories=[item["category"] for item in decision.plan],
+        participants=decision.participants.all(),
+        fallback=owner,
+    )
     follow_ups = [
         FollowUp(
             case=case,
@@ -200,7 +207,7 @@ def _plan_follow_ups(*, case: Case, decision: Decision, owner) -> list[FollowUp]
             description=(PlanCategory(item["category"]).label + (f": {item['detail']}" if item.get("detail") else ""))[
                 :500
             ],
-            owner=owner,
+            owner=owners[item["category"]],
             due_on=due,
         )
         for item in decision.plan

@@ -334,6 +334,19 @@ class DeviationForm(VersionedForm):
     )
 
 
+class FollowUpChangeForm(VersionedForm):
+    owner = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="Owner")
+    due_on = forms.DateField(label="Due on", widget=DateInput)
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.members = {m.user_id: m.user for m in members}
+        self.fields["owner"].choices = member_choices(members, blank="Nobody yet")
+
+    def chosen_owner(self):
+        return self.members.get(self.cleaned_data["owner"])
+
+
 class SurveillanceForm(PortalForm):
     template = forms.ModelChoiceField(queryset=None, label="Schedule", empty_label=None)
     start_on = forms.DateField(label="Surveillance starts on", widget=DateInput)

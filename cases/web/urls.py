@@ -45,6 +45,7 @@ urlpatterns = [
     path("cases/<int:pk>/surveillance/", records.surveillance_apply, name="surveillance-apply"),
     path("follow-ups/<int:pk>/done/", records.follow_up_done, name="follow-up-done"),
     path("follow-ups/<int:pk>/deviate/", records.follow_up_deviate, name="follow-up-deviate"),
+    path("follow-ups/<int:pk>/change/", records.follow_up_change, name="follow-up-change"),
     # Meetings
     path("meetings/", meetings.meeting_list, name="meeting-list"),
     path("meetings/new/", meetings.meeting_new, name="meeting-new"),

@@ -19,6 +19,7 @@ from ..forms import (
     AmendmentForm,
     DecisionForm,
     DeviationForm,
+    FollowUpChangeForm,
     ImagingAddendumForm,
     ImagingAmendForm,
     ImagingStudyForm,
@@ -256,7 +257,18 @@ def opinion_edit(request, pk):
         submit_label="Save input",
         cancel=case_url(case, "input"),
         case=case,
+        template="cases/opinion_form.html",
+        **decision_context(case, exclude_author=request.user),
     )
+
+
+def decision_context(case, *, exclude_author=None) -> dict:
+    """What the opinion form shows beside it, from the rows selectors.case_detail prefetched."""
+    return {
+        "context_studies": [study for study in selectors.imaging_record(case) if study.current][-3:],
+        "context_reports": [report for report in selectors.pathology_chain(case) if report.is_current],
+        "context_opinions": [o for o in case.opinions.all() if o.author_id != getattr(exclude_author, "pk", None)],
+    }
 
 
 # Decisions --------------------------------------------------------------------------------------
@@ -414,6 +426,40 @@ def follow_up_deviate(request, pk):
         form,
         title=f"Not carried out: {follow_up.description}",
         submit_label="Mark as deviated",
+        cancel=case_url(case, "follow-up"),
+        case=case,
+    )
+
+
+@login_required
+def follow_up_change(request, pk):
+    """Give a follow-up to someone else, or a new due date (audited with before and after)."""
+    follow_up = visible(permissions.follow_ups_visible_to, request.user, pk, "case__patient", "case__board")
+    case = follow_up.case
+    permissions.require(request.user, "followup.manage", case.board_id)
+    initial = {"owner": follow_up.owner_id, "due_on": follow_up.due_on, "version": follow_up.version}
+    form = FollowUpChangeForm(
+        request.POST or None, initial=initial, members=selectors.board_members(board_id=case.board_id)
+    )
+    if request.method == "POST" and form.is_valid():
+        ok, _ = submit(
+            form,
+            lambda: followups.follow_up_reassign(
+                follow_up=follow_up,
+                by=request.user,
+                owner=form.chosen_owner(),
+                due_on=form.cleaned_data["due_on"],
+                expected_version=form.cleaned_data["version"],
+            ),
+        )
+        if ok:
+            messages.success(request, "The follow-up's owner and due date are saved.")
+            return redirect(case_url(case, "follow-up"))
+    return form_page(
+        request,
+        form,
+        title=f"Change the owner or due date: {follow_up.description}",
+        submit_label="Save",
         cancel=case_url(case, "follow-up"),
         case=case,
     )
