@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 TEST_SYSTEM_PACKAGES ?= poppler-utils chromium
 SYSTEM_PACKAGES ?=
 
-.PHONY: run test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api
+.PHONY: run worker test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api
 
 # Each step says what it does (`==> …`), and pip shows what it downloads and installs: the first run
 # takes a few minutes, and a silent terminal looks like a hang.
@@ -43,7 +43,13 @@ run: demo
 	@echo "  Sign in as coordinator, chair, radiologist, pathologist, orthopaedic, radonc or outsider"
 	@echo "  with the password tumorboard-demo."
 	@echo ""
-	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@echo "  A job worker (packet rendering) runs beside the server; both stop with Ctrl-C."
+	DJANGO_DEBUG=1 $(PY) manage.py jobs_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# Background jobs in the foreground, with the environment as it is (DATABASE_URL, TUMORBOARD_JOBS_BROKER, …).
+worker: setup
+	$(PY) manage.py jobs_worker
 
 # Tests run with production settings (debug off) over plain HTTP: a throwaway key, no HTTPS redirect.
 test: SYSTEM_PACKAGES += $(TEST_SYSTEM_PACKAGES)

@@ -16,6 +16,8 @@ from .models import (
     FollowUp,
     FollowUpTemplate,
     ImagingStudy,
+    Job,
+    JobStatus,
     KeyImage,
     Meeting,
     Opinion,
@@ -23,6 +25,7 @@ from .models import (
     Patient,
 )
 from .services.audit import audit_record
+from .services.jobs import job_retry
 
 admin.site.site_header = "Tumor Board administration"
 admin.site.site_title = "Tumor Board admin"
@@ -189,3 +192,22 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["action", "object_type"]
     search_fields = ["actor_username", "object_id", "request_id"]
     date_hierarchy = "created_at"
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    """Background jobs: a failed one shows its error here and can be queued again ("Retry")."""
+
+    list_display = ["__str__", "status", "attempts", "progress_done", "progress_total", "created_at", "finished_at"]
+    list_filter = ["status", "kind"]
+    readonly_fields = [f.name for f in Job._meta.fields]
+    actions = ["retry_jobs"]
+
+    def has_change_permission(self, request, obj=None):
+        # Read-only fields, but the changelist's actions need the change permission.
+        return request.user.is_active and request.user.is_staff and request.user.has_perm("cases.change_job")
+
+    @admin.action(description="Retry the selected failed jobs")
+    def retry_jobs(self, request, queryset):
+        retried = [job_retry(job=job, by=request.user) for job in queryset.filter(status=JobStatus.FAILED)]
+        self.message_user(request, f"{len(retried)} failed job(s) queued again.")

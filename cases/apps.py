@@ -7,3 +7,4 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import auth, checks  # noqa: F401 - connects the login audit receivers, registers checks
+        from .jobs import tasks  # noqa: F401 - registers the job kinds

@@ -20,6 +20,7 @@ from .models import (
     Decision,
     FollowUp,
     ImagingStudy,
+    Job,
     KeyImage,
     Meeting,
     Opinion,
@@ -179,13 +180,100 @@ def get_visible(queryset: QuerySet, pk):
         raise Http404("Not found.") from None
 
 
-def get_case_for_user(user, pk) -> Case:
-    return get_visible(cases_visible_to(user).select_related("patient", "board"), pk)
+# One access helper per object: 404 when the user cannot see it, then 403 when the action is not theirs
+# (healthchecks' _get_rw_check_for_user). Without an action, seeing it is enough.
+
+
+def get_for_user(user, queryset: QuerySet, pk, *, action: str | None, board_of):
+    obj = get_visible(queryset, pk)
+    if action is not None:
+        require(user, action, board_of(obj))
+    return obj
+
+
+def _board_of_case_child(obj) -> int:
+    return obj.case.board_id
+
+
+def get_case_for_user(user, pk, action: str | None = None) -> Case:
+    rows = cases_visible_to(user).select_related("patient", "board")
+    return get_for_user(user, rows, pk, action=action, board_of=lambda case: case.board_id)
 
 
 def get_patient_for_user(user, pk) -> Patient:
     return get_visible(patients_visible_to(user), pk)
 
 
-def get_meeting_for_user(user, pk) -> Meeting:
-    return get_visible(meetings_visible_to(user).select_related("board"), pk)
+def get_meeting_for_user(user, pk, action: str | None = None) -> Meeting:
+    rows = meetings_visible_to(user).select_related("board")
+    return get_for_user(user, rows, pk, action=action, board_of=lambda meeting: meeting.board_id)
+
+
+def get_report_for_user(user, pk, action: str | None = None) -> PathologyReport:
+    rows = pathology_reports_visible_to(user).select_related("case__patient", "case__board")
+    return get_for_user(user, rows, pk, action=action, board_of=_board_of_case_child)
+
+
+def get_decision_for_user(user, pk, action: str | None = None) -> Decision:
+    rows = decisions_visible_to(user).select_related("case__patient", "case__board")
+    return get_for_user(user, rows, pk, action=action, board_of=_board_of_case_child)
+
+
+def get_follow_up_for_user(user, pk) -> FollowUp:
+    """Closing is checked by `require_follow_up_closer`: the owner may, without the managing role."""
+    rows = follow_ups_visible_to(user).select_related("case__patient", "case__board")
+    return get_visible(rows, pk)
+
+
+def get_agenda_item_for_user(user, pk, action: str | None = None) -> AgendaItem:
+    rows = agenda_items_visible_to(user).select_related("meeting__board", "case__patient")
+    return get_for_user(user, rows, pk, action=action, board_of=lambda item: item.meeting.board_id)
+
+
+def get_study_for_user(user, pk, action: str | None = None) -> ImagingStudy:
+    rows = imaging_studies_visible_to(user).select_related("case__patient", "case__board")
+    return get_for_user(user, rows, pk, action=action, board_of=_board_of_case_child)
+
+
+def get_key_image_for_user(user, pk) -> KeyImage:
+    return get_visible(key_images_visible_to(user), pk)
+
+
+# Rules about one object rather than a role on a board ----------------------------------------------
+
+
+def memberships_allowing(user, action: str) -> list[BoardMembership]:
+    """The user's memberships on boards where they may do `action`; refuse outright when there are none."""
+    allowed = [m for m in memberships_of(user).values() if can(user, action, m.board_id)]
+    if not allowed:
+        raise PermissionDenied(RULES[action][2])
+    return allowed
+
+
+def can_anywhere(user, action: str) -> bool:
+    """Whether the user may do `action` on at least one of their boards (to offer the button)."""
+    return any(can(user, action, board_id) for board_id in visible_board_ids(user))
+
+
+def can_close_follow_up(user, follow_up: FollowUp) -> bool:
+    """Its owner, or a coordinator or chair of its board, marks a follow-up done or deviated."""
+    board_id = follow_up.case.board_id
+    if follow_up.owner_id is not None and follow_up.owner_id == getattr(user, "pk", None):
+        return membership(user, board_id) is not None
+    return can(user, "followup.manage", board_id)
+
+
+def require_follow_up_closer(user, follow_up: FollowUp) -> None:
+    if follow_up.owner_id is not None and follow_up.owner_id == getattr(user, "pk", None):
+        require_visible(user, follow_up.case.board_id)
+        return
+    require(user, "followup.manage", follow_up.case.board_id)
+
+
+def get_job_for_user(user, pk) -> Job:
+    """A background job is visible to whoever may see the meeting it works for (jobs carry ids, no patient data)."""
+    job = get_visible(Job.objects.all(), pk)
+    meeting_id = job.args.get("meeting_id") if isinstance(job.args, dict) else None
+    if meeting_id is None or not meetings_visible_to(user).filter(pk=meeting_id).exists():
+        raise Http404("Not found.")
+    return job

@@ -128,8 +128,8 @@ def record_prefetches() -> list[Prefetch]:
     ]
 
 
-def case_detail(*, user, pk) -> Case:
-    """One case with everything its page, API detail and summary PDF show."""
+def case_detail(*, user, pk, action: str | None = None) -> Case:
+    """One case with everything its page, API detail and summary PDF show (404, then 403 if `action` is refused)."""
     queryset = (
         permissions.cases_visible_to(user)
         .select_related("patient", "board", "created_by")
@@ -141,7 +141,7 @@ def case_detail(*, user, pk) -> Case:
             ),
         )
     )
-    return permissions.get_visible(queryset, pk)
+    return permissions.get_for_user(user, queryset, pk, action=action, board_of=lambda case: case.board_id)
 
 
 def pathology_chain(case: Case) -> list[PathologyReport]:
@@ -195,7 +195,7 @@ def meeting_list(*, user, upcoming: bool | None = None, cancelled: bool = False)
     return meetings.order_by("starts_at", "id")
 
 
-def meeting_detail(*, user, pk) -> Meeting:
+def meeting_detail(*, user, pk, action: str | None = None) -> Meeting:
     queryset = (
         permissions.meetings_visible_to(user)
         .select_related("board", "created_by")
@@ -210,7 +210,30 @@ def meeting_detail(*, user, pk) -> Meeting:
             Prefetch("decisions", queryset=Decision.objects.select_related("signed_by")),
         )
     )
-    return permissions.get_visible(queryset, pk)
+    return permissions.get_for_user(user, queryset, pk, action=action, board_of=lambda meeting: meeting.board_id)
+
+
+CALENDAR_PAST_DAYS = 90
+
+
+def meetings_for_calendar(*, user, pk=None) -> list[Meeting]:
+    """The user's boards' meetings for a calendar (from 90 days back, or one meeting), agenda minutes included.
+
+    A calendar leaves the hospital, so nothing of a patient is loaded: agenda items bring their minutes,
+    presenter and case number only.
+    """
+    meetings = permissions.meetings_visible_to(user).select_related("board")
+    if pk is not None:
+        return [permissions.get_visible(meetings.prefetch_related(_calendar_items()), pk)]
+    since = timezone.now() - timezone.timedelta(days=CALENDAR_PAST_DAYS)
+    return list(meetings.filter(starts_at__gte=since).order_by("starts_at", "id").prefetch_related(_calendar_items()))
+
+
+def _calendar_items() -> Prefetch:
+    return Prefetch(
+        "agenda_items",
+        queryset=AgendaItem.objects.only("id", "meeting_id", "case_id", "presenter_id", "minutes", "position"),
+    )
 
 
 def other_upcoming_listings(meeting: Meeting, case_ids: list[int]) -> dict[int, list[AgendaItem]]:

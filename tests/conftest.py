@@ -142,6 +142,9 @@ def _print_settings(settings, tmp_path):
     # Each test starts with an empty PDF cache; sections render in the test's own process.
     settings.PRINT_CACHE_DIR = tmp_path / "print-cache"
     settings.PRINT_WORKERS = 1
+    # A print that needs a background job runs it at once, in the test's process (tests/test_jobs.py and
+    # tests/test_print_jobs.py run real workers instead).
+    settings.JOBS_INLINE = True
 
 
 def pdf_pages_text(content: bytes) -> list[str]:

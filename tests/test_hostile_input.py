@@ -619,6 +619,9 @@ WEB_FORMS: dict[str, WebForm] = {
         {"item-presenter": C, "item-minutes": N},
     ),
     "agenda-item-remove": WebForm("coordinator", lambda w: [w.items[1].pk], lambda w: {}, {}),
+    "calendar-settings": WebForm(
+        "coordinator", lambda w: [], lambda w: {"action": "revoke"}, {"action": C}, stores_text=False
+    ),
     "agenda-outcome": WebForm(
         "chair",
         lambda w: [w.items[0].pk],
@@ -645,6 +648,11 @@ WEB_READ_ONLY = {
     "audit-log",  # GET only; its filters are tested in tests/test_audit_trail_pages.py
     "agenda-unpublish",  # a button without a body; tests/test_mistakes.py covers refusals
     "patient-list",  # its search is a POST that changes nothing: tests/test_mistakes.py sends it the corpus
+    "meeting-calendar",
+    "healthz",
+    "job-detail",
+    "readyz",
+    "calendar-feed",  # GET only, by secret address: tests/test_calendars.py sends it hostile addresses
 }
 
 
@@ -1308,6 +1316,11 @@ RESOURCE_OBJECTS = {
     "meetings": lambda w: w.meeting,
     "opinions": lambda w: w.opinion,
     "pathology-reports": lambda w: w.final_report,
+    "jobs": lambda w: m.Job.objects.create(
+        kind="packet.render",
+        args={"meeting_id": w.meeting.pk, "user_id": w.user("coordinator").pk},
+        run_after=w.meeting.starts_at,
+    ),
 }
 READ_OPERATIONS = sorted(op_id for op_id, (method, _, _) in OPERATIONS.items() if method == "GET")
 

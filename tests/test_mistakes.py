@@ -1,5 +1,7 @@
 """Mistakes a busy coordinator makes are stopped before they happen, or mended afterwards with a record."""
 
+import urllib.parse
+
 from django.urls import reverse
 
 from cases import models as m
@@ -238,8 +240,11 @@ def test_the_patient_search_answers_every_hostile_term_and_changes_nothing(signe
     client = signed_in(coordinator)
     before = m.Patient.objects.count(), m.Case.objects.count()
     for payload in hc.PAYLOADS:
+        if not payload.web:
+            continue
         value = payload.value if isinstance(payload.value, str) else str(payload.value)
-        response = client.post(reverse("patient-list"), {"q": value})
+        body = urllib.parse.urlencode({"q": value}, errors="surrogatepass").encode("utf-8", "surrogatepass")
+        response = client.post(reverse("patient-list"), body, content_type="application/x-www-form-urlencoded")
         assert response.status_code in (200, 400), (payload.name, response.status_code)
     assert (m.Patient.objects.count(), m.Case.objects.count()) == before
 

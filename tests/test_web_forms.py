@@ -103,7 +103,7 @@ def test_a_duplicate_record_number_is_refused_beside_its_field_and_nothing_is_sa
 ):
     before = state()
     response = signed_in(coordinator).post(reverse("patient-new"), patient_data(board, mrn=case.patient.mrn))
-    assert_error_beside(response, "mrn", "already exists")
+    assert_error_beside(response, "mrn", "is already registered")
     assert state() == before
 
 

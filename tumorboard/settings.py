@@ -168,6 +168,15 @@ STORAGES = {
     },
 }
 
+# Throttles, rate limits and other counters live in the cache. One process (`make run`) keeps it in memory;
+# several app servers must share one: set REDIS_URL (redis://host:6379/0) to count across all of them.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "tb"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
 # Key images: accepted only when Pillow can read them and they fit under this size.
 KEY_IMAGE_MAX_BYTES = int(os.environ.get("TUMORBOARD_KEY_IMAGE_MAX_BYTES", str(10 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -175,6 +184,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "tumorboard@localhost")
+
+# Calendar events are named meeting-<id>@<this>: give the portal's host name so UIDs are unique to the hospital.
+TUMORBOARD_CALENDAR_DOMAIN = os.environ.get("TUMORBOARD_CALENDAR_DOMAIN", "") or (ALLOWED_HOSTS or ["localhost"])[0]
 
 # The API (cases/api/): session authentication (CSRF enforced) for the portal, expiring hashed tokens
 # for integrations; JSON only; every error through one handler; per-client throttles.
@@ -258,6 +270,8 @@ TUMORBOARD_TRUST_X_FORWARDED_FOR = env_bool("TUMORBOARD_TRUST_X_FORWARDED_FOR", 
 # With DJANGO_DEBUG off, `manage.py check --deploy --fail-level WARNING` is clean.
 
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# A load balancer probes health over plain HTTP on the instance's own address.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     # The proxy terminates TLS and says so in this header; only trust it behind such a proxy.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -314,3 +328,16 @@ PRINT_CACHE_DIR = Path(os.environ.get("TUMORBOARD_PRINT_CACHE_DIR", VAR_DIR / "p
 PRINT_CACHE_MAX_FILES = int(os.environ.get("TUMORBOARD_PRINT_CACHE_MAX_FILES", "2000"))
 # Processes that render packet sections in parallel: 0 = one per core (at most 4), 1 = in the request's process.
 PRINT_WORKERS = int(os.environ.get("TUMORBOARD_PRINT_WORKERS", "0"))
+
+# Background jobs (cases/jobs/): run by `manage.py jobs_worker` (`make worker`; `make run` starts one).
+# Without a broker workers poll the job table; TUMORBOARD_JOBS_BROKER=redis://host:6379/1 wakes them at once.
+JOBS_BROKER = os.environ.get("TUMORBOARD_JOBS_BROKER", "")
+JOBS_POLL_SECONDS = float(os.environ.get("TUMORBOARD_JOBS_POLL_SECONDS", "1" if not JOBS_BROKER else "10"))
+# A worker renews its lease while it reports progress; a lease that runs out means the worker died.
+JOBS_LEASE_SECONDS = int(os.environ.get("TUMORBOARD_JOBS_LEASE_SECONDS", "120"))
+JOBS_RETRY_BASE_SECONDS = float(os.environ.get("TUMORBOARD_JOBS_RETRY_BASE_SECONDS", "5"))
+JOBS_RETRY_MAX_SECONDS = float(os.environ.get("TUMORBOARD_JOBS_RETRY_MAX_SECONDS", "600"))
+# Run each job in the process that enqueues it (the test suite's default; never in production).
+JOBS_INLINE = False
+# How long an API download waits for its job before answering 202 with a Location to poll.
+PRINT_JOB_WAIT_SECONDS = float(os.environ.get("TUMORBOARD_PRINT_JOB_WAIT_SECONDS", "10"))

@@ -49,6 +49,12 @@ PDF_DOWNLOAD = {
     )
 }
 
+ICS_DOWNLOAD = {
+    (200, "text/calendar"): OpenApiResponse(
+        OpenApiTypes.BINARY, description="The meeting as an RFC 5545 calendar (`.ics` attachment)."
+    )
+}
+
 
 class TokenScheme(OpenApiAuthenticationExtension):
     target_class = "cases.api.authentication.TokenAuthentication"

@@ -17,7 +17,11 @@ from rest_framework.exceptions import NotFound
 from .. import models as m
 from .. import permissions, selectors
 from ..services import workflow
-from ..services.cases import CASE_FIELDS
+from ..services.cases import CASE_FIELDS, PATIENT_FIELDS
+from ..services.imaging import STUDY_FIELDS
+from ..services.meetings import MEETING_FIELDS
+from ..services.opinions import OPINION_FIELDS
+from ..services.pathology import REPORT_FIELDS
 
 MAX_ID = 2**63 - 1
 
@@ -193,7 +197,7 @@ class PatientCreateSerializer(InputModelSerializer):
 
     class Meta:
         model = m.Patient
-        fields = ["board", "mrn", "given_name", "family_name", "birth_date", "sex", "comorbidities"]
+        fields = ["board", *PATIENT_FIELDS]
 
 
 # Cases -----------------------------------------------------------------------------------
@@ -457,22 +461,19 @@ class CaseDetailSerializer(CaseListSerializer):
         return MoveSerializer(workflow.next_moves(case), many=True).data
 
 
-CASE_INPUT_FIELDS = CASE_FIELDS  # exactly what the referral service accepts
-
-
 class CaseCreateSerializer(InputModelSerializer):
     patient = VisibleObjectField(permissions.patients_visible_to, "patient")
     board = VisibleObjectField(permissions.boards_visible_to, "board")
 
     class Meta:
         model = m.Case
-        fields = ["patient", "board", *CASE_INPUT_FIELDS]
+        fields = ["patient", "board", *CASE_FIELDS]
 
 
 class CaseUpdateSerializer(InputModelSerializer):
     class Meta:
         model = m.Case
-        fields = CASE_INPUT_FIELDS
+        fields = CASE_FIELDS
 
 
 class TransitionSerializer(InputSerializer):
@@ -502,15 +503,12 @@ class ImagingStudyCreateSerializer(InputModelSerializer):
 
     class Meta:
         model = m.ImagingStudy
-        fields = ["case", "modality", "body_site", "performed_on", "accession_number", "findings", "impression"]
+        fields = ["case", *STUDY_FIELDS]
 
 
 class KeyImageCreateSerializer(InputSerializer):
     image = serializers.FileField(allow_empty_file=False, max_length=200)
     caption = serializers.CharField(max_length=300)
-
-
-PATHOLOGY_FIELDS = ["specimen", "procedure", "collected_on", "diagnosis", "icdo3_code"]
 
 
 class PathologyReportCreateSerializer(InputModelSerializer):
@@ -521,13 +519,17 @@ class PathologyReportCreateSerializer(InputModelSerializer):
 
     class Meta:
         model = m.PathologyReport
-        fields = ["case", *PATHOLOGY_FIELDS, "status"]
+        fields = ["case", *REPORT_FIELDS, "status"]
 
 
 class PathologyReportUpdateSerializer(InputModelSerializer):
     class Meta:
         model = m.PathologyReport
-        fields = PATHOLOGY_FIELDS
+        fields = REPORT_FIELDS
+
+
+# What an amendment may restate; what it leaves out is taken from the report it supersedes.
+AMEND_KEPT_FIELDS = [name for name in REPORT_FIELDS if name != "diagnosis"]
 
 
 class PathologyAmendSerializer(InputModelSerializer):
@@ -536,8 +538,8 @@ class PathologyAmendSerializer(InputModelSerializer):
 
     class Meta:
         model = m.PathologyReport
-        fields = ["diagnosis", "amendment_reason", "discrepancy", "specimen", "procedure", "collected_on", "icdo3_code"]
-        extra_kwargs = {name: {"required": False} for name in ["specimen", "procedure", "collected_on", "icdo3_code"]}
+        fields = ["diagnosis", "amendment_reason", "discrepancy", *AMEND_KEPT_FIELDS]
+        extra_kwargs = {name: {"required": False} for name in AMEND_KEPT_FIELDS}
 
 
 # Opinions --------------------------------------------------------------------------------
@@ -548,13 +550,13 @@ class OpinionCreateSerializer(InputModelSerializer):
 
     class Meta:
         model = m.Opinion
-        fields = ["case", "assessment", "recommendation"]
+        fields = ["case", *OPINION_FIELDS]
 
 
 class OpinionUpdateSerializer(InputModelSerializer):
     class Meta:
         model = m.Opinion
-        fields = ["assessment", "recommendation"]
+        fields = OPINION_FIELDS
 
 
 # Meetings --------------------------------------------------------------------------------
@@ -652,7 +654,7 @@ class MeetingCreateSerializer(InputModelSerializer):
 
     class Meta:
         model = m.Meeting
-        fields = ["board", "starts_at", "location", "video_link"]
+        fields = ["board", *MEETING_FIELDS]
 
 
 class AgendaAddSerializer(InputSerializer):
@@ -728,3 +730,36 @@ class ApplyTemplateSerializer(InputSerializer):
         validators=[MinValueValidator(date(1900, 1, 1)), MaxValueValidator(date(2999, 12, 31))]
     )
     owner = UserField(required=False, allow_null=True, default=None)
+
+
+class JobSerializer(serializers.ModelSerializer):
+    """A background job: `status` queued → running → done (or failed); `download` once done."""
+
+    progress = serializers.SerializerMethodField()
+    detail = serializers.SerializerMethodField()
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = m.Job
+        fields = ["id", "kind", "status", "attempts", "progress", "detail", "download", "created_at", "finished_at"]
+
+    def get_progress(self, job) -> dict:
+        return {"done": job.progress_done, "total": job.progress_total}
+
+    def get_detail(self, job) -> str:
+        if job.status == m.JobStatus.QUEUED and job.attempts == 0:
+            return "No worker has picked the job up yet."
+        if job.status == m.JobStatus.QUEUED:
+            return f"Attempt {job.attempts} failed; it is tried again shortly."
+        if job.status == m.JobStatus.RUNNING:
+            return f"Rendering: {job.progress_done} of {job.progress_total or '?'} cases."
+        if job.status == m.JobStatus.FAILED:
+            return "The job failed; the error is recorded for the administrators, who can retry it."
+        return "Done."
+
+    def get_download(self, job) -> str | None:
+        if job.status != m.JobStatus.DONE or job.kind != "packet.render":
+            return None
+        flags = "&".join(f"{name}=1" for name in ("deidentify", "pdfa") if job.args.get(name))
+        path = reverse("api:meeting-packet-pdf", args=[job.args["meeting_id"]])
+        return path + (f"?{flags}" if flags else "")

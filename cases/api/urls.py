@@ -10,7 +10,12 @@ class Router(SimpleRouter):
 
     def get_routes(self, viewset):
         routes = super().get_routes(viewset)
-        return [route._replace(url=route.url.replace(r"\.pdf{trailing_slash}", r"\.pdf")) for route in routes]
+        return [
+            route._replace(
+                url=route.url.replace(r"\.pdf{trailing_slash}", r"\.pdf").replace(r"\.ics{trailing_slash}", r"\.ics")
+            )
+            for route in routes
+        ]
 
 
 router = Router()
@@ -23,6 +28,7 @@ router.register("opinions", views.OpinionViewSet, basename="opinion")
 router.register("meetings", views.MeetingViewSet, basename="meeting")
 router.register("decisions", views.DecisionViewSet, basename="decision")
 router.register("follow-ups", views.FollowUpViewSet, basename="follow-up")
+router.register("jobs", views.JobViewSet, basename="job")
 
 # Namespaced: the router's names (case-detail, …) would otherwise shadow the portal's.
 app_name = "api"

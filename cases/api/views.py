@@ -1,7 +1,10 @@
 """The REST API: thin viewsets. Reads go through selectors and the permission helper; every write
 and every action calls one service, which decides what is allowed (cases/services/)."""
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -11,11 +14,13 @@ from rest_framework.response import Response
 
 from .. import models as m
 from .. import permissions, selectors
-from ..printing.documents import http_response, render_case_summary, render_meeting_packet
+from ..calendars import ics
+from ..printing.documents import http_response, packet_from_cache, render_case_summary, render_meeting_packet
 from ..services import cases as case_services
 from ..services import decisions as decision_services
 from ..services import followups as follow_up_services
 from ..services import imaging as imaging_services
+from ..services import jobs as job_services
 from ..services import meetings as meeting_services
 from ..services import opinions as opinion_services
 from ..services import pathology as pathology_services
@@ -26,7 +31,7 @@ from . import filters
 from . import serializers as s
 from .etags import expected_version, with_etag
 from .idempotency import idempotent
-from .schema import IF_MATCH_OPTIONAL, PDF_DOWNLOAD
+from .schema import ICS_DOWNLOAD, IF_MATCH_OPTIONAL, PDF_DOWNLOAD
 
 
 def parse(serializer_class, request, **kwargs) -> dict:
@@ -51,6 +56,14 @@ class PdfOrJsonNegotiation(DefaultContentNegotiation):
 
 # A download: GET only, no filters or pagination, PDF or JSON.
 download = {"methods": ["get"], "filter_backends": [], "content_negotiation_class": PdfOrJsonNegotiation}
+
+
+def job_accepted(request, job) -> Response:
+    """202: the work is queued or running; poll `Location` (GET jobs/{id}/) until it says done."""
+    response = Response(s.JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+    response["Location"] = reverse("api:job-detail", args=[job.pk])
+    response["Retry-After"] = "2"
+    return response
 
 
 def show(request, obj, serializer_class, *, status_code=status.HTTP_200_OK) -> Response:
@@ -449,11 +462,32 @@ class MeetingViewSet(ResourceViewSet):
         """The meeting packet as a PDF: `?deidentify=1` for teaching, `?pdfa=1` for PDF/A-3b; watermarked
         DRAFT while the agenda is unpublished. Every download is audited (`meeting.print`, naming its cases)."""
         options = parse_query(s.PacketPdfQuerySerializer, request)
-        pdf = render_meeting_packet(user=request.user, meeting_id=pk, **options)
+        pdf = render_meeting_packet(user=request.user, meeting_id=pk, only_cached=True, **options)
+        if pdf.content is None:
+            # Rendered by a background job: wait a little, then hand the client a job to poll.
+            job = job_services.packet_job_start(
+                by=request.user, meeting=pdf.subject, fingerprint=pdf.fingerprint, **options
+            )
+            job = job_services.job_wait(job=job, seconds=settings.PRINT_JOB_WAIT_SECONDS)
+            ready = packet_from_cache(pdf) if job.status == m.JobStatus.DONE else None
+            if ready is None:
+                return job_accepted(request, job)
+            pdf = ready
         meeting_print_record(
             meeting=pdf.subject, by=request.user, options={**pdf.options, "via": "api"}, case_ids=list(pdf.case_ids)
         )
         return http_response(pdf)
+
+    @extend_schema(operation_id="v1_meetings_calendar_ics_retrieve", responses=ICS_DOWNLOAD, filters=False)
+    @action(detail=True, url_path=r"calendar\.ics", **download)
+    def calendar_ics(self, request, pk=None):
+        """The meeting as an RFC 5545 event (METHOD:CANCEL once cancelled); no patient data; audited."""
+        meeting = selectors.meetings_for_calendar(user=request.user, pk=pk)[0]
+        audit_record(actor=request.user, action="meeting.calendar", obj=meeting, changes={"via": "api"})
+        body = ics.meeting_calendar(meeting, user=request.user, base_url=request.build_absolute_uri("/"))
+        response = HttpResponse(body, content_type=ics.CONTENT_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{ics.filename(meeting)}"'
+        return response
 
 
 # Decisions and follow-up -----------------------------------------------------------------
@@ -570,3 +604,15 @@ class FollowUpViewSet(ResourceViewSet):
         fields = parse(s.ApplyTemplateSerializer, request)
         visits = follow_up_services.follow_up_apply_template(by=request.user, **fields)
         return Response(s.FollowUpSerializer(visits, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class JobViewSet(viewsets.GenericViewSet):
+    """A background job's state (a packet being rendered): poll it after a 202 until `status` is done."""
+
+    serializer_class = s.JobSerializer
+    lookup_value_regex = r"[0-9]{1,18}"
+
+    def retrieve(self, request, pk=None):
+        return Response(
+            s.JobSerializer(permissions.get_job_for_user(request.user, pk), context={"request": request}).data
+        )

@@ -2,12 +2,14 @@
 
 from .audit import AuditChainHead, AuditEvent
 from .boards import Board, BoardMembership, Role, Specialty
+from .calendars import CalendarFeed
 from .cases import Case, CaseEvent, CaseEventKind, PerformanceStatus, Priority, Stage
 from .decisions import Decision, DecisionStatus, PlanCategory
 from .errors import FrozenRecordError
 from .followups import FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
 from .idempotency import IdempotencyKey
 from .imaging import ImagingAddendum, ImagingStudy, KeyImage, Modality
+from .jobs import Job, JobStatus
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
 from .opinions import Opinion
 from .pathology import Discrepancy, PathologyReport, ReportStatus
@@ -19,6 +21,7 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "Board",
+    "CalendarFeed",
     "BoardMembership",
     "Case",
     "CaseEvent",
@@ -34,6 +37,8 @@ __all__ = [
     "IdempotencyKey",
     "ImagingAddendum",
     "ImagingStudy",
+    "Job",
+    "JobStatus",
     "KeyImage",
     "Meeting",
     "MeetingStatus",

@@ -42,6 +42,8 @@ class Meeting(models.Model):
     video_link = models.URLField(blank=True)
     status = models.CharField(max_length=12, choices=MeetingStatus.choices, default=MeetingStatus.SCHEDULED)
     agenda_published_at = models.DateTimeField(null=True, blank=True)
+    # RFC 5545 SEQUENCE of the meeting's calendar event: raised by every change a calendar shows.
+    calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -14,6 +14,7 @@ own HTML, which holds no case content beyond the agenda: when one case changes a
 page count, only that section and the stamp are rendered again.
 """
 
+import dataclasses
 import functools
 import hashlib
 import secrets
@@ -50,7 +51,7 @@ _CREATED = f"tb-created-{secrets.token_hex(8)}"
 
 @dataclass(frozen=True)
 class RenderedPdf:
-    content: bytes
+    content: bytes | None  # None: not rendered yet (render_meeting_packet(only_cached=True))
     filename: str
     fingerprint: str
     from_cache: bool
@@ -224,7 +225,12 @@ def _packet_doc(meeting, front: dict, deidentify: bool) -> dict:
     )
 
 
-def render_meeting_packet(*, user, meeting_id, deidentify: bool = False, pdfa: bool = False) -> RenderedPdf:
+def render_meeting_packet(
+    *, user, meeting_id, deidentify: bool = False, pdfa: bool = False, only_cached: bool = False, progress=None
+) -> RenderedPdf:
+    """The packet. With `only_cached` nothing is rendered: the content is None unless the packet is in the
+    cache (the request then hands the work to a background job, cases/jobs/tasks.py, keyed by the
+    fingerprint). `progress(done, total)` hears of each case section rendered."""
     meeting, cases = selectors.meeting_packet(user=user, pk=meeting_id)
     now = timezone.now()
     front, sections = _sections(meeting, cases, deidentify=deidentify)
@@ -251,7 +257,9 @@ def render_meeting_packet(*, user, meeting_id, deidentify: bool = False, pdfa: b
     cached = cache_get(f"packet-{fingerprint}")
     if cached is not None:
         return result(content=cached, from_cache=True, options=options(True))
-    bodies = _section_pdfs(sections)
+    if only_cached:
+        return result(content=None, from_cache=False, options=options(False))
+    bodies = _section_pdfs(sections, progress=progress)
     frame_pdf = _frame_pdf({**front, "sections": sections, "doc": doc}, flags=flags, pdfa=pdfa, when=now)
     starts = _section_starts(sections, engine.page_count(frame_pdf))
     content = engine.overlay(
@@ -262,6 +270,14 @@ def render_meeting_packet(*, user, meeting_id, deidentify: bool = False, pdfa: b
     )
     cache_put(f"packet-{fingerprint}", content)
     return result(content=content, from_cache=False, options=options(False))
+
+
+def packet_from_cache(pdf: RenderedPdf) -> RenderedPdf | None:
+    """The packet a background job rendered for this plan (render_meeting_packet(only_cached=True)), or None."""
+    content = cache_get(f"packet-{pdf.fingerprint}")
+    if content is None:
+        return None
+    return dataclasses.replace(pdf, content=content, from_cache=True, options={**pdf.options, "from_cache": True})
 
 
 def _section_starts(sections: list[Section], frame_pages: int) -> list[int]:
@@ -304,10 +320,13 @@ def _css_fetcher(stylesheets: tuple[str, ...]) -> AppURLFetcher:
     return AppURLFetcher(resources=_resources([static(name) for name in stylesheets]), loader=load_from_storage)
 
 
-def _section_pdfs(sections: list[Section]) -> dict[str, bytes]:
+def _section_pdfs(sections: list[Section], *, progress=None) -> dict[str, bytes]:
     """Each section's body PDF, from the cache or rendered now (in parallel when several are missing)."""
     bodies = {s.key: cache_get(s.key) for s in sections}
     missing = {s.key: s for s in sections if bodies[s.key] is None}
+    cached_count = len(sections) - len(missing)
+    if progress:
+        progress(cached_count, len(sections))
     if missing:
         css = [static("printing/print.css")]
         jobs = [
@@ -319,7 +338,9 @@ def _section_pdfs(sections: list[Section]) -> dict[str, bytes]:
             for key, s in missing.items()
         ]
         workers = settings.PRINT_WORKERS or engine.default_workers()
-        for key, pdf in engine.render_jobs(jobs, workers=workers, loader=load_from_storage).items():
+        on_done = (lambda n: progress(cached_count + n, len(sections))) if progress else None
+        rendered = engine.render_jobs(jobs, workers=workers, loader=load_from_storage, on_done=on_done)
+        for key, pdf in rendered.items():
             cache_put(key, pdf)
             bodies[key] = pdf
     for section in sections:

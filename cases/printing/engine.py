@@ -6,6 +6,7 @@ Worker processes import this module alone, so it must not import Django or our m
 import io
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,15 +68,27 @@ def render_job(job: Job) -> tuple[str, bytes]:
     return job.key, render(job.html, fetcher=AppURLFetcher(resources=dict(job.resources)), pdf_variant=job.pdf_variant)
 
 
-def render_jobs(jobs: list[Job], *, workers: int, loader: Loader | None = None) -> dict[str, bytes]:
-    """Render each job, in parallel worker processes when there is more than one job and worker."""
-    if workers > 1 and len(jobs) > 1:
-        return dict(_worker_pool(workers).map(render_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
-    fetcher, image_cache = AppURLFetcher(loader=loader), {}
+def render_jobs(
+    jobs: list[Job], *, workers: int, loader: Loader | None = None, on_done: Callable[[int], None] | None = None
+) -> dict[str, bytes]:
+    """Render each job, in parallel worker processes when there is more than one job and worker.
+
+    `on_done(n)` is told after each document how many are rendered so far (a background job's progress).
+    """
     results = {}
+    if workers > 1 and len(jobs) > 1:
+        chunk = max(1, len(jobs) // (workers * 4))
+        for key, pdf in _worker_pool(workers).map(render_job, jobs, chunksize=chunk):
+            results[key] = pdf
+            if on_done:
+                on_done(len(results))
+        return results
+    fetcher, image_cache = AppURLFetcher(loader=loader), {}
     for job in jobs:
         fetcher.resources.update(job.resources)
         results[job.key] = render(job.html, fetcher=fetcher, pdf_variant=job.pdf_variant, image_cache=image_cache)
+        if on_done:
+            on_done(len(results))
     return results
 
 

@@ -4,8 +4,17 @@ from django.db import transaction
 
 from .. import permissions
 from ..models import Board, Case, CaseEventKind, Patient, Stage
-from .audit import audit_record, diff, snapshot
-from .common import case_event_add, check_version, lock, require_not_withdrawn, save_validated
+from .audit import audit_record, snapshot
+from .common import (
+    case_event_add,
+    check_version,
+    lock,
+    model_update,
+    refuse_unknown,
+    require_not_withdrawn,
+    save_changes,
+    save_validated,
+)
 from .errors import Conflict
 from .plausibility import check_birth_date
 
@@ -29,9 +38,7 @@ def field_labels(model, names) -> str:
 
 def patient_create(*, board: Board, by, **fields) -> Patient:
     permissions.require(by, "patient.create", board.pk)
-    unknown = set(fields) - set(PATIENT_FIELDS)
-    if unknown:
-        raise TypeError(f"Unknown patient fields: {sorted(unknown)}")
+    refuse_unknown(fields, PATIENT_FIELDS, "patient")
     check_birth_date(fields.get("birth_date"))
     patient = Patient(registered_board=board, created_by=by, **fields)
     with transaction.atomic():
@@ -45,15 +52,10 @@ def patient_update(*, patient: Patient, by, **fields) -> Patient:
     check_birth_date(fields.get("birth_date"))
     with transaction.atomic():
         patient = lock(patient)
-        before = snapshot(patient, list(fields))
-        for name, value in fields.items():
-            if name not in PATIENT_FIELDS:
-                raise TypeError(f"Unknown patient field: {name}")
-            setattr(patient, name, value)
-        save_validated(patient)
-        audit_record(
-            actor=by, action="patient.update", obj=patient, changes=diff(before, snapshot(patient, list(fields)))
-        )
+        changes = model_update(instance=patient, fields=PATIENT_FIELDS, data=fields)
+        if not changes:
+            return patient
+        save_changes(instance=patient, changes=changes, by=by, action="patient.update")
     return patient
 
 
@@ -66,9 +68,7 @@ def case_create(*, patient: Patient, board: Board, by, refuse_second_open_case: 
     """Register a referral. `refuse_second_open_case`: refuse while the patient has an open case on the board
     (the portal asks the user to confirm that a second case is meant, not a duplicate)."""
     permissions.require(by, "case.create", board.pk)
-    unknown = set(fields) - set(CASE_FIELDS)
-    if unknown:
-        raise TypeError(f"Unknown case fields: {sorted(unknown)}")
+    refuse_unknown(fields, CASE_FIELDS, "case")
     if patient.is_merged:
         raise Conflict(
             f"This patient record was merged into {patient.merged_into}: register the case there.",
@@ -96,23 +96,16 @@ def case_create(*, patient: Patient, board: Board, by, refuse_second_open_case: 
 def case_update(*, case: Case, by, expected_version: int | None = None, **fields) -> Case:
     """Edit the referral. Refused when based on an old version: nobody's edit is silently lost."""
     permissions.require(by, "case.update", case.board_id)
-    unknown = set(fields) - set(CASE_FIELDS)
-    if unknown:
-        raise TypeError(f"Unknown case fields: {sorted(unknown)}")
+    refuse_unknown(fields, CASE_FIELDS, "case")
     with transaction.atomic():
         case = lock(case)
         check_version(case, expected_version, "case")
         require_not_withdrawn(case)
-        before = snapshot(case, list(fields))
-        for name, value in fields.items():
-            setattr(case, name, value)
-        changes = diff(before, snapshot(case, list(fields)))
+        changes = model_update(instance=case, fields=CASE_FIELDS, data=fields)
         if not changes:
             return case
-        case.version += 1
-        save_validated(case, update_fields=[*changes, "version", "updated_at"])
+        save_changes(instance=case, changes=changes, by=by, action="case.update")
         case_event_add(
             case=case, kind=CaseEventKind.UPDATED, summary="Referral updated: " + field_labels(Case, changes), actor=by
         )
-        audit_record(actor=by, action="case.update", obj=case, changes=changes)
     return case

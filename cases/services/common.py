@@ -1,17 +1,23 @@
-"""Small pieces every service uses: row locks, version checks, validation and the case timeline."""
+"""Small pieces every service uses: row locks, version checks, updates, validation and the case timeline."""
 
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from ..models import BoardMembership, Case, CaseEvent
+from .audit import audit_record, diff, snapshot
 from .errors import Conflict, StaleVersion
 from .plausibility import UNIQUE_SENTENCES, constraint_sentence, readable
 
+M = TypeVar("M", bound=models.Model)
+Changes = dict[str, list[Any]]
 
-def lock(obj: models.Model) -> models.Model:
+
+def lock(obj: M) -> M:
     """Re-read the row under SELECT … FOR UPDATE; call inside transaction.atomic()."""
     return type(obj)._default_manager.select_for_update().get(pk=obj.pk)
 
@@ -28,6 +34,48 @@ def require_not_withdrawn(case: Case) -> None:
             f"Case {case.pk} was withdrawn ({case.withdrawal_reason}); it is kept as it was and is not changed.",
             code="case_withdrawn",
         )
+
+
+def refuse_unknown(data: Mapping[str, Any], allowed: Collection[str], noun: str) -> None:
+    """A service is called with the fields it edits and no others: anything else is a programming error."""
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise TypeError(f"Unknown {noun} fields: {sorted(unknown)}")
+
+
+def model_update(*, instance: models.Model, fields: Collection[str], data: Mapping[str, Any]) -> Changes:
+    """Set `data` on `instance` (names outside `fields` refused) and return what changed: {name: [before, after]}.
+
+    The shape of HackSoft's `model_update`; nothing is saved, so the caller decides, under its lock,
+    whether there is anything to save.
+    """
+    refuse_unknown(data, fields, instance._meta.verbose_name)
+    before = _columns(instance, data)
+    for name, value in data.items():
+        setattr(instance, name, value)
+    return diff(before, _columns(instance, data))
+
+
+def _columns(instance: models.Model, names: Collection[str]) -> dict[str, Any]:
+    # A foreign key by its id: comparing never loads the related row.
+    attnames = [instance._meta.get_field(name).attname for name in names]
+    return dict(zip(names, snapshot(instance, attnames).values(), strict=True))
+
+
+def save_changes(*, instance: models.Model, changes: Changes, by: Any, action: str) -> None:
+    """Save the changed columns (with the version bumped) and audit the diff, in the caller's transaction.
+
+    Call it only when `changes` is not empty: a no-op edit keeps its version (and ETag) and writes no audit row.
+    """
+    concrete = {f.name for f in instance._meta.concrete_fields}
+    columns = [name for name in changes if name in concrete]
+    if "version" in concrete:
+        instance.version += 1
+        columns.append("version")
+    if "updated_at" in concrete:
+        columns.append("updated_at")
+    save_validated(instance, update_fields=columns)
+    audit_record(actor=by, action=action, obj=instance, changes=changes)
 
 
 # The dates a clinical record may hold. Outside them lies a typing slip or hostile input, and dates at
@@ -55,13 +103,17 @@ def _dates_of(obj: models.Model, names: list[str] | None) -> dict:
 
 
 def save_validated(obj: models.Model, *, update_fields: list[str] | None = None) -> None:
-    """Run the model's validation (field errors raise ValidationError) and save."""
+    """Run the model's validation (field errors raise ValidationError) and save.
+
+    With `update_fields`, only those fields are validated, their uniqueness included (a changed record
+    number that another patient holds is a field error, not an IntegrityError).
+    """
     exclude = None
     if update_fields is not None:
         exclude = [f.name for f in obj._meta.fields if f.name not in update_fields]
     validate_dates(**_dates_of(obj, update_fields))
     try:
-        obj.full_clean(exclude=exclude, validate_unique=update_fields is None, validate_constraints=True)
+        obj.full_clean(exclude=exclude, validate_unique=True, validate_constraints=True)
     except ValidationError as error:
         raise readable(error) from None
     try:

@@ -23,13 +23,25 @@ from ..models import (
     PlanCategory,
     Stage,
 )
-from .audit import audit_record, diff, snapshot
-from .common import case_event_add, check_version, lock, require_board_members, save_validated
+from .audit import audit_record, snapshot
+from .common import (
+    Changes,
+    case_event_add,
+    check_version,
+    lock,
+    model_update,
+    refuse_unknown,
+    require_board_members,
+    save_changes,
+    save_validated,
+)
 from .errors import Conflict, Gate, GatesUnmet
 from .followups import plan_owners
 from .workflow import current_pathology_reports, current_signed_decision
 
 DECISION_FIELDS = ["consensus_diagnosis", "plan", "rationale", "dissent"]
+# What an edit of a draft may change besides its participants: the fields, and the meeting (None: not at one).
+DRAFT_FIELDS = ["meeting", *DECISION_FIELDS]
 FOLLOW_UP_DAYS = 28
 
 
@@ -51,9 +63,7 @@ def decision_record(
     permissions.require(by, "decision.supersede" if supersedes else "decision.record", case.board_id)
     _check_meeting(case, meeting)
     require_board_members(board_id=case.board_id, users=participants, field="participants")
-    unknown = set(fields) - set(DECISION_FIELDS)
-    if unknown:
-        raise TypeError(f"Unknown decision fields: {sorted(unknown)}")
+    refuse_unknown(fields, DECISION_FIELDS, "decision")
     with transaction.atomic():
         case = lock(case)
         if case.stage == Stage.CLOSED:
@@ -86,32 +96,36 @@ def decision_record(
 
 
 def decision_update(
-    *, decision: Decision, by, expected_version: int | None = None, participants=None, meeting=None, **fields
+    *, decision: Decision, by, expected_version: int | None = None, participants=None, **fields
 ) -> Decision:
+    """Edit a draft. What is left out stays; `meeting=None` clears the meeting, `participants` replaces them."""
     permissions.require(by, "decision.record", decision.case.board_id)
-    unknown = set(fields) - set(DECISION_FIELDS)
-    if unknown:
-        raise TypeError(f"Unknown decision fields: {sorted(unknown)}")
+    refuse_unknown(fields, DRAFT_FIELDS, "decision")
     with transaction.atomic():
         decision = lock(decision)
         check_version(decision, expected_version, "decision")
         if decision.is_signed:
             raise Conflict("A signed decision cannot change; record a correction instead.", code="decision_signed")
-        before = snapshot(decision, DECISION_FIELDS)
-        for name, value in fields.items():
-            setattr(decision, name, value)
-        if meeting is not None:
-            _check_meeting(decision.case, meeting)
-            decision.meeting = meeting
+        if "meeting" in fields:
+            _check_meeting(decision.case, fields["meeting"])
         if participants is not None:
             require_board_members(board_id=decision.case.board_id, users=participants, field="participants")
+        changes = model_update(instance=decision, fields=DRAFT_FIELDS, data=fields)
+        changes |= _participants_change(decision, participants)
+        if not changes:
+            return decision
+        save_changes(instance=decision, changes=changes, by=by, action="decision.update")
+        if "participants" in changes:
             decision.participants.set(participants)
-        decision.version += 1
-        save_validated(decision)
-        audit_record(
-            actor=by, action="decision.update", obj=decision, changes=diff(before, snapshot(decision, DECISION_FIELDS))
-        )
     return decision
+
+
+def _participants_change(decision: Decision, participants) -> Changes:
+    if participants is None:
+        return {}
+    before = sorted(decision.participants.values_list("pk", flat=True))
+    after = sorted({user.pk for user in participants})
+    return {"participants": [before, after]} if before != after else {}
 
 
 def decision_correct(*, decision: Decision, by, reason: str, participants=(), meeting=None, **fields) -> Decision:

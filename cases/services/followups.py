@@ -10,8 +10,18 @@ from django.utils import timezone
 from .. import permissions
 from ..models import BoardMembership, Case, CaseEventKind, FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
 from .audit import audit_record
-from .common import case_event_add, check_version, lock, require_board_members, validate_dates
+from .common import (
+    case_event_add,
+    check_version,
+    lock,
+    model_update,
+    require_board_members,
+    save_changes,
+    validate_dates,
+)
 from .errors import Conflict
+
+REASSIGN_FIELDS = ["owner", "due_on"]
 
 
 def add_months(day: date, months: int) -> date:
@@ -20,15 +30,8 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _require_manager_or_owner(follow_up: FollowUp, by) -> None:
-    if follow_up.owner_id == getattr(by, "pk", None):
-        permissions.require_visible(by, follow_up.case.board_id)
-        return
-    permissions.require(by, "followup.manage", follow_up.case.board_id)
-
-
 def _close(*, follow_up: FollowUp, by, status: str, reason: str, expected_version: int | None) -> FollowUp:
-    _require_manager_or_owner(follow_up, by)
+    permissions.require_follow_up_closer(by, follow_up)
     with transaction.atomic():
         follow_up = lock(follow_up)
         check_version(follow_up, expected_version, "follow-up")
@@ -114,16 +117,10 @@ def follow_up_reassign(
     with transaction.atomic():
         follow_up = lock(follow_up)
         check_version(follow_up, expected_version, "follow-up")
-        before = {"owner": follow_up.owner_id, "due_on": follow_up.due_on.isoformat()}
-        follow_up.owner, follow_up.due_on = owner, due_on
-        follow_up.version += 1
-        follow_up.save(update_fields=["owner", "due_on", "version"])
-        audit_record(
-            actor=by,
-            action="follow_up.update",
-            obj=follow_up,
-            changes={"owner": [before["owner"], follow_up.owner_id], "due_on": [before["due_on"], due_on.isoformat()]},
-        )
+        changes = model_update(instance=follow_up, fields=REASSIGN_FIELDS, data={"owner": owner, "due_on": due_on})
+        if not changes:
+            return follow_up
+        save_changes(instance=follow_up, changes=changes, by=by, action="follow_up.update")
     return follow_up
 
 

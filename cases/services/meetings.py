@@ -19,12 +19,30 @@ from ..models import (
     Stage,
 )
 from .audit import audit_record, snapshot
-from .common import case_event_add, lock, require_board_members, require_not_withdrawn, save_validated
+from .calendars import meeting_calendar_changed
+from .common import (
+    case_event_add,
+    lock,
+    model_update,
+    require_board_members,
+    require_not_withdrawn,
+    save_changes,
+    save_validated,
+)
 from .errors import Conflict
+from .jobs import packet_prerender
 from .plausibility import check_meeting_start
 
 MEETING_FIELDS = ["starts_at", "location", "video_link"]
+AGENDA_ITEM_FIELDS = ["presenter", "minutes"]
 OPEN_STATUSES = {MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS}
+
+
+def _agenda_changed(meeting: Meeting, by) -> None:
+    """Calendars see a new SEQUENCE; a published agenda's packet is rendered again in the background."""
+    meeting_calendar_changed(meeting)
+    if meeting.is_published:
+        packet_prerender(meeting=meeting, by=by)
 
 
 def _require_open(meeting: Meeting) -> None:
@@ -90,6 +108,7 @@ def agenda_add(*, meeting: Meeting, case: Case, by, presenter=None, minutes: int
             patient_id=case.patient_id,
             changes={"meeting": meeting.pk, "late": item.is_late},
         )
+        _agenda_changed(meeting, by)
     return item
 
 
@@ -120,16 +139,12 @@ def agenda_item_update(*, item: AgendaItem, by, presenter=None, minutes: int | N
     with transaction.atomic():
         lock(item.meeting)
         item = lock(item)
-        item.presenter = presenter
-        if minutes is not None:
-            item.minutes = minutes
-        save_validated(item)
-        audit_record(
-            actor=by,
-            action="agenda.update",
-            obj=item,
-            changes={"presenter": item.presenter_id, "minutes": item.minutes},
-        )
+        data = {"presenter": presenter} | ({"minutes": minutes} if minutes is not None else {})
+        changes = model_update(instance=item, fields=AGENDA_ITEM_FIELDS, data=data)
+        if not changes:
+            return item
+        save_changes(instance=item, changes=changes, by=by, action="agenda.update")
+        _agenda_changed(item.meeting, by)
     return item
 
 
@@ -144,6 +159,7 @@ def agenda_remove(*, item: AgendaItem, by) -> None:
         audit_record(actor=by, action="agenda.remove", obj=item, case_id=item.case_id, changes={"meeting": meeting.pk})
         case_event_add(case=item.case, kind=CaseEventKind.AGENDA, summary="Removed from the agenda", actor=by)
         item.delete()
+        _agenda_changed(meeting, by)
 
 
 def agenda_reorder(*, meeting: Meeting, by, item_ids: list[int]) -> list[AgendaItem]:
@@ -158,6 +174,7 @@ def agenda_reorder(*, meeting: Meeting, by, item_ids: list[int]) -> list[AgendaI
             items[pk].position = position
         AgendaItem.objects.bulk_update(items.values(), ["position"])
         audit_record(actor=by, action="agenda.reorder", obj=meeting, changes={"order": list(item_ids)})
+        _agenda_changed(meeting, by)
     return [items[pk] for pk in item_ids]
 
 
@@ -174,6 +191,8 @@ def agenda_publish(*, meeting: Meeting, by) -> Meeting:
         meeting.agenda_published_at = timezone.now()
         meeting.save(update_fields=["agenda_published_at"])
         audit_record(actor=by, action="agenda.publish", obj=meeting)
+        meeting_calendar_changed(meeting)
+        packet_prerender(meeting=meeting, by=by)
     return meeting
 
 
@@ -212,6 +231,7 @@ def meeting_set_status(*, meeting: Meeting, by, status: str) -> Meeting:
         meeting.status = status
         meeting.save(update_fields=["status"])
         audit_record(actor=by, action="meeting.status", obj=meeting, changes={"status": [before, status]})
+        meeting_calendar_changed(meeting)
     return meeting
 
 

@@ -5,8 +5,8 @@ from django.db import IntegrityError, transaction
 
 from .. import permissions
 from ..models import Case, CaseEventKind, Opinion, Stage
-from .audit import audit_record, diff, snapshot
-from .common import case_event_add, check_version, lock, save_validated
+from .audit import audit_record, snapshot
+from .common import case_event_add, check_version, lock, model_update, refuse_unknown, save_changes, save_validated
 from .errors import Conflict
 from .workflow import current_pathology_reports, current_signed_decision
 
@@ -64,24 +64,17 @@ def opinion_update(*, opinion: Opinion, by, expected_version: int | None = None,
     permissions.require(by, "opinion.record", opinion.case.board_id)
     if opinion.author_id != by.pk:
         raise PermissionDenied("Only the author edits their specialty input.")
-    unknown = set(fields) - set(OPINION_FIELDS)
-    if unknown:
-        raise TypeError(f"Unknown opinion fields: {sorted(unknown)}")
+    refuse_unknown(fields, OPINION_FIELDS, "opinion")
     with transaction.atomic():
         case = lock(opinion.case)
         opinion = lock(opinion)
         check_version(opinion, expected_version, "specialty input")
         _refuse_when_closed(case)
-        before = snapshot(opinion, OPINION_FIELDS)
-        for name, value in fields.items():
-            setattr(opinion, name, value)
-        changes = diff(before, snapshot(opinion, OPINION_FIELDS))
+        changes = model_update(instance=opinion, fields=OPINION_FIELDS, data=fields)
         if not changes:
             return opinion
-        opinion.version += 1
-        save_validated(opinion)
+        save_changes(instance=opinion, changes=changes, by=by, action="opinion.update")
         case_event_add(
             case=case, kind=CaseEventKind.OPINION, summary=f"{opinion.get_specialty_display()} input edited", actor=by
         )
-        audit_record(actor=by, action="opinion.update", obj=opinion, changes=changes)
     return opinion

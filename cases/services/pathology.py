@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from .. import permissions
 from ..models import Case, CaseEventKind, Discrepancy, PathologyReport, ReportStatus, Stage
-from .audit import audit_record, diff, snapshot
-from .common import case_event_add, check_version, lock, save_validated
+from .audit import audit_record, snapshot
+from .common import case_event_add, check_version, lock, model_update, refuse_unknown, save_changes, save_validated
 from .errors import Conflict
 from .plausibility import check_icdo3, check_record_date
 from .workflow import apply_stage_locked
@@ -63,22 +63,17 @@ def pathology_report_update(
 ) -> PathologyReport:
     """Edit a preliminary report; signed-out reports change only by amendment."""
     permissions.require(by, "pathology.add", report.case.board_id)
+    refuse_unknown(fields, REPORT_FIELDS, "report")
     check_report(report.case, fields)
     with transaction.atomic():
         report = lock(report)
         check_version(report, expected_version, "pathology report")
         if report.status != ReportStatus.PRELIMINARY:
             raise Conflict("A signed-out report is not edited; amend it instead.", code="report_signed_out")
-        before = snapshot(report, list(fields))
-        for name, value in fields.items():
-            if name not in REPORT_FIELDS:
-                raise TypeError(f"Unknown report field: {name}")
-            setattr(report, name, value)
-        report.version += 1
-        save_validated(report)
-        audit_record(
-            actor=by, action="pathology.update", obj=report, changes=diff(before, snapshot(report, list(fields)))
-        )
+        changes = model_update(instance=report, fields=REPORT_FIELDS, data=fields)
+        if not changes:
+            return report
+        save_changes(instance=report, changes=changes, by=by, action="pathology.update")
     return report
 
 

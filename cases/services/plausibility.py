@@ -73,7 +73,9 @@ def check_record_date(*, field: str, label: str, day: date | None, birth_date: d
 
 def check_meeting_start(starts_at) -> None:
     """A new meeting starts today or later: a start in the past is nearly always a slip of the year or month."""
-    if starts_at is not None and timezone.localtime(starts_at).date() < today():
+    if starts_at is None or not 1900 <= starts_at.year <= 2199:
+        return  # outside the calendar a record may hold: save_validated refuses it with its own sentence
+    if timezone.localtime(starts_at).date() < today():
         raise ValidationError(
             {"starts_at": f"This start ({timezone.localtime(starts_at):%d %b %Y, %H:%M}) is in the past. "
              "A new meeting starts today or later: check the date."}

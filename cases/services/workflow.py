@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from .. import permissions
-from ..models import Case, CaseEventKind, ReportStatus, Specialty, Stage
+from ..models import Case, CaseEventKind, DecisionStatus, ReportStatus, Specialty, Stage
 from .audit import audit_record
 from .common import case_event_add, check_version, lock, require_not_withdrawn
 from .errors import Conflict, Gate, GatesUnmet
@@ -56,6 +56,11 @@ def current_pathology_reports(case: Case) -> list:
 def current_signed_decision(case: Case):
     signed = [d for d in case.decisions.all() if d.is_signed and d.superseded_at is None]
     return signed[0] if signed else None
+
+
+def draft_decision(case: Case):
+    """The case's draft decision (at most one), from the prefetched rows."""
+    return next((d for d in case.decisions.all() if d.status == DecisionStatus.DRAFT), None)
 
 
 def _referral_gates(case: Case) -> list[Gate]:

@@ -15,7 +15,7 @@ from ..models import (
     Sex,
     Stage,
 )
-from ..services.imaging import validate_key_image
+from ..services.imaging import STUDY_FIELDS, validate_key_image
 
 KEY_IMAGE_SLOTS = (1, 2, 3)
 
@@ -217,7 +217,7 @@ class ImagingStudyForm(PortalForm):
         return [(data[f"image_{n}"], data[f"caption_{n}"].strip()) for n in KEY_IMAGE_SLOTS if data.get(f"image_{n}")]
 
     def study_fields(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.base_fields}
+        return {name: self.cleaned_data[name] for name in STUDY_FIELDS}
 
 
 class ImagingAmendForm(PortalForm):

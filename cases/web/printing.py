@@ -2,9 +2,12 @@
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
+from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
-from ..printing.documents import http_response, render_case_summary, render_meeting_packet
+from ..models import JobStatus
+from ..printing.documents import http_response, packet_from_cache, render_case_summary, render_meeting_packet
+from ..services.jobs import packet_job_start
 from ..services.printing import case_print_record, meeting_print_record
 
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
@@ -40,6 +43,15 @@ def meeting_packet_pdf(request, pk: int):
         deidentify, pdfa = _flag(request, "deidentify"), _flag(request, "pdfa")
     except BadFlag as error:
         return HttpResponseBadRequest(str(error))
-    pdf = render_meeting_packet(user=request.user, meeting_id=pk, deidentify=deidentify, pdfa=pdfa)
+    # A packet already rendered (a reprint, or pre-rendered when the agenda was published) downloads at once;
+    # otherwise a background job renders it and the coordinator watches its progress.
+    flags = {"deidentify": deidentify, "pdfa": pdfa}
+    pdf = render_meeting_packet(user=request.user, meeting_id=pk, only_cached=True, **flags)
+    if pdf.content is None:
+        job = packet_job_start(by=request.user, meeting=pdf.subject, fingerprint=pdf.fingerprint, **flags)
+        ready = packet_from_cache(pdf) if job.status == JobStatus.DONE else None
+        if ready is None:
+            return redirect("job-detail", job.pk)
+        pdf = ready
     meeting_print_record(meeting=pdf.subject, by=request.user, options=pdf.options, case_ids=list(pdf.case_ids))
     return http_response(pdf)

@@ -3,9 +3,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import printing
-from .views import audit, auth, cases, dashboard, meetings, records, registry
+from .views import audit, auth, calendars, cases, dashboard, health, jobs, meetings, records, registry
 
 urlpatterns = [
+    # Health, for load balancers (no sign-in, no patient data)
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     # Signing in and out
     path(
         "login/",
@@ -61,9 +64,14 @@ urlpatterns = [
     path("agenda-items/<int:pk>/", meetings.agenda_item_update, name="agenda-item-update"),
     path("agenda-items/<int:pk>/remove/", meetings.agenda_item_remove, name="agenda-item-remove"),
     path("agenda-items/<int:pk>/outcome/", meetings.agenda_outcome, name="agenda-outcome"),
+    path("meetings/<int:pk>/calendar.ics", calendars.meeting_calendar, name="meeting-calendar"),
+    # Calendar feeds: the secret address is the credential (calendar programs cannot sign in)
+    path("calendar/", calendars.calendar_settings, name="calendar-settings"),
+    path("calendar/<str:token>.ics", calendars.calendar_feed, name="calendar-feed"),
     # Audit trail (auditors and administrators)
     path("audit/", audit.audit_log, name="audit-log"),
     # Paper
     path("cases/<int:pk>/summary.pdf", printing.case_summary_pdf, name="case-summary-pdf"),
     path("meetings/<int:pk>/packet.pdf", printing.meeting_packet_pdf, name="meeting-packet-pdf"),
+    path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
 ]

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -21,14 +20,6 @@ from ..forms import CaseCreateForm, CaseFilterForm, MoveForm, PatientForm, Refer
 PAGE_SIZE = 25
 
 
-def boards_allowing(user, action: str) -> list:
-    """The user's memberships on boards where they may do `action`; refuse outright when there are none."""
-    allowed = [m for m in permissions.memberships_of(user).values() if permissions.can(user, action, m.board_id)]
-    if not allowed:
-        raise PermissionDenied(permissions.RULES[action][2])
-    return allowed
-
-
 @login_required
 def case_list(request):
     form = CaseFilterForm(
@@ -38,10 +29,7 @@ def case_list(request):
     )
     cases = selectors.case_list(user=request.user, **form.filters())
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
-    can_register = any(
-        permissions.can(request.user, "patient.create", board_id)
-        for board_id in permissions.visible_board_ids(request.user)
-    )
+    can_register = permissions.can_anywhere(request.user, "patient.create")
     return render(request, "cases/case_list.html", {"form": form, "page": page, "can_register": can_register})
 
 
@@ -58,8 +46,8 @@ def case_page_context(user, case) -> dict:
     follow_ups, today = list(case.follow_ups.all()), timezone.localdate()
     for follow_up in follow_ups:
         follow_up.overdue = follow_up.is_overdue_on(today)
-        follow_up.closable = follow_up.status == FollowUpStatus.PLANNED and (
-            follow_up.owner_id == user.pk or "followup.manage" in can
+        follow_up.closable = follow_up.status == FollowUpStatus.PLANNED and permissions.can_close_follow_up(
+            user, follow_up
         )
     stage_index = workflow.ORDER.index(case.stage)
     return {
@@ -79,7 +67,7 @@ def case_page_context(user, case) -> dict:
         "my_opinion": next((o for o in case.opinions.all() if o.author_id == user.pk), None),
         "input_open": not opinions.input_is_closed(case),
         "decisions": case.decisions.all(),
-        "has_draft": any(not d.is_signed for d in case.decisions.all()),
+        "has_draft": workflow.draft_decision(case) is not None,
         "follow_ups": follow_ups,
         "agenda_items": case.agenda_items.all(),
         "events": case.events.all(),
@@ -103,8 +91,7 @@ def patient_detail(request, pk):
     context = {
         "patient": patient,
         "cases": selectors.patient_cases(user=request.user, patient=patient),
-        "can_add_case": not patient.is_merged
-        and any(permissions.can(request.user, "case.create", b) for b in permissions.visible_board_ids(request.user)),
+        "can_add_case": not patient.is_merged and permissions.can_anywhere(request.user, "case.create"),
         "can_merge": not patient.is_merged
         and permissions.can(request.user, "patient.merge", patient.registered_board_id),
         "merged_records": list(patient.merged_records.all()),
@@ -114,7 +101,8 @@ def patient_detail(request, pk):
 
 @login_required
 def patient_new(request):
-    form = PatientForm(request.POST or None, memberships=boards_allowing(request.user, "patient.create"))
+    memberships = permissions.memberships_allowing(request.user, "patient.create")
+    form = PatientForm(request.POST or None, memberships=memberships)
     if request.method == "POST" and form.is_valid():
         fields = {name: value for name, value in form.cleaned_data.items() if name != "board"}
         ok, patient = submit_once(
@@ -151,7 +139,7 @@ def case_new(request, patient_pk):
     open_cases = selectors.open_cases_of(user=request.user, patient=patient)
     form = CaseCreateForm(
         request.POST or None,
-        memberships=boards_allowing(request.user, "case.create"),
+        memberships=permissions.memberships_allowing(request.user, "case.create"),
         has_open_cases=bool(open_cases),
     )
     if request.method == "POST" and form.is_valid():
@@ -182,8 +170,7 @@ def case_new(request, patient_pk):
 
 @login_required
 def referral_edit(request, pk):
-    case = permissions.get_case_for_user(request.user, pk)
-    permissions.require(request.user, "case.update", case.board_id)
+    case = permissions.get_case_for_user(request.user, pk, "case.update")
     initial = {name: getattr(case, name) for name in ReferralForm.base_fields} | {"version": case.version}
     form = ReferralForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -226,8 +213,7 @@ def stale_differences(form, obj) -> list[tuple[str, object, object]] | None:
 @login_required
 def case_move(request, pk, to):
     """The stage bar posts here; the page itself is shown when a move needs a reason or was refused."""
-    case = permissions.get_case_for_user(request.user, pk)
-    permissions.require(request.user, "case.transition", case.board_id)
+    case = permissions.get_case_for_user(request.user, pk, "case.transition")
     if to not in Stage.values:
         raise Http404("There is no such stage.")
     form = MoveForm(request.POST or None, initial={"version": case.version})

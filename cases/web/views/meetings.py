@@ -8,12 +8,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ... import permissions, selectors
-from ...models import DecisionStatus, MeetingStatus, Outcome
-from ...services import meetings
+from ...models import MeetingStatus, Outcome
+from ...services import meetings, workflow
 from ...services.audit import audit_record
 from ..common import act, form_page, posted_choice, posted_ids, refused_status, submit, submit_once
 from ..forms import AgendaAddForm, AgendaItemForm, AttendanceForm, MeetingForm, OutcomeForm
-from .cases import boards_allowing, case_page_context
+from .cases import case_page_context
 from .records import decision_form
 
 PAST_LIMIT = 30
@@ -30,11 +30,6 @@ def meeting_url(meeting, anchor: str = "") -> str:
     return reverse("meeting-detail", args=[meeting.pk]) + (f"#{anchor}" if anchor else "")
 
 
-def agenda_item_for(user, pk):
-    queryset = permissions.agenda_items_visible_to(user).select_related("meeting__board", "case__patient")
-    return permissions.get_visible(queryset, pk)
-
-
 @login_required
 def meeting_list(request):
     user = request.user
@@ -42,14 +37,15 @@ def meeting_list(request):
         "upcoming": selectors.meeting_list(user=user, upcoming=True),
         "past": selectors.meeting_list(user=user, upcoming=False)[:PAST_LIMIT],
         "cancelled": selectors.meeting_list(user=user, cancelled=True)[:PAST_LIMIT],
-        "can_schedule": any(permissions.can(user, "meeting.manage", b) for b in permissions.visible_board_ids(user)),
+        "can_schedule": permissions.can_anywhere(user, "meeting.manage"),
     }
     return render(request, "meetings/meeting_list.html", context)
 
 
 @login_required
 def meeting_new(request):
-    form = MeetingForm(request.POST or None, memberships=boards_allowing(request.user, "meeting.manage"))
+    memberships = permissions.memberships_allowing(request.user, "meeting.manage")
+    form = MeetingForm(request.POST or None, memberships=memberships)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         ok, meeting = submit_once(
@@ -141,8 +137,7 @@ def agenda_added(item) -> str:
 @require_POST
 @login_required
 def agenda_add(request, pk):
-    meeting = selectors.meeting_detail(user=request.user, pk=pk)
-    permissions.require(request.user, "meeting.manage", meeting.board_id)
+    meeting = selectors.meeting_detail(user=request.user, pk=pk, action="meeting.manage")
     form = AgendaAddForm(
         request.POST,
         candidates=list(selectors.agenda_candidates(meeting=meeting)),
@@ -170,7 +165,7 @@ def agenda_add(request, pk):
 @require_POST
 @login_required
 def agenda_item_update(request, pk):
-    item = agenda_item_for(request.user, pk)
+    item = permissions.get_agenda_item_for_user(request.user, pk)
     members = selectors.board_members(board_id=item.meeting.board_id)
     form = AgendaItemForm(request.POST, prefix=f"item-{item.pk}", members=members)
     if form.is_valid():
@@ -190,7 +185,7 @@ def agenda_item_update(request, pk):
 @require_POST
 @login_required
 def agenda_item_remove(request, pk):
-    item = agenda_item_for(request.user, pk)
+    item = permissions.get_agenda_item_for_user(request.user, pk)
     act(request, lambda: meetings.agenda_remove(item=item, by=request.user), "The case is removed from the agenda.")
     return redirect(meeting_url(item.meeting, "agenda"))
 
@@ -277,7 +272,7 @@ def meeting_run(request, pk, item_pk=None, outcome_form=None):
     audit_record(actor=request.user, action="case.view", obj=case)
     index = items.index(current)
     present = [row.user_id for row in meeting.attendance.all() if row.present]
-    draft = next((d for d in case.decisions.all() if d.status == DecisionStatus.DRAFT), None)
+    draft = workflow.draft_decision(case)
     context = case_page_context(request.user, case) | {
         "meeting": meeting,
         "slots": slots,
@@ -289,8 +284,7 @@ def meeting_run(request, pk, item_pk=None, outcome_form=None):
         "outcome_form": outcome_form or OutcomeForm(),
         "decision_form": decision_form(None, case, decision=draft, meeting_id=meeting.pk, participants=present),
         "draft": draft,
-        "show_decision_form": draft is not None
-        or not any(d.is_signed and d.superseded_at is None for d in case.decisions.all()),
+        "show_decision_form": draft is not None or workflow.current_signed_decision(case) is None,
         "run_url": reverse("meeting-run-item", args=[meeting.pk, current.pk]),
     }
     return render(request, "meetings/meeting_run.html", context, status=refused_status(outcome_form))
@@ -313,7 +307,7 @@ def outcome_message(item, recorded) -> str:
 @require_POST
 @login_required
 def agenda_outcome(request, pk):
-    item = agenda_item_for(request.user, pk)
+    item = permissions.get_agenda_item_for_user(request.user, pk)
     form = OutcomeForm(request.POST)
     if form.is_valid():
         ok, recorded = submit(

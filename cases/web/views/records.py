@@ -10,8 +10,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from ... import permissions, selectors
-from ...models import DecisionStatus
-from ...services import decisions, followups, imaging, opinions, pathology
+from ...services import decisions, followups, imaging, opinions, pathology, workflow
 from ...services.audit import audit_record
 from ...services.idempotency import note_object
 from ..common import act, case_url, form_page, posted_version, redirect_next, submit, submit_once
@@ -37,17 +36,12 @@ IMAGE_TYPES = {
 }
 
 
-def visible(queryset_of, user, pk, *related):
-    return permissions.get_visible(queryset_of(user).select_related(*related), pk)
-
-
 # Imaging ----------------------------------------------------------------------------------------
 
 
 @login_required
 def imaging_new(request, pk):
-    case = permissions.get_case_for_user(request.user, pk)
-    permissions.require(request.user, "imaging.add", case.board_id)
+    case = permissions.get_case_for_user(request.user, pk, "imaging.add")
     form = ImagingStudyForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         ok, _ = submit_once(
@@ -69,15 +63,10 @@ def imaging_new(request, pk):
 IMAGING_FIELDS = ["modality", "body_site", "performed_on", "accession_number", "findings", "impression"]
 
 
-def study_for(user, pk):
-    return visible(permissions.imaging_studies_visible_to, user, pk, "case__patient", "case__board")
-
-
 @login_required
 def imaging_amend(request, pk):
-    study = study_for(request.user, pk)
+    study = permissions.get_study_for_user(request.user, pk, "imaging.add")
     case = study.case
-    permissions.require(request.user, "imaging.add", case.board_id)
     form = ImagingAmendForm(request.POST or None, initial={name: getattr(study, name) for name in IMAGING_FIELDS})
     if request.method == "POST" and form.is_valid():
         ok, _ = submit_once(
@@ -106,9 +95,8 @@ def imaging_amend(request, pk):
 
 @login_required
 def imaging_addendum(request, pk):
-    study = study_for(request.user, pk)
+    study = permissions.get_study_for_user(request.user, pk, "imaging.add")
     case = study.case
-    permissions.require(request.user, "imaging.add", case.board_id)
     form = ImagingAddendumForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         ok, _ = submit_once(
@@ -133,7 +121,7 @@ def imaging_addendum(request, pk):
 @login_required
 def key_image(request, pk):
     """Key images leave the server only through here: a member of another board gets 404."""
-    image = visible(permissions.key_images_visible_to, request.user, pk)
+    image = permissions.get_key_image_for_user(request.user, pk)
     audit_record(actor=request.user, action="key_image.view", obj=image)
     try:
         handle = image.image.open("rb")
@@ -153,8 +141,7 @@ def key_image(request, pk):
 
 @login_required
 def pathology_new(request, pk):
-    case = permissions.get_case_for_user(request.user, pk)
-    permissions.require(request.user, "pathology.add", case.board_id)
+    case = permissions.get_case_for_user(request.user, pk, "pathology.add")
     form = PathologyReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         ok, _ = submit_once(
@@ -173,9 +160,8 @@ def pathology_new(request, pk):
 
 @login_required
 def pathology_amend(request, pk):
-    report = visible(permissions.pathology_reports_visible_to, request.user, pk, "case__patient", "case__board")
+    report = permissions.get_report_for_user(request.user, pk, "pathology.amend")
     case = report.case
-    permissions.require(request.user, "pathology.amend", case.board_id)
     initial = {"diagnosis": report.diagnosis, "icdo3_code": report.icdo3_code, "version": report.version}
     form = AmendmentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -212,7 +198,7 @@ def pathology_amend(request, pk):
 @require_POST
 @login_required
 def pathology_sign_out(request, pk):
-    report = visible(permissions.pathology_reports_visible_to, request.user, pk, "case")
+    report = permissions.get_report_for_user(request.user, pk)
     act(
         request,
         lambda: pathology.pathology_report_sign_out(
@@ -229,8 +215,8 @@ def pathology_sign_out(request, pk):
 @login_required
 def opinion_edit(request, pk):
     """Record my specialty's input, or edit the input I already recorded."""
-    case = selectors.case_detail(user=request.user, pk=pk)
-    membership = permissions.require(request.user, "opinion.record", case.board_id)
+    case = selectors.case_detail(user=request.user, pk=pk, action="opinion.record")
+    membership = permissions.membership(request.user, case.board_id)
     mine = next((o for o in case.opinions.all() if o.author_id == request.user.pk), None)
     initial = (
         {"assessment": mine.assessment, "recommendation": mine.recommendation, "version": mine.version} if mine else {}
@@ -306,9 +292,8 @@ def meeting_from_query(request) -> int | None:
 @login_required
 def decision_edit(request, pk):
     """Record the board's decision on a case, or edit its draft."""
-    case = selectors.case_detail(user=request.user, pk=pk)
-    permissions.require(request.user, "decision.record", case.board_id)
-    draft = next((d for d in case.decisions.all() if d.status == DecisionStatus.DRAFT), None)
+    case = selectors.case_detail(user=request.user, pk=pk, action="decision.record")
+    draft = workflow.draft_decision(case)
     form = decision_form(request.POST or None, case, decision=draft, meeting_id=meeting_from_query(request))
     if request.method == "POST" and form.is_valid():
         common = {
@@ -341,9 +326,8 @@ def decision_edit(request, pk):
 
 @login_required
 def decision_correct(request, pk):
-    decision = visible(permissions.decisions_visible_to, request.user, pk, "case__patient", "case__board")
+    decision = permissions.get_decision_for_user(request.user, pk, "decision.supersede")
     case = decision.case
-    permissions.require(request.user, "decision.supersede", case.board_id)
     form = decision_form(request.POST or None, case, decision=decision, correcting=True, meeting_id=decision.meeting_id)
     if request.method == "POST" and form.is_valid():
         ok, _ = submit_once(
@@ -377,7 +361,7 @@ def decision_correct(request, pk):
 @require_POST
 @login_required
 def decision_sign(request, pk):
-    decision = visible(permissions.decisions_visible_to, request.user, pk, "case")
+    decision = permissions.get_decision_for_user(request.user, pk)
     act(
         request,
         lambda: decisions.decision_sign(decision=decision, by=request.user, expected_version=posted_version(request)),
@@ -392,7 +376,7 @@ def decision_sign(request, pk):
 @require_POST
 @login_required
 def follow_up_done(request, pk):
-    follow_up = visible(permissions.follow_ups_visible_to, request.user, pk, "case")
+    follow_up = permissions.get_follow_up_for_user(request.user, pk)
     act(
         request,
         lambda: followups.follow_up_complete(
@@ -405,7 +389,7 @@ def follow_up_done(request, pk):
 
 @login_required
 def follow_up_deviate(request, pk):
-    follow_up = visible(permissions.follow_ups_visible_to, request.user, pk, "case__patient", "case__board")
+    follow_up = permissions.get_follow_up_for_user(request.user, pk)
     case = follow_up.case
     form = DeviationForm(request.POST or None, initial={"version": follow_up.version})
     if request.method == "POST" and form.is_valid():
@@ -434,7 +418,7 @@ def follow_up_deviate(request, pk):
 @login_required
 def follow_up_change(request, pk):
     """Give a follow-up to someone else, or a new due date (audited with before and after)."""
-    follow_up = visible(permissions.follow_ups_visible_to, request.user, pk, "case__patient", "case__board")
+    follow_up = permissions.get_follow_up_for_user(request.user, pk)
     case = follow_up.case
     permissions.require(request.user, "followup.manage", case.board_id)
     initial = {"owner": follow_up.owner_id, "due_on": follow_up.due_on, "version": follow_up.version}
@@ -467,8 +451,7 @@ def follow_up_change(request, pk):
 
 @login_required
 def surveillance_apply(request, pk):
-    case = permissions.get_case_for_user(request.user, pk)
-    permissions.require(request.user, "followup.manage", case.board_id)
+    case = permissions.get_case_for_user(request.user, pk, "followup.manage")
     form = SurveillanceForm(
         request.POST or None,
         templates=selectors.follow_up_templates(),

@@ -38,8 +38,7 @@ def patient_list(request):
 
 @login_required
 def case_withdraw(request, pk):
-    case = permissions.get_case_for_user(request.user, pk)
-    permissions.require(request.user, "case.withdraw", case.board_id)
+    case = permissions.get_case_for_user(request.user, pk, "case.withdraw")
     form = WithdrawForm(request.POST or None, initial={"version": case.version})
     if request.method == "POST" and form.is_valid():
         ok, _ = submit(

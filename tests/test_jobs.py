@@ -1,0 +1,249 @@
+"""Background jobs: enqueue (idempotent on its key), claim with a lease, retry with backoff, fail visibly,
+survive a killed worker; and real worker processes, polling the table or woken through a real Redis."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from cases import models as m
+from cases.jobs import worker
+from cases.services.jobs import job_enqueue, job_retry
+from tests import job_kinds  # noqa: F401 - registers test.sleep and test.flaky
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _queued_not_inline(settings):
+    settings.JOBS_INLINE = False
+    settings.JOBS_RETRY_BASE_SECONDS = 5
+
+
+def test_a_job_is_queued_and_a_worker_runs_it():
+    job = job_enqueue(kind="test.sleep", args={"seconds": 0, "steps": 2})
+    assert job.status == m.JobStatus.QUEUED and job.attempts == 0
+    assert worker.run_once("w1") is True
+    job.refresh_from_db()
+    assert job.status == m.JobStatus.DONE
+    assert job.result == {"slept": 0, "attempt": 1}
+    assert (job.progress_done, job.progress_total) == (2, 2)
+    assert job.worker == "w1" and job.finished_at and job.lease_until is None
+    assert worker.run_once("w1") is False
+
+
+def test_the_same_key_joins_the_job_already_there():
+    first = job_enqueue(kind="test.sleep", args={"seconds": 0}, key="packet:abc")
+    second = job_enqueue(kind="test.sleep", args={"seconds": 0}, key="packet:abc")
+    assert second.pk == first.pk
+    worker.run_once("w1")
+    assert job_enqueue(kind="test.sleep", args={"seconds": 0}, key="packet:abc").pk == first.pk
+    assert m.Job.objects.count() == 1
+
+
+def test_an_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="Unknown job kind"):
+        job_enqueue(kind="nope", args={})
+
+
+def test_a_failure_is_retried_after_a_growing_pause_then_fails_visibly(settings):
+    job = job_enqueue(kind="test.flaky", args={"fail_times": 99}, max_attempts=3)
+    pauses = []
+    for attempt in (1, 2):
+        before = timezone.now()
+        assert worker.run_once("w1")
+        job.refresh_from_db()
+        assert job.status == m.JobStatus.QUEUED and job.attempts == attempt
+        assert "ConnectionError: attempt" in job.error
+        pauses.append((job.run_after - before).total_seconds())
+        assert worker.run_once("w1") is False  # not due yet
+        m.Job.objects.filter(pk=job.pk).update(run_after=timezone.now())
+    assert 4.5 < pauses[0] < 6 and 9.5 < pauses[1] < 11  # 5 s, then 10 s
+    assert worker.run_once("w1")
+    job.refresh_from_db()
+    assert job.status == m.JobStatus.FAILED and job.attempts == 3
+    assert "attempt 3 failed on purpose" in job.error
+
+
+def test_a_flaky_job_succeeds_on_a_later_attempt():
+    job = job_enqueue(kind="test.flaky", args={"fail_times": 1})
+    worker.run_once("w1")
+    m.Job.objects.filter(pk=job.pk).update(run_after=timezone.now())
+    worker.run_once("w1")
+    job.refresh_from_db()
+    assert job.status == m.JobStatus.DONE and job.result == {"attempt": 2}
+
+
+def test_an_administrator_retries_a_failed_job_and_it_is_audited(chair):
+    job = job_enqueue(kind="test.flaky", args={"fail_times": 1}, max_attempts=1)
+    worker.run_once("w1")
+    job.refresh_from_db()
+    assert job.status == m.JobStatus.FAILED
+    job_retry(job=job, by=chair)
+    job.refresh_from_db()
+    assert job.status == m.JobStatus.QUEUED and job.attempts == 0 and job.error == ""
+    assert m.AuditEvent.objects.filter(action="job.retry", object_id=str(job.pk)).exists()
+
+
+def test_a_claim_is_won_by_one_worker_only():
+    job_enqueue(kind="test.sleep", args={"seconds": 0})
+    assert worker.claim("w1") is not None
+    assert worker.claim("w2") is None
+
+
+def test_a_job_whose_worker_died_is_claimed_again_when_its_lease_runs_out():
+    job = job_enqueue(kind="test.sleep", args={"seconds": 0})
+    worker.claim("dead-worker")  # claimed, then the worker vanished
+    assert worker.claim("w2") is None  # its lease still runs
+    m.Job.objects.filter(pk=job.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert worker.run_once("w2")
+    job.refresh_from_db()
+    assert job.status == m.JobStatus.DONE and job.attempts == 2 and job.worker == "w2"
+
+
+def test_a_worker_that_lost_its_lease_cannot_overwrite_the_result():
+    job = job_enqueue(kind="test.sleep", args={"seconds": 0})
+    stale = worker.claim("slow")
+    m.Job.objects.filter(pk=job.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    worker.run_once("fast")
+    worker.run(stale, "slow")  # finishes late: its record is ignored
+    job.refresh_from_db()
+    assert job.worker == "fast" and job.status == m.JobStatus.DONE
+
+
+def test_the_job_admin_lists_failed_jobs_with_their_error(admin_client):
+    job = job_enqueue(kind="test.flaky", args={"fail_times": 1}, max_attempts=1)
+    worker.run_once("w1")
+    page = admin_client.get("/admin/cases/job/?status__exact=failed")
+    assert page.status_code == 200
+    assert f"job {job.pk} test.flaky (failed)" in page.content.decode()
+    response = admin_client.post(
+        "/admin/cases/job/", {"action": "retry_jobs", "_selected_action": [job.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    job.refresh_from_db()
+    assert job.status == m.JobStatus.QUEUED
+
+
+# Real worker processes (they read the test database, so the rows must be committed) -----------------
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    return f"postgres://{s['USER'] or 'postgres'}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def start_worker(**env) -> subprocess.Popen:
+    code = (
+        "import django; django.setup(); import tests.job_kinds;"
+        "from django.core.management import call_command; call_command('jobs_worker')"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TUMORBOARD_JOBS")}
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            **clean,
+            "DJANGO_SETTINGS_MODULE": "tumorboard.settings",
+            "DJANGO_SECRET_KEY": "k" * 50,
+            "DATABASE_URL": _database_url(),
+            **env,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_for(predicate, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def status_of(job) -> str:
+    return m.Job.objects.get(pk=job.pk).status
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_job_loses_nothing(postgres_only):
+    job = job_enqueue(kind="test.sleep", args={"seconds": 30})
+    first = start_worker(TUMORBOARD_JOBS_LEASE_SECONDS="3", TUMORBOARD_JOBS_POLL_SECONDS="0.2")
+    try:
+        wait_for(lambda: status_of(job) == m.JobStatus.RUNNING)
+        os.killpg(first.pid, signal.SIGKILL)  # no chance to clean up
+        first.wait()
+        assert status_of(job) == m.JobStatus.RUNNING  # what a dead worker leaves behind
+        m.Job.objects.filter(pk=job.pk).update(args={"seconds": 0.2})  # the retry need not take 30 s
+        second = start_worker(TUMORBOARD_JOBS_LEASE_SECONDS="3", TUMORBOARD_JOBS_POLL_SECONDS="0.2")
+        try:
+            wait_for(lambda: status_of(job) == m.JobStatus.DONE, timeout=30)
+        finally:
+            stop(second)
+    finally:
+        stop(first)
+    job.refresh_from_db()
+    assert job.attempts == 2 and job.result["attempt"] == 2
+
+
+def _redis_or_skip() -> str:
+    import redis
+
+    url = os.environ.get("TUMORBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError as error:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI must run this test: needs Redis at {url}: {error}")
+        pytest.skip(f"needs Redis at {url}: {error}")
+    return url
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_redis_broker_a_worker_wakes_at_once(postgres_only, settings):
+    url = _redis_or_skip()
+    settings.JOBS_BROKER = url
+    from cases.jobs import broker
+
+    broker._redis.cache_clear()
+    broker._redis().delete(broker.QUEUE_KEY)
+    # It polls the table only every 60 s: a job done within seconds was started by the Redis wake-up.
+    process = start_worker(TUMORBOARD_JOBS_BROKER=url, TUMORBOARD_JOBS_POLL_SECONDS="60")
+    try:
+        assert b"Job worker started" in process.stdout.readline()
+        time.sleep(1)  # it has looked at the table once and is now blocked on Redis
+        started = time.monotonic()
+        job = job_enqueue(kind="test.sleep", args={"seconds": 0})
+        wait_for(lambda: status_of(job) == m.JobStatus.DONE, timeout=20)
+        waited = time.monotonic() - started
+    finally:
+        stop(process)
+        broker._redis.cache_clear()
+    job.refresh_from_db()
+    picked = (job.started_at - job.created_at).total_seconds()
+    print(
+        f"\njob started {picked:.3f} s after enqueue through Redis, done after {waited:.2f} s (table polled every 60 s)"
+    )
+    assert picked < 5
