@@ -477,7 +477,8 @@ WEB_FORMS: dict[str, WebForm] = {
             "icdo3_code": "",
             "status": "final",
         },
-        {"specimen": T, "procedure": T, "collected_on": D, "diagnosis": T, "icdo3_code": T, "status": C},
+        # An ICD-O-3 code has a format (9180/3, C40.2): text that is not one is refused, like a bad choice.
+        {"specimen": T, "procedure": T, "collected_on": D, "diagnosis": T, "icdo3_code": C, "status": C},
     ),
     "pathology-amend": WebForm(
         "pathologist",
@@ -489,7 +490,7 @@ WEB_FORMS: dict[str, WebForm] = {
             "discrepancy": "major",
             "version": str(w.final_report.version),
         },
-        {"diagnosis": T, "icdo3_code": T, "amendment_reason": T, "discrepancy": C, "version": V},
+        {"diagnosis": T, "icdo3_code": C, "amendment_reason": T, "discrepancy": C, "version": V},
     ),
     "pathology-sign-out": WebForm(
         "pathologist",
@@ -968,12 +969,14 @@ API_OPS: dict[str, ApiOp] = {
             "icdo3_code": "",
             "status": "final",
         },
+        kinds={"icdo3_code": C},
     ),
     "v1_pathology_reports_partial_update": ApiOp(
         "pathologist",
         body=lambda w: {"specimen": "Core", "procedure": "Biopsy", "collected_on": TODAY, "diagnosis": "Callus."},
         id=lambda w: w.prelim_report.pk,
         if_match=lambda w: w.prelim_report,
+        kinds={"icdo3_code": C},
     ),
     "v1_pathology_reports_amend_create": ApiOp(
         "pathologist",
@@ -988,6 +991,7 @@ API_OPS: dict[str, ApiOp] = {
         },
         id=lambda w: w.final_report.pk,
         if_match=lambda w: w.final_report,
+        kinds={"icdo3_code": C},
     ),
     "v1_pathology_reports_sign_out_create": ApiOp(
         "pathologist", id=lambda w: w.prelim_report.pk, if_match=lambda w: w.prelim_report
