@@ -239,7 +239,7 @@ def decide_and_sign(page, meeting) -> None:
     page.get_by_role("button", name="Sign the decision").click()
     page.get_by_text("The decision is signed.").wait_for()
     page.get_by_role("button", name="Record the outcome").click()
-    page.get_by_text("Outcome recorded for Mira Lindqvist.").wait_for()
+    page.get_by_text(re.compile(r"Case [0-9]+ \(Mira Lindqvist\): discussed\.")).wait_for()
 
 
 def downloaded_text(download) -> str:

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -127,10 +128,14 @@ def patient_new(request):
 
 def already_registered(user, form):
     """The patient a refused registration's MRN belongs to, when the user may open that record."""
-    if "mrn" not in form.errors or not form.data.get("mrn"):
+    if "mrn" not in form.errors:
         return None
-    mrn = form.data["mrn"].strip()
-    return permissions.patients_visible_to(user).filter(mrn__iexact=mrn).first()
+    try:
+        # Only an MRN the field accepts (a NUL byte or an overlong one never reaches the database).
+        mrn = form.fields["mrn"].clean(form.data.get("mrn", ""))
+    except ValidationError:
+        return None
+    return permissions.patients_visible_to(user).filter(mrn__iexact=mrn.strip()).first()
 
 
 @login_required
