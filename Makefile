@@ -12,24 +12,33 @@ SYSTEM_PACKAGES ?=
 
 .PHONY: run worker scale-check test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api bench-analytics bench-audit
 
+# Each step says what it does (`==> …`), and pip shows what it downloads and installs: the first run
+# takes a few minutes, and a silent terminal looks like a hang.
 $(PY):
+	@echo "==> Creating the Python virtualenv in $(VENV)/"
 	$(PYTHON) -m venv $(VENV)
 
 $(INSTALLED): requirements.txt requirements-dev.txt | $(PY)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "==> Installing the Python packages of requirements-dev.txt (a few minutes the first time)"
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements-dev.txt
 	touch $(INSTALLED)
+	@echo "==> Python packages installed"
 
 sysdeps:
+	@echo "==> Checking the system packages (PDF rendering$(if $(strip $(SYSTEM_PACKAGES)), $(strip $(SYSTEM_PACKAGES))))"
 	@scripts/system-deps.sh $(SYSTEM_PACKAGES)
 
 setup: sysdeps $(INSTALLED)
 
 demo: setup
 	@mkdir -p "$${TUMORBOARD_VAR_DIR:-var}"  # the SQLite file and key images live here
+	@echo "==> Creating or updating the database"
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+	@echo "==> Loading the demo boards, people and cases"
 	DJANGO_DEBUG=1 $(PY) manage.py load_demo
 
 run: demo
+	@echo "==> Starting the web server"
 	@echo ""
 	@echo "  Tumor Board is running at http://127.0.0.1:$(PORT)/"
 	@echo "  Sign in as coordinator, chair, radiologist, pathologist, orthopaedic, radonc or outsider"
@@ -47,6 +56,7 @@ worker: setup
 test: SYSTEM_PACKAGES += $(TEST_SYSTEM_PACKAGES)
 test: setup
 	scripts/install-test-provider.sh  # the identity tests' OpenID provider (Node.js)
+	@echo "==> Running the test suite (pytest; a few minutes)"
 	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} TUMORBOARD_AUDIT_KEY=$${TUMORBOARD_AUDIT_KEY:-test-only-audit-key} \
 		DJANGO_SECURE_SSL_REDIRECT=0 \
 		$(PY) -m pytest $(PYTEST_ARGS)

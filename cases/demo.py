@@ -154,7 +154,7 @@ class DemoBuilder:
     def schedule(self, board: Board, *, days: int, hour: int = 16, **place) -> Meeting:
         place = place or {"location": "Conference room 4B, oncology centre"}
         return meetings.meeting_schedule(
-            board=board, by=self.u("coordinator"), starts_at=self.at(days=days, hour=hour), **place
+            board=board, by=self.u("coordinator"), starts_at=self.at(days=days, hour=hour), back_entry=days < 0, **place
         )
 
     def held_meeting(self, board: Board, days_ago: int, attendees: list[str], cases_: list, **place) -> Meeting:

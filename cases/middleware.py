@@ -259,3 +259,22 @@ class RequestInputMiddleware:
         if any("\ufffd" in value for _name, values in request.POST.lists() for value in values):
             return 400, "invalid_utf8", NOT_UTF8
         return None
+
+
+class ProductNotFoundMiddleware:
+    """With DEBUG on (the demo), "not found" is still the product's own page, not Django's technical 404
+    listing every URL of the site."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            settings.DEBUG
+            and response.status_code == 404
+            and response.get("Content-Type", "").startswith("text/html")
+            and b"NONE,NOARCHIVE" in getattr(response, "content", b"")
+        ):
+            return render(request, "404.html", status=404)
+        return response

@@ -64,6 +64,8 @@ RULES: dict[str, tuple[set[str], set[str] | None, str]] = {
     ),
     "case.viewers": ({COORDINATOR}, None, "Only a coordinator sees who viewed a case."),
     "teaching.prepare": ({COORDINATOR, MEMBER, CHAIR}, None, "Only a member of this board prepares its teaching sets."),
+    "case.withdraw": ({COORDINATOR}, None, "Only a coordinator withdraws a case."),
+    "patient.merge": ({COORDINATOR}, None, "Only a coordinator merges patient records."),
 }
 TEACHING_REVIEWER = "Only a member of this board who reviews teaching sets approves one."
 
@@ -258,6 +260,11 @@ def get_follow_up_for_user(user, pk) -> FollowUp:
 def get_agenda_item_for_user(user, pk, action: str | None = None) -> AgendaItem:
     rows = agenda_items_visible_to(user).select_related("meeting__board", "case__patient")
     return get_for_user(user, rows, pk, action=action, board_of=lambda item: item.meeting.board_id)
+
+
+def get_study_for_user(user, pk, action: str | None = None) -> ImagingStudy:
+    rows = imaging_studies_visible_to(user).select_related("case__patient", "case__board")
+    return get_for_user(user, rows, pk, action=action, board_of=_board_of_case_child)
 
 
 def get_key_image_for_user(user, pk) -> KeyImage:

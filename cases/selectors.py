@@ -4,6 +4,8 @@ Each returns its rows with the joins and prefetches it needs, so a page or endpo
 same small number of queries whatever the number of rows.
 """
 
+from datetime import datetime
+
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -21,6 +23,7 @@ from .models import (
     FollowUp,
     FollowUpStatus,
     FollowUpTemplate,
+    ImagingAddendum,
     ImagingStudy,
     Meeting,
     MeetingStatus,
@@ -35,6 +38,7 @@ from .models import (
     TeachingSet,
     TnmStaging,
 )
+from .models.patients import name_key
 from .teaching import fields as teaching_fields
 
 CASE_ORDERINGS = {
@@ -87,13 +91,18 @@ def case_list(
     has_amended_pathology: bool | None = None,
     search: str = "",
     ordering: str = "updated",
+    withdrawn: bool | None = False,
 ) -> QuerySet[Case]:
+    """Cases the user may see. Withdrawn cases are left out of worklists: `withdrawn=True` lists only them,
+    `None` lists every case."""
     amended = PathologyReport.objects.filter(case=OuterRef("pk"), status=ReportStatus.AMENDED)
     cases = with_review_flags(
         permissions.cases_visible_to(user)
         .select_related("patient", "board")
         .annotate(has_amended_pathology=Exists(amended))
     )
+    if withdrawn is not None:
+        cases = cases.filter(withdrawn_at__isnull=not withdrawn)
     if board:
         cases = cases.filter(board_id=board)
     if stage:
@@ -120,7 +129,9 @@ def record_prefetches() -> list[Prefetch]:
     return [
         Prefetch(
             "imaging_studies",
-            queryset=ImagingStudy.objects.select_related("radiologist").prefetch_related("key_images"),
+            queryset=ImagingStudy.objects.select_related("radiologist", "supersedes").prefetch_related(
+                "key_images", Prefetch("addenda", queryset=ImagingAddendum.objects.select_related("author"))
+            ),
         ),
         Prefetch(
             "pathology_reports",
@@ -169,6 +180,15 @@ def pathology_chain(case: Case) -> list[PathologyReport]:
     return reports
 
 
+def imaging_record(case: Case) -> list[ImagingStudy]:
+    """The case's studies, each marked `current` or superseded (read from the prefetched rows)."""
+    studies = list(case.imaging_studies.all())
+    superseded = {study.supersedes_id for study in studies if study.supersedes_id}
+    for study in studies:
+        study.current = study.pk not in superseded
+    return studies
+
+
 def opinions_by_specialty(case: Case) -> tuple[dict[str, list[Opinion]], list[str]]:
     """Opinions grouped by specialty code, and the board's required specialties still missing."""
     grouped: dict[str, list[Opinion]] = {}
@@ -178,17 +198,22 @@ def opinions_by_specialty(case: Case) -> tuple[dict[str, list[Opinion]], list[st
     return grouped, missing
 
 
-def meeting_list(*, user, upcoming: bool | None = None) -> QuerySet[Meeting]:
+def meeting_list(*, user, upcoming: bool | None = None, cancelled: bool = False) -> QuerySet[Meeting]:
+    """Meetings the user may see: upcoming, past (held or gone by), or `cancelled` (their own group, newest first)."""
     meetings = (
         permissions.meetings_visible_to(user).select_related("board").annotate(agenda_count=Count("agenda_items"))
     )
     now = timezone.now()
+    if cancelled:
+        return meetings.filter(status=MeetingStatus.CANCELLED).order_by("-starts_at", "-id")
     if upcoming is True:
         meetings = meetings.filter(starts_at__gte=now - timezone.timedelta(hours=12)).exclude(
             status__in=[MeetingStatus.HELD, MeetingStatus.CANCELLED]
         )
     elif upcoming is False:
-        meetings = meetings.filter(Q(starts_at__lt=now) | Q(status__in=[MeetingStatus.HELD, MeetingStatus.CANCELLED]))
+        meetings = meetings.filter(Q(starts_at__lt=now) | Q(status=MeetingStatus.HELD)).exclude(
+            status=MeetingStatus.CANCELLED
+        )
         return meetings.order_by("-starts_at", "-id")
     return meetings.order_by("starts_at", "id")
 
@@ -245,6 +270,26 @@ def _calendar_items() -> Prefetch:
     )
 
 
+def other_upcoming_listings(meeting: Meeting, case_ids: list[int]) -> dict[int, list[AgendaItem]]:
+    """For each case, its items on the agendas of other meetings still to come (a case on two agendas is
+    usually a slip: listed again instead of moved). One query."""
+    items = (
+        AgendaItem.objects.filter(
+            case_id__in=case_ids,
+            outcome="pending",
+            meeting__status=MeetingStatus.SCHEDULED,
+            meeting__starts_at__gte=timezone.now(),
+        )
+        .exclude(meeting=meeting)
+        .select_related("meeting")
+        .order_by("meeting__starts_at")
+    )
+    found: dict[int, list[AgendaItem]] = {}
+    for item in items:
+        found.setdefault(item.case_id, []).append(item)
+    return found
+
+
 def agenda_time_slots(meeting: Meeting) -> list[tuple[AgendaItem, object, object]]:
     """(item, starts, ends) for each agenda item, from the meeting start and the minutes allotted."""
     slots, start = [], meeting.starts_at
@@ -270,7 +315,7 @@ def cases_awaiting_input(*, user) -> QuerySet[Case]:
     open_stages = [Stage.IMAGING, Stage.PATHOLOGY, Stage.REVISED_PATHOLOGY, Stage.CONSENSUS]
     return (
         permissions.cases_visible_to(user)
-        .filter(wanted, stage__in=open_stages)
+        .filter(wanted, stage__in=open_stages, withdrawn_at__isnull=True)
         .select_related("patient", "board")
         .order_by("-priority", "updated_at")
     )
@@ -279,7 +324,7 @@ def cases_awaiting_input(*, user) -> QuerySet[Case]:
 def overdue_follow_ups(*, user) -> QuerySet[FollowUp]:
     return (
         permissions.follow_ups_visible_to(user)
-        .filter(status=FollowUpStatus.PLANNED, due_on__lt=timezone.localdate())
+        .filter(status=FollowUpStatus.PLANNED, due_on__lt=timezone.localdate(), case__withdrawn_at__isnull=True)
         .select_related("case__patient", "owner")
         .order_by("due_on", "id")
     )
@@ -341,7 +386,7 @@ def agenda_candidates(*, meeting: Meeting) -> QuerySet[Case]:
     for name in Case.REFERRAL_FIELDS:
         complete &= ~Q(**{name: ""})
     return (
-        Case.objects.filter(complete, board_id=meeting.board_id)
+        Case.objects.filter(complete, board_id=meeting.board_id, withdrawn_at__isnull=True)
         .exclude(stage=Stage.CLOSED)
         .exclude(agenda_items__meeting=meeting)
         .select_related("patient")
@@ -354,10 +399,25 @@ def patient_cases(*, user, patient: Patient) -> QuerySet[Case]:
     return permissions.cases_visible_to(user).filter(patient=patient).select_related("board").order_by("-created_at")
 
 
+def open_cases_of(*, user, patient: Patient) -> list[Case]:
+    """The patient's open cases (not closed, not withdrawn) on boards the user may see."""
+    return list(
+        permissions.cases_visible_to(user)
+        .filter(patient=patient, withdrawn_at__isnull=True)
+        .exclude(stage=Stage.CLOSED)
+        .select_related("board")
+        .order_by("created_at", "id")
+    )
+
+
 def cases_to_move_on(*, user) -> QuerySet[Case]:
     """Open cases on the boards the user coordinates, with what the gates read prefetched."""
     boards = [m.board_id for m in permissions.memberships_of(user).values() if m.role == Role.COORDINATOR]
-    cases = Case.objects.filter(board_id__in=boards).exclude(stage=Stage.CLOSED).select_related("patient")
+    cases = (
+        Case.objects.filter(board_id__in=boards, withdrawn_at__isnull=True)
+        .exclude(stage=Stage.CLOSED)
+        .select_related("patient")
+    )
     return with_gate_facts(cases).order_by("-priority", "updated_at", "id")
 
 
@@ -396,6 +456,45 @@ def patient_search(patients: QuerySet[Patient], term: str) -> QuerySet[Patient]:
     if not term:
         return patients
     return patients.filter(Q(mrn__iexact=term) | Q(family_name__icontains=term) | Q(given_name__icontains=term))
+
+
+DAY_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
+
+
+def _day(term: str):
+    for day_format in DAY_FORMATS:
+        try:
+            return datetime.strptime(term, day_format).date()
+        except ValueError:
+            continue
+    return None
+
+
+def patient_find(*, user, term: str = "") -> QuerySet[Patient]:
+    """Patients the user may see, with how many of their cases the user may see, newest first.
+
+    `term` matches an exact MRN, a birth date, or every word of the name (accents and case ignored).
+    """
+    boards = permissions.visible_board_ids(user)
+    rows = (
+        permissions.patients_visible_to(user)
+        .select_related("merged_into", "registered_board")
+        .annotate(case_count=Count("cases", filter=Q(cases__board_id__in=boards), distinct=True))
+    )
+    term = term.strip()
+    if not term:
+        return rows.order_by("-created_at", "-id")
+    wanted = Q(mrn__iexact=term)
+    day = _day(term)
+    if day is not None:
+        wanted |= Q(birth_date=day)
+    words = name_key(term).split()
+    if words:
+        named = Q()
+        for word in words:
+            named &= Q(name_key__contains=word)
+        wanted |= named
+    return rows.filter(wanted).order_by("family_name", "given_name", "id")
 
 
 def patient_list(*, user) -> QuerySet[Patient]:
@@ -477,12 +576,17 @@ def audit_search(
 
 def case_viewers(*, case_id: int) -> list[dict]:
     """Who opened or printed this case: one row per person, with how often and when last."""
-    return list(
+    rows = list(
         AuditEvent.objects.filter(case_id=case_id, action__in=VIEW_ACTIONS)
-        .values("actor_username")
+        .values("actor_username", "actor__first_name", "actor__last_name")
         .annotate(times=Count("id"), last_seen=Max("created_at"))
         .order_by("-last_seen")
     )
+    for row in rows:
+        # The person's name; the username only when the account has none (or is gone).
+        name = f"{row.pop('actor__first_name') or ''} {row.pop('actor__last_name') or ''}".strip()
+        row["name"] = name or row["actor_username"]
+    return rows
 
 
 # After an amendment: what changed, and what needs review -------------------------------------

@@ -101,8 +101,8 @@ def test_case_detail_runs_the_same_queries_however_much_the_case_holds(
     case = build_case(board, stage="consensus", specialists=specialists)
     _fill(case, specialists, rows)
     client = api(coordinator)
-    # session, user, memberships, case + 9 prefetches, audit event (savepoint, head lock, insert, head update)
-    with django_assert_num_queries(17):  # +3: the session's sliding expiry is saved
+    # session, user, memberships, case + 10 prefetches (issue 13: imaging addenda), the audit insert
+    with django_assert_num_queries(18):  # +3: the session's sliding expiry is saved
         response = client.get(f"/api/v1/cases/{case.pk}/")
     assert len(response.json()["imaging_studies"]) == rows + 1
 

@@ -104,8 +104,10 @@ def test_a_deferred_case_needs_a_reason(api, coordinator, meeting, case):
     assert done.json()["agenda_items"][0]["outcome"] == "deferred"
 
 
-def test_publishing_and_status_changes(api, chair, meeting):
+def test_publishing_and_status_changes(api, chair, meeting, case):
     client = api(chair)
+    assert client.post(f"/api/v1/meetings/{meeting.pk}/publish/").json()["code"] == "agenda_empty"
+    m.AgendaItem.objects.create(meeting=meeting, case=case, position=1)
     assert client.post(f"/api/v1/meetings/{meeting.pk}/publish/").json()["is_published"] is True
     assert client.post(f"/api/v1/meetings/{meeting.pk}/publish/").json()["code"] == "already_published"
     assert client.post(f"/api/v1/meetings/{meeting.pk}/status/", {"status": "held"}).status_code == 409

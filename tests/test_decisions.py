@@ -40,7 +40,8 @@ def test_the_chair_signs_a_decision_and_the_plan_becomes_follow_ups(
     assert signed.pathology_report == consensus_case.pathology_reports.get()
     actions = consensus_case.follow_ups.order_by("id")
     assert [(a.kind, a.category, a.owner, a.status) for a in actions] == [
-        ("action", "surveillance", chair, "planned"),
+        # Each part goes to the member whose specialty fits (chair: medical oncology), not to the chair by default.
+        ("action", "surveillance", specialists["orthopaedic_oncology"], "planned"),
         ("action", "supportive_care", chair, "planned"),
     ]
     assert actions[0].description == "Surveillance: Osteosarcoma schedule."

@@ -338,6 +338,7 @@ COLUMN_ALIASES = {
         "reason",
         "cancel_reason",
         "correction_reason",
+        "withdrawal_reason",
     ],  # note: on the timeline
     "caption_1": ["caption"],
     "caption": ["caption"],
@@ -497,7 +498,8 @@ WEB_FORMS: dict[str, WebForm] = {
     "case-new": WebForm(
         "coordinator",
         lambda w: [w.patient.pk],
-        lambda w: {"board": str(w.board.pk), **REFERRAL_DATA},
+        # The world's patient has an open case on the board: a second one is registered only when confirmed.
+        lambda w: {"board": str(w.board.pk), "confirm_second_case": "on", **REFERRAL_DATA},
         {"board": C, **REFERRAL},
     ),
     "referral-edit": WebForm(
@@ -553,7 +555,8 @@ WEB_FORMS: dict[str, WebForm] = {
             "icdo3_code": "",
             "status": "final",
         },
-        {"specimen": T, "procedure": T, "collected_on": D, "diagnosis": T, "icdo3_code": T, "status": C},
+        # An ICD-O-3 code has a format (9180/3, C40.2): text that is not one is refused, like a bad choice.
+        {"specimen": T, "procedure": T, "collected_on": D, "diagnosis": T, "icdo3_code": C, "status": C},
     ),
     "pathology-amend": WebForm(
         "pathologist",
@@ -565,7 +568,7 @@ WEB_FORMS: dict[str, WebForm] = {
             "discrepancy": "major",
             "version": str(w.final_report.version),
         },
-        {"diagnosis": T, "icdo3_code": T, "amendment_reason": T, "discrepancy": C, "version": V},
+        {"diagnosis": T, "icdo3_code": C, "amendment_reason": T, "discrepancy": C, "version": V},
     ),
     "coding-primary": WebForm(
         "coordinator",
@@ -640,6 +643,51 @@ WEB_FORMS: dict[str, WebForm] = {
         lambda w: [w.follow_up.pk],
         lambda w: {"version": str(w.follow_up.version), "confirmed": "yes"},
         {"version": V, "confirmed": C},
+    ),
+    "imaging-amend": WebForm(
+        "radiologist",
+        lambda w: [w.study.pk],
+        lambda w: {
+            "modality": "CT",
+            "body_site": "Left knee",
+            "performed_on": TODAY,
+            "accession_number": "ACC-2",
+            "findings": "Calcification.",
+            "impression": "Benign.",
+            "amendment_reason": "Wrong side.",
+        },
+        {
+            "modality": C,
+            "body_site": T,
+            "performed_on": D,
+            "accession_number": T,
+            "findings": T,
+            "impression": T,
+            "amendment_reason": T,
+        },
+    ),
+    "imaging-addendum": WebForm(
+        "radiologist", lambda w: [w.study.pk], lambda w: {"text": "Unchanged since 2014."}, {"text": T}
+    ),
+    "follow-up-change": WebForm(
+        "coordinator",
+        lambda w: [w.follow_up.pk],
+        lambda w: {"owner": str(w.user("radiologist").pk), "due_on": TODAY, "version": str(w.follow_up.version)},
+        {"owner": C, "due_on": D, "version": V},
+        stores_text=False,
+    ),
+    "case-withdraw": WebForm(
+        "coordinator",
+        lambda w: [w.intake.pk],
+        lambda w: {"reason": "Duplicate of another case.", "version": str(w.intake.version)},
+        {"reason": T, "version": V},
+    ),
+    "patient-merge": WebForm(
+        "coordinator",
+        lambda w: [w.patient.pk],
+        lambda w: {"keep": w.imaging.patient.mrn},
+        {"keep": T},
+        stores_text=False,  # an MRN that is not another patient's is refused
     ),
     "follow-up-deviate": WebForm(
         "coordinator",
@@ -772,6 +820,8 @@ WEB_READ_ONLY = {
     "board-report-pdf",
     "case-coding",
     "code-search",  # GET only; its query string is in WEB_QUERIES
+    "agenda-unpublish",  # a button without a body; tests/test_mistakes.py covers refusals
+    "patient-list",  # its search is a POST that changes nothing: tests/test_mistakes.py sends it the corpus
     "meeting-calendar",
     "healthz",
     "job-detail",
@@ -1165,12 +1215,14 @@ API_OPS: dict[str, ApiOp] = {
             "icdo3_code": "",
             "status": "final",
         },
+        kinds={"icdo3_code": C},
     ),
     "v1_pathology_reports_partial_update": ApiOp(
         "pathologist",
         body=lambda w: {"specimen": "Core", "procedure": "Biopsy", "collected_on": TODAY, "diagnosis": "Callus."},
         id=lambda w: w.prelim_report.pk,
         if_match=lambda w: w.prelim_report,
+        kinds={"icdo3_code": C},
     ),
     "v1_pathology_reports_amend_create": ApiOp(
         "pathologist",
@@ -1185,6 +1237,7 @@ API_OPS: dict[str, ApiOp] = {
         },
         id=lambda w: w.final_report.pk,
         if_match=lambda w: w.final_report,
+        kinds={"icdo3_code": C},
     ),
     "v1_pathology_reports_sign_out_create": ApiOp(
         "pathologist", id=lambda w: w.prelim_report.pk, if_match=lambda w: w.prelim_report

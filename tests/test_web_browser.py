@@ -134,7 +134,7 @@ def register_patient_and_case(page, board) -> m.Case:
     page.get_by_label("Key labs").fill("Calcium and phosphate high; PTH high.")
     page.get_by_label("Priority").select_option("urgent")
     page.get_by_role("button", name="Register case").click()
-    page.get_by_text("The case is registered.").wait_for()
+    page.get_by_text(re.compile(r"Case [0-9]+ is registered\.")).wait_for()
     case = m.Case.objects.get(patient__mrn="E2E-000042")
     assert case.board == board
     move(page, "imaging")
@@ -254,7 +254,7 @@ def decide_and_sign(page, meeting) -> None:
     page.get_by_role("button", name="Sign the decision").click()
     page.get_by_text("The decision is signed.").wait_for()
     page.get_by_role("button", name="Record the outcome").click()
-    page.get_by_text("Outcome recorded for Mira Lindqvist.").wait_for()
+    page.get_by_text(re.compile(r"Case [0-9]+ \(Mira Lindqvist\): discussed\.")).wait_for()
 
 
 def downloaded_text(download) -> str:

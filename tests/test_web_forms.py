@@ -102,7 +102,7 @@ def test_a_duplicate_record_number_is_refused_beside_its_field_and_nothing_is_sa
 ):
     before = state()
     response = signed_in(coordinator).post(reverse("patient-new"), patient_data(board, mrn=case.patient.mrn))
-    assert_error_beside(response, "mrn", "already exists")
+    assert_error_beside(response, "mrn", "is already registered")
     assert state() == before
 
 
@@ -137,7 +137,7 @@ def test_a_stale_referral_edit_is_refused_and_the_newer_one_kept(signed_in, coor
     m.Case.objects.filter(pk=case.pk).update(version=case.version + 1, clinical_question="Theirs")
     before = state(case)
     response = signed_in(coordinator).post(reverse("referral-edit", args=[case.pk]), data)
-    assert any("changed by someone else" in e for e in form_errors(response))
+    assert any("saved by someone else, or by you in another tab" in e for e in form_errors(response))
     assert state(case) == before
     case.refresh_from_db()
     assert case.clinical_question == "Theirs"

@@ -76,8 +76,8 @@ def test_only_complete_open_referrals_of_the_board_are_offered_for_the_agenda(
     already = f.CaseFactory(board=board, patient__family_name="Alreadylisted")
     listed(meeting, already)
     choices = signed_in(coordinator).get(reverse("meeting-detail", args=[meeting.pk])).context["add_form"]
-    offered = [label for value, label in choices.fields["case"].choices]
-    assert len(offered) == 1 and offered[0].startswith(complete.patient.full_name)
+    offered = [label for value, label in choices.fields["case"].choices if value != ""]
+    assert len(offered) == 1 and offered[0].startswith(f"Case {complete.pk}: {complete.patient.full_name}")
 
 
 def test_adding_an_incomplete_referral_by_hand_is_refused(signed_in, coordinator, board, meeting):
@@ -105,7 +105,8 @@ def test_a_case_added_after_publishing_is_flagged_late(signed_in, coordinator, b
     assert "Late addition" in text_of(client.get(reverse("meeting-detail", args=[meeting.pk])))
 
 
-def test_publishing_twice_says_it_is_already_published(signed_in, coordinator, meeting):
+def test_publishing_twice_says_it_is_already_published(signed_in, coordinator, board, meeting):
+    listed(meeting, f.CaseFactory(board=board))
     client = signed_in(coordinator)
     client.post(reverse("agenda-publish", args=[meeting.pk]), {"confirmed": "yes"})
     response = client.post(reverse("agenda-publish", args=[meeting.pk]), {"confirmed": "yes"})
@@ -202,7 +203,7 @@ def test_recording_discussed_moves_on_to_the_next_case(signed_in, coordinator, b
     first, second = listed(meeting, f.CaseFactory(board=board), f.CaseFactory(board=board))
     client = signed_in(coordinator)
     response = client.post(reverse("agenda-outcome", args=[first.pk]), {"outcome": "discussed"})
-    assert response["Location"] == reverse("meeting-run-item", args=[meeting.pk, first.pk])
+    assert response["Location"] == reverse("meeting-run", args=[meeting.pk])
     first.refresh_from_db()
     assert first.outcome == "discussed"
     assert client.get(reverse("meeting-run", args=[meeting.pk])).context["current"] == second

@@ -91,6 +91,8 @@ MIDDLEWARE = [
     # Before any view or CSRF check reads the body: refuses text that is not UTF-8, oversized bodies…
     "cases.middleware.RequestInputMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Inside CSP, so the product's 404 page (shown even with DEBUG on) gets its headers too.
+    "cases.middleware.ProductNotFoundMiddleware",
     "cases.middleware.SessionLifetimeMiddleware",
     "cases.middleware.NoStoreMiddleware",
     "cases.middleware.AccessDeniedAuditMiddleware",

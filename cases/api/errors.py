@@ -24,6 +24,7 @@ from rest_framework.views import set_rollback
 from ..middleware import refusal_for
 from ..models import FrozenRecordError
 from ..services.errors import GatesUnmet, ServiceError, StaleVersion
+from ..services.idempotency import IdempotencyKeyReused
 
 
 def _refusal(exc, context) -> Response | None:
@@ -39,6 +40,8 @@ def _refusal(exc, context) -> Response | None:
         carried = request is not None and request.headers.get("If-Match") is not None
         code = status.HTTP_412_PRECONDITION_FAILED if carried else status.HTTP_409_CONFLICT
         return Response({"detail": exc.message, "code": exc.code, "current_version": exc.current}, status=code)
+    if isinstance(exc, IdempotencyKeyReused):
+        return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     if isinstance(exc, ServiceError):
         return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, FrozenRecordError):

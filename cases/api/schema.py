@@ -23,6 +23,18 @@ IF_MATCH_OPTIONAL = OpenApiParameter(
     description="Optional: the ETag of the version you acted on; 412 if the object changed since.",
 )
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Optional: your own unique id for this create (e.g. a UUID). A retry with the same key and body answers "
+        "the first result again (header `Idempotent-Replayed: true`) instead of creating twice; the same key "
+        "with another body is refused with 422 `idempotency_key_reused`."
+    ),
+)
+
 
 # Path ids are matched by `[0-9]{1,18}` (anything longer is a 404 before any query runs).
 PATH_ID = OpenApiParameter(
@@ -76,7 +88,13 @@ class AutoSchema(BaseAutoSchema):
             parameters.append(PATH_ID)
         if self.method in ("PUT", "PATCH", "DELETE"):
             parameters.append(IF_MATCH_REQUIRED)
+        if self._is_idempotent():
+            parameters.append(IDEMPOTENCY_KEY)
         return parameters
+
+    def _is_idempotent(self) -> bool:
+        handler = getattr(self.view, getattr(self.view, "action", "") or "", None)
+        return getattr(handler, "idempotent", False)
 
     def _error_codes(self) -> list[str]:
         codes = ["400", "401", "403", "404", "429"]
@@ -84,6 +102,8 @@ class AutoSchema(BaseAutoSchema):
             codes += ["409", "412"]
         if self.method in ("PUT", "PATCH", "DELETE"):
             codes.append("428")
+        if self._is_idempotent():
+            codes.append("422")
         return codes
 
     def _get_response_bodies(self, direction="response"):

@@ -235,6 +235,8 @@ class CaseListSerializer(ModelSerializer):
             "has_amended_pathology",
             "decision_under_review",
             "has_stale_input",
+            "withdrawn_at",
+            "withdrawal_reason",
             "version",
             "created_at",
             "updated_at",

@@ -33,6 +33,7 @@ from ..services.printing import case_print_record, meeting_print_record
 from . import filters
 from . import serializers as s
 from .etags import expected_version, with_etag
+from .idempotency import idempotent
 from .schema import ICS_DOWNLOAD, IF_MATCH_OPTIONAL, METRICS_PERIOD, PDF_DOWNLOAD
 
 DEIDENTIFIED_GONE = (
@@ -165,6 +166,7 @@ class PatientViewSet(ResourceViewSet):
         return selectors.patient_list(user=self.request.user)
 
     @extend_schema(request=s.PatientCreateSerializer, responses={201: s.PatientSerializer})
+    @idempotent
     def create(self, request):
         fields = parse(s.PatientCreateSerializer, request)
         patient = case_services.patient_create(by=request.user, **fields)
@@ -183,7 +185,7 @@ class CaseViewSet(ResourceViewSet):
     audit_view = "case.view"
 
     def rows(self):
-        return selectors.case_list(user=self.request.user)
+        return selectors.case_list(user=self.request.user, withdrawn=None)
 
     def get_object(self):
         return selectors.case_detail(user=self.request.user, pk=self.kwargs["pk"])
@@ -196,6 +198,7 @@ class CaseViewSet(ResourceViewSet):
         return show(request, case, s.CaseDetailSerializer, status_code=status_code)
 
     @extend_schema(request=s.CaseCreateSerializer, responses={201: s.CaseDetailSerializer})
+    @idempotent
     def create(self, request):
         fields = parse(s.CaseCreateSerializer, request)
         case = case_services.case_create(by=request.user, **fields)
@@ -262,6 +265,7 @@ class ImagingStudyViewSet(ResourceViewSet):
         return self.rows().select_related("case")
 
     @extend_schema(request=s.ImagingStudyCreateSerializer, responses={201: s.ImagingStudySerializer})
+    @idempotent
     def create(self, request):
         fields = parse(s.ImagingStudyCreateSerializer, request)
         study = imaging_services.imaging_study_add(by=request.user, **fields)
@@ -269,6 +273,7 @@ class ImagingStudyViewSet(ResourceViewSet):
 
     @extend_schema(request={"multipart/form-data": s.KeyImageCreateSerializer}, responses={201: s.KeyImageSerializer})
     @action(detail=True, methods=["post"], url_path="key-images", parser_classes=[MultiPartParser, FormParser])
+    @idempotent
     def key_images(self, request, pk=None):
         """Attach a key image (PNG, JPEG, GIF or WebP; size-limited and verified with Pillow)."""
         study = self.get_object()
@@ -293,6 +298,7 @@ class PathologyReportViewSet(ResourceViewSet):
         return self.rows().select_related("case")
 
     @extend_schema(request=s.PathologyReportCreateSerializer, responses={201: s.PathologyReportSerializer})
+    @idempotent
     def create(self, request):
         fields = parse(s.PathologyReportCreateSerializer, request)
         report = pathology_services.pathology_report_add(by=request.user, **fields)
@@ -321,6 +327,7 @@ class PathologyReportViewSet(ResourceViewSet):
         request=s.PathologyAmendSerializer, responses={201: s.PathologyReportSerializer}, parameters=[IF_MATCH_OPTIONAL]
     )
     @action(detail=True, methods=["post"])
+    @idempotent
     def amend(self, request, pk=None):
         """Supersede this report with an amended one; the original stays readable, with `superseded_by`."""
         report = self.get_object()
@@ -349,6 +356,7 @@ class OpinionViewSet(ResourceViewSet):
         return self.rows().select_related("case")
 
     @extend_schema(request=s.OpinionCreateSerializer, responses={201: s.OpinionSerializer})
+    @idempotent
     def create(self, request):
         """Record the input of your own specialty on this board."""
         fields = parse(s.OpinionCreateSerializer, request)
@@ -402,6 +410,7 @@ class MeetingViewSet(ResourceViewSet):
         return show(request, meeting, s.MeetingDetailSerializer, status_code=status_code)
 
     @extend_schema(request=s.MeetingCreateSerializer, responses={201: s.MeetingDetailSerializer})
+    @idempotent
     def create(self, request):
         fields = parse(s.MeetingCreateSerializer, request)
         meeting = meeting_services.meeting_schedule(by=request.user, **fields)
@@ -409,6 +418,7 @@ class MeetingViewSet(ResourceViewSet):
 
     @extend_schema(request=s.AgendaAddSerializer, responses={201: s.AgendaItemSerializer})
     @action(detail=True, methods=["post"])
+    @idempotent
     def agenda(self, request, pk=None):
         """List a case on the agenda (a late addition once the agenda is published)."""
         meeting = self._meeting()
@@ -552,6 +562,7 @@ class DecisionViewSet(ResourceViewSet):
         return self.rows().select_related("case", "meeting__board")
 
     @extend_schema(request=s.DecisionCreateSerializer, responses={201: s.DecisionSerializer})
+    @idempotent
     def create(self, request):
         """Record the board's consensus as a draft (the chair signs it)."""
         fields = parse(s.DecisionCreateSerializer, request)
@@ -585,6 +596,7 @@ class DecisionViewSet(ResourceViewSet):
 
     @extend_schema(request=s.DecisionCorrectSerializer, responses={201: s.DecisionSerializer})
     @action(detail=True, methods=["post"])
+    @idempotent
     def correct(self, request, pk=None):
         """Draft a correction of a signed decision; signing it supersedes the original."""
         decision = self.get_object()
@@ -647,6 +659,7 @@ class FollowUpViewSet(ResourceViewSet):
 
     @extend_schema(request=s.ApplyTemplateSerializer, responses={201: s.FollowUpSerializer(many=True)})
     @action(detail=False, methods=["post"], url_path="apply-template")
+    @idempotent
     def apply_template(self, request):
         """Plan the dated surveillance visits of a schedule template (e.g. treated osteosarcoma)."""
         fields = parse(s.ApplyTemplateSerializer, request)

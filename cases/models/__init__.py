@@ -9,6 +9,7 @@ from .coding import CodeConcept, Diagnosis, DiagnosisRole, Laterality, StagingKi
 from .decisions import Concordance, Decision, DecisionStatus, PlanCategory, TreatmentIntent
 from .errors import FrozenRecordError
 from .followups import DeviationCode, FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
+from .idempotency import IdempotencyKey
 from .identity import (
     AccountSecurity,
     BoardIdentityPolicy,
@@ -17,7 +18,7 @@ from .identity import (
     RecoveryCode,
     WebAuthnCredential,
 )
-from .imaging import ImagingStudy, KeyImage, Modality
+from .imaging import ImagingAddendum, ImagingStudy, KeyImage, Modality
 from .jobs import Job, JobStatus
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
 from .notifications import Delivery, EmailStatus, Notification, NotificationKind, NotificationPreference
@@ -57,6 +58,8 @@ __all__ = [
     "FollowUpStatus",
     "FollowUpTemplate",
     "FrozenRecordError",
+    "IdempotencyKey",
+    "ImagingAddendum",
     "ImagingStudy",
     "Job",
     "JobStatus",

@@ -44,6 +44,13 @@ class Case(models.Model):
         blank=True, help_text="Why the case can reach consensus without a final pathology report."
     )
     version = models.PositiveIntegerField(default=1)
+    # A case registered by mistake (a duplicate, the wrong patient) is withdrawn, never deleted: it leaves
+    # the worklists and agendas but keeps its history and its audit trail.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdrawal_reason = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -56,6 +63,11 @@ class Case(models.Model):
             models.CheckConstraint(
                 condition=models.Q(performance_status__isnull=True) | models.Q(performance_status__lte=4),
                 name="case_performance_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(withdrawn_at__isnull=True, withdrawal_reason="")
+                | (models.Q(withdrawn_at__isnull=False) & ~models.Q(withdrawal_reason="")),
+                name="case_withdrawal_has_reason",
             ),
         ]
         indexes = [
@@ -75,6 +87,10 @@ class Case(models.Model):
     def is_referral_complete(self) -> bool:
         return not self.missing_referral_fields
 
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
 
 class CaseEventKind(models.TextChoices):
     CREATED = "created", "Case created"
@@ -87,6 +103,8 @@ class CaseEventKind(models.TextChoices):
     AGENDA = "agenda", "Agenda"
     DECISION = "decision", "Decision"
     FOLLOW_UP = "follow_up", "Follow-up"
+    WITHDRAWN = "withdrawn", "Case withdrawn"
+    MERGED = "merged", "Patient records merged"
 
 
 class CaseEvent(models.Model):

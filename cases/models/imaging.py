@@ -4,6 +4,8 @@ from pathlib import PurePath
 from django.conf import settings
 from django.db import models
 
+from .errors import FrozenRecordError
+
 
 class Modality(models.TextChoices):
     XR = "XR", "Radiograph (XR)"
@@ -24,6 +26,12 @@ class ImagingStudy(models.Model):
     findings = models.TextField(blank=True)
     impression = models.TextField(blank=True)
     radiologist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Like pathology: a correction is a new study that supersedes this one, with a reason; the original
+    # then never changes and stays readable beside it.
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+    amendment_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -31,10 +39,42 @@ class ImagingStudy(models.Model):
         verbose_name_plural = "imaging studies"
         constraints = [
             models.CheckConstraint(condition=models.Q(modality__in=Modality.values), name="imaging_modality_valid"),
+            models.CheckConstraint(
+                condition=models.Q(supersedes__isnull=True, amendment_reason="")
+                | (models.Q(supersedes__isnull=False) & ~models.Q(amendment_reason="")),
+                name="imaging_amendment_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.modality} {self.body_site} ({self.performed_on})"
+
+    @property
+    def is_superseded(self) -> bool:
+        return hasattr(self, "superseded_by")
+
+    def save(self, *args, **kwargs):
+        # Model-level guard behind the services: a superseded study is frozen.
+        if self.pk and ImagingStudy.objects.filter(supersedes_id=self.pk).exists():
+            raise FrozenRecordError("A superseded imaging study cannot be changed.")
+        super().save(*args, **kwargs)
+
+
+class ImagingAddendum(models.Model):
+    """A note added to a study after it was reported; it never changes the report itself."""
+
+    study = models.ForeignKey(ImagingStudy, on_delete=models.CASCADE, related_name="addenda")
+    text = models.TextField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "imaging addenda"
+        constraints = [models.CheckConstraint(condition=~models.Q(text=""), name="imaging_addendum_has_text")]
+
+    def __str__(self) -> str:
+        return self.text[:60]
 
 
 def key_image_path(instance: "KeyImage", filename: str) -> str:

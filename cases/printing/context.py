@@ -86,7 +86,7 @@ def _case_values(case: Case, *, on: date) -> dict:
         "key_labs": case.key_labs,
         "referring_clinician": case.referring_clinician,
         "performance_status": case.get_performance_status_display() if case.performance_status is not None else "",
-        "imaging": [_study(study) for study in case.imaging_studies.all()],
+        "imaging": [_study(study) for study in selectors.imaging_record(case)],
         # The current reports first, then the superseded ones, each labelled.
         "pathology": [_report(report) for report in _current_first(selectors.pathology_chain(case))],
         "changes": [_chain(chain) for chain in selectors.pathology_changes(case)],
@@ -167,6 +167,10 @@ def _study(study) -> dict:
         "findings": study.findings,
         "impression": study.impression,
         "images": [{"url": image.image.url, "caption": image.caption} for image in study.key_images.all()],
+        "current": study.current,
+        "amends": bool(study.supersedes_id),
+        "amendment_reason": study.amendment_reason,
+        "addenda": [f"{_day(a.created_at.date())}, {person(a.author)}: {a.text}" for a in study.addenda.all()],
     }
 
 

@@ -72,7 +72,7 @@ def _patient_and_case(obj) -> tuple[int | None, int | None]:
     if isinstance(obj, Case):
         return obj.patient_id, obj.pk
     case = getattr(obj, "case", None)
-    if case is None and hasattr(obj, "study"):
+    if case is None and getattr(obj, "study_id", None):
         case = obj.study.case
     if isinstance(case, Case):
         return case.patient_id, case.pk

@@ -6,12 +6,13 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from ..models import BoardMembership, Case, CaseEvent
 from .audit import audit_record, diff, snapshot
-from .errors import StaleVersion
+from .errors import Conflict, StaleVersion
+from .plausibility import UNIQUE_SENTENCES, constraint_sentence, readable
 
 M = TypeVar("M", bound=models.Model)
 Changes = dict[str, list[Any]]
@@ -25,6 +26,15 @@ def lock(obj: M) -> M:
 def check_version(obj: models.Model, expected: int | None, label: str) -> None:
     if expected is not None and int(expected) != obj.version:
         raise StaleVersion(label, int(expected), obj.version)
+
+
+def require_not_withdrawn(case: Case) -> None:
+    """Refuse a change to a withdrawn case: it is kept as it was when it was withdrawn."""
+    if case.withdrawn_at is not None:
+        raise Conflict(
+            f"Case {case.pk} was withdrawn ({case.withdrawal_reason}); it is kept as it was and is not changed.",
+            code="case_withdrawn",
+        )
 
 
 def refuse_unknown(data: Mapping[str, Any], allowed: Collection[str], noun: str) -> None:
@@ -104,8 +114,22 @@ def save_validated(obj: models.Model, *, update_fields: list[str] | None = None)
         exclude = [f.name for f in obj._meta.fields if f.name not in update_fields]
     validate_dates(**_dates_of(obj, update_fields))
     validate_text_lengths(obj, update_fields)
-    obj.full_clean(exclude=exclude, validate_unique=True, validate_constraints=True)
-    obj.save(update_fields=update_fields)
+    try:
+        obj.full_clean(exclude=exclude, validate_unique=True, validate_constraints=True)
+    except ValidationError as error:
+        raise readable(error) from None
+    try:
+        # A savepoint: a row written meanwhile by someone else (the same MRN, the same input) is refused
+        # as a sentence, and the surrounding transaction stays usable.
+        with transaction.atomic():
+            obj.save(update_fields=update_fields)
+    except IntegrityError as error:
+        sentence = constraint_sentence(str(error)) or next(
+            (text for name, text in UNIQUE_SENTENCES.items() if name in str(error)), ""
+        )
+        if not sentence:
+            raise
+        raise ValidationError(sentence) from None
 
 
 def validate_text_lengths(obj: models.Model, update_fields=None) -> None:

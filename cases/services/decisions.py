@@ -38,6 +38,7 @@ from .common import (
     save_validated,
 )
 from .errors import Conflict, Gate, GatesUnmet
+from .followups import plan_owners
 from .notify import notify_decision_signed
 from .workflow import current_pathology_reports, current_report_ids, current_signed_decision
 
@@ -319,6 +320,12 @@ def _settle_suspended(*, case: Case, decision: Decision, choice: str, by) -> lis
 
 def _plan_follow_ups(*, case: Case, decision: Decision, owner) -> list[FollowUp]:
     due = timezone.localdate() + timedelta(days=FOLLOW_UP_DAYS)
+    owners = plan_owners(
+        board_id=case.board_id,
+        categories=[item["category"] for item in decision.plan],
+        participants=decision.participants.all(),
+        fallback=owner,
+    )
     follow_ups = [
         FollowUp(
             case=case,
@@ -328,7 +335,7 @@ def _plan_follow_ups(*, case: Case, decision: Decision, owner) -> list[FollowUp]
             description=(PlanCategory(item["category"]).label + (f": {item['detail']}" if item.get("detail") else ""))[
                 :500
             ],
-            owner=owner,
+            owner=owners[item["category"]],
             due_on=due,
         )
         for item in decision.plan

@@ -35,8 +35,8 @@ class StaleVersion(ServiceError):
 
     def __init__(self, obj_label: str, expected: int, current: int):
         super().__init__(
-            f"This {obj_label} was changed by someone else (you had version {expected}, it is now {current}). "
-            "Reload it and apply your change again."
+            f"This {obj_label} was saved by someone else, or by you in another tab, after you opened it. "
+            "Your change is not saved. Reload to see the current version, then apply your change again."
         )
         self.expected, self.current = expected, current
 

@@ -8,7 +8,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import permissions
-from ..models import Case, CaseEventKind, DeviationCode, FollowUp, FollowUpKind, FollowUpStatus, FollowUpTemplate
+from ..models import (
+    BoardMembership,
+    Case,
+    CaseEventKind,
+    DeviationCode,
+    FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
+    FollowUpTemplate,
+)
 from .audit import audit_record
 from .common import (
     case_event_add,
@@ -104,6 +113,37 @@ def follow_up_deviate(
         code=code,
         expected_version=expected_version,
     )
+
+
+# Who carries out each part of a plan: the board member whose specialty fits, not the chair by default.
+PLAN_SPECIALTIES = {
+    "surgery": ["orthopaedic_oncology", "surgical_oncology"],
+    "systemic_therapy": ["medical_oncology"],
+    "radiotherapy": ["radiation_oncology"],
+    "surveillance": ["orthopaedic_oncology", "surgical_oncology", "medical_oncology"],
+    "further_imaging": ["radiology", "nuclear_medicine"],
+    "biopsy": ["orthopaedic_oncology", "surgical_oncology", "radiology"],
+    "clinical_trial": ["medical_oncology"],
+    "supportive_care": ["nursing", "medical_oncology"],
+}
+
+
+def plan_owners(*, board_id: int, categories: list[str], participants=(), fallback=None) -> dict:
+    """{category: owner}: a participant of the decision with a fitting specialty, else any member of the
+    board with it, else `fallback` (the chair who signs). One query."""
+    members = list(
+        BoardMembership.objects.filter(board_id=board_id, user__is_active=True)
+        .exclude(specialty="")
+        .select_related("user")
+        .order_by("user_id")
+    )
+    present = {user.pk for user in participants}
+    owners = {}
+    for category in categories:
+        fitting = [m for s in PLAN_SPECIALTIES.get(category, []) for m in members if m.specialty == s]
+        chosen = next((m for m in fitting if m.user_id in present), fitting[0] if fitting else None)
+        owners[category] = chosen.user if chosen else fallback
+    return owners
 
 
 def follow_up_reassign(

@@ -10,10 +10,12 @@ from django.db import transaction
 from PIL import Image, UnidentifiedImageError
 
 from .. import permissions
-from ..models import Case, CaseEventKind, ImagingStudy, KeyImage
+from ..models import Case, CaseEventKind, ImagingAddendum, ImagingStudy, KeyImage
 from ..teaching.images import clean_image
-from .audit import audit_record, snapshot
-from .common import case_event_add, save_validated
+from .audit import audit_record, diff, snapshot
+from .common import case_event_add, lock, require_not_withdrawn, save_validated
+from .errors import Conflict
+from .plausibility import check_record_date
 
 STUDY_FIELDS = ["modality", "body_site", "performed_on", "accession_number", "findings", "impression"]
 # The stored file's suffix comes from what Pillow found inside, never from the uploader's name.
@@ -62,11 +64,16 @@ def too_many_images(count: int) -> ValidationError:
     )
 
 
+def check_study_date(case: Case, day) -> None:
+    check_record_date(field="performed_on", label="study date", day=day, birth_date=case.patient.birth_date)
+
+
 def imaging_study_add(*, case: Case, by, key_images: list[tuple[UploadedFile, str]] = (), **fields) -> ImagingStudy:
     permissions.require(by, "imaging.add", case.board_id)
     if len(key_images) > settings.KEY_IMAGE_MAX_PER_STUDY:
         raise too_many_images(len(key_images))
     formats = [validate_key_image(upload) for upload, _caption in key_images]
+    check_study_date(case, fields.get("performed_on"))
     study = ImagingStudy(case=case, radiologist=by, **fields)
     with transaction.atomic():
         save_validated(study)
@@ -107,3 +114,75 @@ def key_image_add(*, study: ImagingStudy, by, upload: UploadedFile, caption: str
         key_image = _key_image_save(study=study, upload=upload, image_format=image_format, caption=caption, order=order)
         audit_record(actor=by, action="key_image.create", obj=key_image, changes={"caption": caption})
     return key_image
+
+
+def imaging_study_amend(*, study: ImagingStudy, by, amendment_reason: str, **fields) -> ImagingStudy:
+    """Correct a study the way pathology is corrected: a new study supersedes it, with a reason.
+
+    The original is never overwritten; it stays readable, marked as superseded. Its key images stay with it
+    and are shown with the amendment too.
+    """
+    permissions.require(by, "imaging.add", study.case.board_id)
+    unknown = set(fields) - set(STUDY_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown imaging fields: {sorted(unknown)}")
+    reason = (amendment_reason or "").strip()
+    if not reason:
+        raise ValidationError({"amendment_reason": "Say what was wrong, e.g. “Wrong side: left, not right”."})
+    check_study_date(study.case, fields.get("performed_on"))
+    with transaction.atomic():
+        # Lock the case first, then the study: the same order as every other case write.
+        case = lock(study.case)
+        study = lock(study)
+        require_not_withdrawn(case)
+        if ImagingStudy.objects.filter(supersedes=study).exists():
+            raise Conflict("This study has already been amended; amend the current version.", code="study_superseded")
+        amended = ImagingStudy(
+            case=case,
+            supersedes=study,
+            amendment_reason=reason,
+            radiologist=by,
+            **{name: fields.get(name, getattr(study, name)) for name in STUDY_FIELDS},
+        )
+        save_validated(amended)
+        for image in study.key_images.all():
+            KeyImage.objects.create(
+                study=amended, image=image.image.name, width=image.width, height=image.height,
+                caption=image.caption, order=image.order,
+            )  # fmt: skip
+        changes = diff(snapshot(study, STUDY_FIELDS), snapshot(amended, STUDY_FIELDS))
+        case_event_add(
+            case=case,
+            kind=CaseEventKind.IMAGING,
+            summary=f"{amended.get_modality_display()} of {amended.body_site} amended",
+            actor=by,
+            note=reason,
+        )
+        audit_record(
+            actor=by,
+            action="imaging.amend",
+            obj=amended,
+            changes={"supersedes": study.pk, "amendment_reason": reason, **changes},
+        )
+    return amended
+
+
+def imaging_addendum_add(*, study: ImagingStudy, by, text: str) -> ImagingAddendum:
+    """Add a note to a reported study (a late comparison, a clarification); the report itself is unchanged."""
+    permissions.require(by, "imaging.add", study.case.board_id)
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": "Write the addendum."})
+    with transaction.atomic():
+        case = lock(study.case)
+        require_not_withdrawn(case)
+        addendum = ImagingAddendum(study=study, text=text, author=by)
+        save_validated(addendum)
+        case_event_add(
+            case=case,
+            kind=CaseEventKind.IMAGING,
+            summary=f"Addendum to {study.modality} of {study.body_site}",
+            actor=by,
+        )
+        audit_record(actor=by, action="imaging.addendum", obj=addendum, case_id=case.pk, changes={"study": study.pk})
+    return addendum

@@ -29,12 +29,14 @@ from .common import (
     lock,
     model_update,
     require_board_members,
+    require_not_withdrawn,
     save_changes,
     save_validated,
 )
 from .errors import Conflict, Gate, GatesUnmet
 from .jobs import packet_prerender
 from .notify import notify_agenda, notify_input_requested
+from .plausibility import check_meeting_start
 
 MEETING_FIELDS = ["starts_at", "location", "video_link"]
 AGENDA_ITEM_FIELDS = ["presenter", "minutes"]
@@ -67,9 +69,15 @@ def _require_open(meeting: Meeting) -> None:
         )
 
 
-def meeting_schedule(*, board: Board, by, starts_at, location: str = "", video_link: str = "") -> Meeting:
-    """Schedule a meeting; cases deferred at an earlier meeting and not yet re-listed roll onto it."""
+def meeting_schedule(
+    *, board: Board, by, starts_at, location: str = "", video_link: str = "", back_entry: bool = False
+) -> Meeting:
+    """Schedule a meeting; cases deferred at an earlier meeting and not yet re-listed roll onto it.
+
+    A new meeting starts today or later; `back_entry` records one already held (the demo's history)."""
     permissions.require(by, "meeting.manage", board.pk)
+    if not back_entry:
+        check_meeting_start(starts_at)
     meeting = Meeting(board=board, created_by=by, starts_at=starts_at, location=location, video_link=video_link)
     with transaction.atomic():
         save_validated(meeting)
@@ -96,6 +104,7 @@ def agenda_add(*, meeting: Meeting, case: Case, by, presenter=None, minutes: int
         )
     if case.stage == Stage.CLOSED:
         raise Conflict("A closed case cannot go on an agenda; reopen it first.", code="case_closed")
+    require_not_withdrawn(case)
     _require_presenter(meeting.board_id, presenter)
     with transaction.atomic():
         meeting = lock(meeting)
@@ -195,6 +204,9 @@ def agenda_publish(*, meeting: Meeting, by) -> Meeting:
         _require_open(meeting)
         if meeting.is_published:
             raise Conflict("The agenda is already published.", code="already_published")
+        if not meeting.agenda_items.exists():
+            # Publishing an empty agenda would flag every case added afterwards as late.
+            raise Conflict("An empty agenda is not published: add the cases first.", code="agenda_empty")
         meeting.agenda_published_at = timezone.now()
         meeting.save(update_fields=["agenda_published_at"])
         audit_record(actor=by, action="agenda.publish", obj=meeting)
@@ -202,6 +214,24 @@ def agenda_publish(*, meeting: Meeting, by) -> Meeting:
         packet_prerender(meeting=meeting, by=by)
         notify_agenda(meeting=meeting)
         notify_input_requested(meeting=meeting)
+    return meeting
+
+
+def agenda_unpublish(*, meeting: Meeting, by) -> Meeting:
+    """Take a published agenda back to draft before the meeting (published too early, or by mistake).
+
+    Cases already flagged as late additions keep the flag: they were added after members were told.
+    """
+    permissions.require(by, "meeting.manage", meeting.board_id)
+    with transaction.atomic():
+        meeting = lock(meeting)
+        if meeting.status != MeetingStatus.SCHEDULED or meeting.starts_at <= timezone.now():
+            raise Conflict("An agenda is unpublished only before its meeting starts.", code="meeting_started")
+        if not meeting.is_published:
+            raise Conflict("The agenda is not published.", code="not_published")
+        published_at, meeting.agenda_published_at = meeting.agenda_published_at, None
+        meeting.save(update_fields=["agenda_published_at"])
+        audit_record(actor=by, action="agenda.unpublish", obj=meeting, changes={"published_at": [published_at, None]})
     return meeting
 
 
@@ -412,6 +442,7 @@ def agenda_item_record_outcome(
     """Discussed, or deferred with a reason; a deferred case rolls onto the board's next meeting.
 
     `actual_minutes`, when given, is how long the discussion took (board analytics compare it with the slot).
+    A deferred item's `deferred_to` is that meeting (None when no later meeting is scheduled yet).
     """
     permissions.require(by, "meeting.manage", item.meeting.board_id)
     if outcome not in (Outcome.DISCUSSED, Outcome.DEFERRED):
@@ -447,6 +478,8 @@ def agenda_item_record_outcome(
             )
             if following is not None:
                 _roll(item=item, to_meeting=following, by=by)
+            # Where the case went, for the answer to the person who deferred it.
+            item.deferred_to = following
     return item
 
 

@@ -27,6 +27,7 @@ from .coding import apply_codes, apply_legacy_icdo3
 from .common import case_event_add, check_version, lock, model_update, refuse_unknown, save_changes, save_validated
 from .errors import Conflict
 from .notifications import tell_basis_superseded
+from .plausibility import check_icdo3, check_record_date
 from .workflow import apply_stage_locked
 
 REPORT_FIELDS = [
@@ -45,10 +46,22 @@ CODED_DERIVED = ["icdo3_code", "icdo3_needs_review", "morphology", "topography_d
 REVISION_STAGES = {Stage.PATHOLOGY, Stage.CONSENSUS, Stage.CLOSED}
 
 
+def check_report(case: Case, fields: dict) -> None:
+    """A specimen is not collected in the future nor before birth; a code is written as ICD-O-3."""
+    check_record_date(
+        field="collected_on",
+        label="collection date",
+        day=fields.get("collected_on"),
+        birth_date=case.patient.birth_date,
+    )
+    check_icdo3(fields.get("icdo3_code", ""))
+
+
 def pathology_report_add(*, case: Case, by, status: str = ReportStatus.PRELIMINARY, **fields) -> PathologyReport:
     permissions.require(by, "pathology.add", case.board_id)
     if status not in (ReportStatus.PRELIMINARY, ReportStatus.FINAL):
         raise ValidationError({"status": "A new report is preliminary or final; amendments supersede a report."})
+    check_report(case, fields)
     report = PathologyReport(
         case=case,
         pathologist=by,
@@ -82,6 +95,7 @@ def pathology_report_update(
     """Edit a preliminary report; signed-out reports change only by amendment."""
     permissions.require(by, "pathology.add", report.case.board_id)
     refuse_unknown(fields, REPORT_FIELDS, "report")
+    check_report(report.case, fields)
     with transaction.atomic():
         report = lock(report)
         check_version(report, expected_version, "pathology report")
@@ -130,6 +144,7 @@ def pathology_report_amend(
         errors["discrepancy"] = "Choose the discrepancy class: none, minor or major."
     if errors:
         raise ValidationError(errors)
+    check_report(report.case, fields)
     with transaction.atomic():
         # Lock the case first, then the report: the same order as every other case write.
         case = lock(report.case)

@@ -15,7 +15,7 @@ from django.db import transaction
 from .. import permissions
 from ..models import Case, CaseEventKind, DecisionStatus, ReportStatus, Specialty, Stage
 from .audit import audit_record
-from .common import case_event_add, check_version, lock
+from .common import case_event_add, check_version, lock, require_not_withdrawn
 from .errors import Conflict, Gate, GatesUnmet
 
 ORDER: list[str] = list(Stage.values)
@@ -215,6 +215,7 @@ def case_transition(*, case: Case, to: str, by, note: str = "", expected_version
         # Lock, then re-check stage and gates: what the user saw may have changed meanwhile.
         case = lock(case)
         check_version(case, expected_version, "case")
+        require_not_withdrawn(case)
         if to not in allowed_targets(case.stage):
             # Usually someone moved it meanwhile: say where it is now and what to do.
             raise Conflict(

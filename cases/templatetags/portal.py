@@ -1,8 +1,17 @@
 """Template filters of the portal."""
 
 from django import template
+from django.utils.html import format_html
 
 register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def once_field(context) -> str:
+    """The hidden one-time token of a create form: a second submit of it points to what the first made."""
+    from ..web.common import once_token
+
+    return format_html('<input type="hidden" name="once" value="{}">', once_token(context["request"]))
 
 
 @register.filter
@@ -31,3 +40,28 @@ def reads_analytics(user) -> bool:
     if user.is_staff and permissions.can_read_audit(user):
         return True
     return any(m.role in permissions.ANALYTICS_ROLES for m in permissions.memberships_of(user).values())
+
+
+def _value(value) -> str:
+    if value in (None, "", [], {}):
+        return "(empty)"
+    if isinstance(value, list):
+        return ", ".join(_value(item) for item in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_value(item)}" for key, item in value.items())
+    return str(value)
+
+
+@register.filter
+def changes_text(changes) -> str:
+    """An audit row's changes as a person reads them: "Body site: Right knee → Left knee; reason: Wrong side"."""
+    if not isinstance(changes, dict) or not changes:
+        return "—"
+    parts = []
+    for name, value in changes.items():
+        label = name.replace("_", " ").capitalize()
+        if isinstance(value, list) and len(value) == 2 and not isinstance(value[0], dict):
+            parts.append(f"{label}: {_value(value[0])} → {_value(value[1])}")
+        else:
+            parts.append(f"{label}: {_value(value)}")
+    return "; ".join(parts)

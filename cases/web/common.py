@@ -1,6 +1,7 @@
 """What the portal views share: showing a service's refusal where the user looks, and safe redirects."""
 
 import re
+import secrets
 
 from django.contrib import messages
 from django.core.exceptions import BadRequest, ValidationError
@@ -9,6 +10,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from ..services.errors import GatesUnmet, ServiceError
+from ..services.idempotency import created_object, earlier_result, idempotent_create, note_object
 
 # A refused gate that belongs to one field of the form rather than to the whole form.
 GATE_FIELDS = {"reason_required": "note"}
@@ -47,6 +49,71 @@ def submit(form, call) -> tuple[bool, object]:
     except ServiceError as error:
         form.add_error(None, error.message)
     return False, None
+
+
+# The one-time token every create form carries (templatetag `once_field`).
+_ONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+REPEATED = (
+    "This form had already been sent (a double click, or Back and send again): nothing new was made. "
+    "This is what the first one made."
+)
+
+
+def once_token(request) -> str:
+    """The form's token: the one it was posted with (a refused form keeps it), else a new one."""
+    posted = request.POST.get("once", "") if request.method == "POST" else ""
+    return posted if _ONCE.fullmatch(posted) else secrets.token_urlsafe(24)
+
+
+def already_made(request, scope: str):
+    """What an earlier submit of this form made, if it was sent before (for forms whose checks would refuse a
+    second submit before submit_once could point to the first one's result, e.g. a merge already done)."""
+    token = request.POST.get("once", "")
+    if request.method != "POST" or not _ONCE.fullmatch(token):
+        return None
+    obj = earlier_result(user=request.user, key="form:" + token, scope="portal:" + scope)
+    if obj is not None:
+        messages.info(request, REPEATED)
+    return obj
+
+
+def submit_once(request, form, call, *, scope: str, done, record=note_object) -> tuple[bool, object]:
+    """submit() for a create form: its one-time token makes a second submit answer with the first one's object.
+
+    (True, object) either way, with `done` (a sentence, or a function of the result) or REPEATED as the
+    message. `record(row, result)` notes the object a repeat goes to. A form without a token (an old page,
+    a script) creates as before.
+    """
+    token = request.POST.get("once", "")
+    if not token:
+        ok, result = submit(form, call)
+    else:
+        if not _ONCE.fullmatch(token):
+            raise BadRequest("The form carried a broken one-time token. Reload the page and try again.")
+        ok, outcome = submit(
+            form,
+            lambda: idempotent_create(
+                user=request.user,
+                key="form:" + token,
+                scope="portal:" + scope,
+                fingerprint="",
+                create=call,
+                record=record,
+            ),
+        )
+        if not ok:
+            return False, None
+        first, result = outcome
+        if not first:
+            result = created_object(result)
+            if result is None:
+                form.add_error(None, "This form was already sent, and what it made is gone. Reload the page.")
+                return False, None
+            messages.info(request, REPEATED)
+            return True, result
+    if ok:
+        messages.success(request, done(result) if callable(done) else done)
+    return ok, result
 
 
 def act(request, call, done: str) -> bool:

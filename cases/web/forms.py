@@ -70,15 +70,23 @@ def member_choices(members, *, blank: str | None = None) -> list[tuple]:
     return [("", blank), *choices] if blank is not None else choices
 
 
+CHOOSE = ("", "Choose…")
+
+
 class BoardChoiceForm(PortalForm):
-    """A form whose first field picks one of the boards the user may do this on (no query)."""
+    """A form whose first field picks one of the boards the user may do this on (no query).
+
+    With several boards nothing is preselected: registering on the wrong board by not looking is the
+    mistake this prevents. With one board there is nothing to choose.
+    """
 
     board = forms.TypedChoiceField(coerce=int)
 
     def __init__(self, *args, memberships, **kwargs):
         super().__init__(*args, **kwargs)
         self.boards = {m.board_id: m.board for m in memberships}
-        self.fields["board"].choices = board_choices(memberships)
+        choices = board_choices(memberships)
+        self.fields["board"].choices = choices if len(choices) == 1 else [CHOOSE, *choices]
 
     def clean_board(self):
         return self.boards[self.cleaned_data["board"]]
@@ -92,12 +100,36 @@ class PatientForm(BoardChoiceForm):
     given_name = forms.CharField(max_length=100)
     family_name = forms.CharField(max_length=100)
     birth_date = forms.DateField(widget=DateInput)
-    sex = forms.ChoiceField(choices=Sex.choices)
+    sex = forms.ChoiceField(choices=[CHOOSE, *Sex.choices])
     comorbidities = forms.CharField(
         required=False, widget=text_area(), help_text="For example renal failure, diabetes."
     )
 
     field_order = ["mrn", "given_name", "family_name", "birth_date", "sex", "comorbidities", "board"]
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Medical record number, name or birth date",
+        max_length=200,
+        help_text="An exact MRN; a name (accents and capitals do not matter); or a birth date such as 1990-05-17.",
+    )
+
+
+class WithdrawForm(VersionedForm):
+    reason = forms.CharField(
+        label="Why the case is withdrawn",
+        widget=text_area(2),
+        help_text="For example “Duplicate of case 12” or “Registered for the wrong patient”.",
+    )
+
+
+class MergeChooseForm(PortalForm):
+    keep = forms.CharField(
+        label="Medical record number of the record to keep",
+        max_length=32,
+        help_text="This record's cases move there; this record stays readable, marked as merged.",
+    )
 
 
 REFERRAL_HELP = "Needed before the case can go on a meeting's agenda."
@@ -122,6 +154,18 @@ class ReferralFields(forms.Form):
 
 class CaseCreateForm(BoardChoiceForm, ReferralFields):
     field_order = ["board"]
+
+    def __init__(self, *args, has_open_cases: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if has_open_cases:
+            self.fields["confirm_second_case"] = forms.BooleanField(
+                label="This is a second, separate question",
+                required=False,
+                help_text="Tick only if the open case above is not the same referral.",
+            )
+
+    def case_fields(self) -> dict:
+        return {name: value for name, value in self.cleaned_data.items() if name in ReferralFields.base_fields}
 
 
 class ReferralForm(VersionedForm, ReferralFields):
@@ -180,6 +224,27 @@ class ImagingStudyForm(PortalForm):
         return {name: self.cleaned_data[name] for name in STUDY_FIELDS}
 
 
+class ImagingAmendForm(PortalForm):
+    modality = forms.ChoiceField(choices=Modality.choices)
+    body_site = forms.CharField(max_length=200)
+    performed_on = forms.DateField(label="Date performed", widget=DateInput)
+    accession_number = forms.CharField(max_length=64, required=False)
+    findings = forms.CharField(required=False, widget=text_area(4))
+    impression = forms.CharField(required=False, widget=text_area())
+    amendment_reason = forms.CharField(
+        label="What was wrong", widget=text_area(2), help_text="For example “Wrong side: the left knee, not the right”."
+    )
+
+    def study_fields(self) -> dict:
+        return {name: value for name, value in self.cleaned_data.items() if name != "amendment_reason"}
+
+
+class ImagingAddendumForm(PortalForm):
+    text = forms.CharField(
+        label="Addendum", widget=text_area(3), help_text="Added below the report; the report itself is unchanged."
+    )
+
+
 class PathologyReportForm(PortalForm):
     specimen = forms.CharField(max_length=300)
     procedure = forms.CharField(max_length=300)
@@ -192,7 +257,7 @@ class PathologyReportForm(PortalForm):
     status = forms.ChoiceField(
         choices=[(ReportStatus.PRELIMINARY, "Preliminary"), (ReportStatus.FINAL, "Final (signed out now)")],
         widget=forms.RadioSelect,
-        initial=ReportStatus.FINAL,
+        error_messages={"required": "Choose whether the report is preliminary or final."},
     )
 
 
@@ -334,6 +399,19 @@ class DeviationForm(VersionedForm):
     )
 
 
+class FollowUpChangeForm(VersionedForm):
+    owner = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="Owner")
+    due_on = forms.DateField(label="Due on", widget=DateInput)
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.members = {m.user_id: m.user for m in members}
+        self.fields["owner"].choices = member_choices(members, blank="Nobody yet")
+
+    def chosen_owner(self):
+        return self.members.get(self.cleaned_data["owner"])
+
+
 class SurveillanceForm(PortalForm):
     template = forms.ModelChoiceField(queryset=None, label="Schedule", empty_label=None)
     start_on = forms.DateField(label="Surveillance starts on", widget=DateInput)
@@ -369,7 +447,10 @@ class MemberChoiceMixin:
 
 class AgendaAddForm(MemberChoiceMixin, PortalForm):
     case = forms.TypedChoiceField(
-        coerce=int, label="Case", help_text="Only complete referrals of this board are listed."
+        coerce=int,
+        label="Case",
+        help_text="Only complete referrals of this board are listed.",
+        error_messages={"required": "Choose the case to add."},
     )
     presenter = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
     minutes = forms.IntegerField(min_value=1, max_value=240, initial=10)
@@ -378,8 +459,11 @@ class AgendaAddForm(MemberChoiceMixin, PortalForm):
         super().__init__(*args, **kwargs)
         self.candidates = {case.pk: case for case in candidates}
         self.fields["case"].choices = [
-            (case.pk, f"{case.patient.full_name} ({case.patient.mrn}) — {case.get_stage_display()}")
-            for case in candidates
+            CHOOSE,
+            *[
+                (case.pk, f"Case {case.pk}: {case.patient.full_name} ({case.patient.mrn}) — {case.get_stage_display()}")
+                for case in candidates
+            ],
         ]
         self.set_members(members)
 

@@ -17,6 +17,7 @@ from .views import (
     jobs,
     meetings,
     records,
+    registry,
     teaching,
 )
 
@@ -38,7 +39,10 @@ urlpatterns = [
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("", dashboard.dashboard, name="dashboard"),
     # Patients and cases
+    path("patients/", registry.patient_list, name="patient-list"),
     path("patients/new/", cases.patient_new, name="patient-new"),
+    path("patients/<int:pk>/merge/", registry.patient_merge, name="patient-merge"),
+    path("cases/<int:pk>/withdraw/", registry.case_withdraw, name="case-withdraw"),
     path("patients/<int:pk>/", cases.patient_detail, name="patient-detail"),
     path("patients/<int:patient_pk>/cases/new/", cases.case_new, name="case-new"),
     path("cases/", cases.case_list, name="case-list"),
@@ -48,6 +52,8 @@ urlpatterns = [
     path("cases/<int:pk>/move/<slug:to>/", cases.case_move, name="case-move"),
     # Clinical records
     path("cases/<int:pk>/imaging/new/", records.imaging_new, name="imaging-new"),
+    path("imaging/<int:pk>/amend/", records.imaging_amend, name="imaging-amend"),
+    path("imaging/<int:pk>/addendum/", records.imaging_addendum, name="imaging-addendum"),
     path("key-images/<int:pk>/", records.key_image, name="key-image"),
     path("cases/<int:pk>/pathology/new/", records.pathology_new, name="pathology-new"),
     path("pathology/<int:pk>/amend/", records.pathology_amend, name="pathology-amend"),
@@ -66,6 +72,7 @@ urlpatterns = [
     path("cases/<int:pk>/coding/comorbidities/", coding.coding_comorbidity, name="coding-comorbidity"),
     path("cases/<int:pk>/coding/staging/", coding.coding_staging, name="coding-staging"),
     path("codes/search/", coding.code_search, name="code-search"),
+    path("follow-ups/<int:pk>/change/", records.follow_up_change, name="follow-up-change"),
     # Meetings
     path("meetings/", meetings.meeting_list, name="meeting-list"),
     path("meetings/new/", meetings.meeting_new, name="meeting-new"),
@@ -73,6 +80,7 @@ urlpatterns = [
     path("meetings/<int:pk>/agenda/", meetings.agenda_add, name="agenda-add"),
     path("meetings/<int:pk>/agenda/reorder/", meetings.agenda_reorder, name="agenda-reorder"),
     path("meetings/<int:pk>/agenda/publish/", meetings.agenda_publish, name="agenda-publish"),
+    path("meetings/<int:pk>/agenda/unpublish/", meetings.agenda_unpublish, name="agenda-unpublish"),
     path("meetings/<int:pk>/attendance/", meetings.attendance_record, name="attendance-record"),
     path("meetings/<int:pk>/status/", meetings.meeting_status, name="meeting-status"),
     path("meetings/<int:pk>/cancel/", meetings.meeting_cancel, name="meeting-cancel"),

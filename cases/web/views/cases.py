@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -15,7 +16,7 @@ from ...models import Case, FollowUpStatus, Specialty, Stage
 from ...services import cases as case_services
 from ...services import opinions, workflow
 from ...services.audit import audit_list, audit_record
-from ..common import case_url, form_page, submit
+from ..common import case_url, form_page, submit, submit_once
 from ..forms import CaseCreateForm, CaseFilterForm, MoveForm, PatientForm, ReferralForm
 
 PAGE_SIZE = 25
@@ -64,6 +65,9 @@ def case_page_context(user, case) -> dict:
     membership = permissions.membership(user, case.board_id)
     can = permissions.allowed_actions(user, case.board_id)
     moves = workflow.next_moves(case)
+    if case.is_withdrawn:
+        # A withdrawn case is read, not changed: no buttons but the list of who viewed it.
+        can, moves = can & {"case.viewers"}, []
     follow_ups, today = list(case.follow_ups.all()), timezone.localdate()
     for follow_up in follow_ups:
         follow_up.overdue = follow_up.is_overdue_on(today)
@@ -80,7 +84,7 @@ def case_page_context(user, case) -> dict:
         "stages": [(value, label, i - stage_index) for i, (value, label) in enumerate(Stage.choices)],
         "forward_moves": [m for m in moves if not m.is_back],
         "back_moves": [m for m in moves if m.is_back],
-        "studies": case.imaging_studies.all(),
+        "studies": selectors.imaging_record(case),
         "reports": reports,
         "current_report_ids": {r.pk for r in reports if r.is_current},
         "opinion_groups": [(Specialty(code).label, rows) for code, rows in grouped.items()],
@@ -115,7 +119,10 @@ def patient_detail(request, pk):
     context = {
         "patient": patient,
         "cases": selectors.patient_cases(user=request.user, patient=patient),
-        "can_add_case": permissions.can_anywhere(request.user, "case.create"),
+        "can_add_case": not patient.is_merged and permissions.can_anywhere(request.user, "case.create"),
+        "can_merge": not patient.is_merged
+        and permissions.can(request.user, "patient.merge", patient.registered_board_id),
+        "merged_records": list(patient.merged_records.all()),
     }
     return render(request, "cases/patient_detail.html", context)
 
@@ -126,33 +133,62 @@ def patient_new(request):
     form = PatientForm(request.POST or None, memberships=memberships)
     if request.method == "POST" and form.is_valid():
         fields = {name: value for name, value in form.cleaned_data.items() if name != "board"}
-        ok, patient = submit(
-            form, lambda: case_services.patient_create(board=form.cleaned_data["board"], by=request.user, **fields)
+        ok, patient = submit_once(
+            request,
+            form,
+            lambda: case_services.patient_create(board=form.cleaned_data["board"], by=request.user, **fields),
+            scope="patient.create",
+            done=lambda patient: f"{patient.full_name} is registered. Now register the case (referral).",
         )
         if ok:
-            messages.success(request, f"{patient.full_name} is registered. Now register the case (referral).")
             return redirect("case-new", patient.pk)
-    return form_page(request, form, title="Register a patient", submit_label="Register patient", cancel="dashboard")
+    return form_page(
+        request,
+        form,
+        title="Register a patient",
+        submit_label="Register patient",
+        cancel="dashboard",
+        intro="Not sure whether the patient is registered already? Search the patients first.",
+        existing=already_registered(request.user, form),
+    )
+
+
+def already_registered(user, form):
+    """The patient a refused registration's MRN belongs to, when the user may open that record."""
+    if "mrn" not in form.errors:
+        return None
+    try:
+        # Only an MRN the field accepts (a NUL byte or an overlong one never reaches the database).
+        mrn = form.fields["mrn"].clean(form.data.get("mrn", ""))
+    except ValidationError:
+        return None
+    return permissions.patients_visible_to(user).filter(mrn__iexact=mrn.strip()).first()
 
 
 @login_required
 def case_new(request, patient_pk):
     patient = permissions.get_patient_for_user(request.user, patient_pk)
+    open_cases = selectors.open_cases_of(user=request.user, patient=patient)
     form = CaseCreateForm(
         request.POST or None,
-        initial={"board": patient.registered_board_id},
         memberships=permissions.memberships_allowing(request.user, "case.create"),
+        has_open_cases=bool(open_cases),
     )
     if request.method == "POST" and form.is_valid():
-        fields = {name: value for name, value in form.cleaned_data.items() if name != "board"}
-        ok, case = submit(
+        ok, case = submit_once(
+            request,
             form,
             lambda: case_services.case_create(
-                patient=patient, board=form.cleaned_data["board"], by=request.user, **fields
+                patient=patient,
+                board=form.cleaned_data["board"],
+                by=request.user,
+                refuse_second_open_case=not form.cleaned_data.get("confirm_second_case"),
+                **form.case_fields(),
             ),
+            scope="case.create",
+            done=lambda case: f"Case {case.pk} is registered.",
         )
         if ok:
-            messages.success(request, "The case is registered.")
             return redirect("case-detail", case.pk)
     return form_page(
         request,
@@ -160,6 +196,7 @@ def case_new(request, patient_pk):
         title=f"New case for {patient.full_name} ({patient.mrn})",
         submit_label="Register case",
         cancel=reverse("patient-detail", args=[patient.pk]),
+        open_cases=open_cases,
     )
 
 
@@ -180,8 +217,29 @@ def referral_edit(request, pk):
             messages.success(request, "The referral is saved.")
             return redirect("case-detail", case.pk)
     return form_page(
-        request, form, title="Edit the referral", submit_label="Save referral", cancel=case_url(case), case=case
+        request,
+        form,
+        title="Edit the referral",
+        submit_label="Save referral",
+        cancel=case_url(case),
+        case=case,
+        stale=stale_differences(form, case),
     )
+
+
+def stale_differences(form, obj) -> list[tuple[str, object, object]] | None:
+    """After a refused stale edit: each field whose saved value now differs from what the user sent
+    (label, saved now, sent), so they see what changed before reloading. None when the edit was not stale."""
+    if not form.is_bound or form.cleaned_data.get("version") in (None, obj.version):
+        return None
+    obj.refresh_from_db()
+    rows = []
+    for name, value in form.cleaned_data.items():
+        if name != "version" and hasattr(obj, name) and getattr(obj, name) != value:
+            field = form.fields[name]
+            saved = getattr(obj, f"get_{name}_display")() if hasattr(obj, f"get_{name}_display") else getattr(obj, name)
+            rows.append((field.label or name.replace("_", " ").capitalize(), saved, value))
+    return rows
 
 
 @login_required

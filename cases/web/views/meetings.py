@@ -4,13 +4,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ... import permissions, selectors
 from ...models import MeetingStatus, Outcome
 from ...services import meetings, workflow
 from ...services.audit import audit_list, audit_record
-from ..common import act, confirmed_post, form_page, posted_choice, posted_ids, refused_status, submit
+from ..common import act, confirmed_post, form_page, posted_choice, posted_ids, refused_status, submit, submit_once
 from ..forms import (
     AgendaAddForm,
     AgendaItemForm,
@@ -43,6 +44,7 @@ def meeting_list(request):
         "upcoming": selectors.meeting_list(user=user, upcoming=True),
         "awaiting": selectors.awaiting_a_meeting(user=user),
         "past": selectors.meeting_list(user=user, upcoming=False)[:PAST_LIMIT],
+        "cancelled": selectors.meeting_list(user=user, cancelled=True)[:PAST_LIMIT],
         "can_schedule": permissions.can_anywhere(user, "meeting.manage"),
     }
     context["upcoming"], context["past"] = list(context["upcoming"]), list(context["past"])
@@ -56,7 +58,8 @@ def meeting_new(request):
     form = MeetingForm(request.POST or None, memberships=memberships)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        ok, meeting = submit(
+        ok, meeting = submit_once(
+            request,
             form,
             lambda: meetings.meeting_schedule(
                 board=data["board"],
@@ -65,9 +68,10 @@ def meeting_new(request):
                 location=data["location"],
                 video_link=data["video_link"],
             ),
+            scope="meeting.create",
+            done="The meeting is scheduled. Build its agenda below.",
         )
         if ok:
-            messages.success(request, "The meeting is scheduled. Build its agenda below.")
             return redirect("meeting-detail", meeting.pk)
     return form_page(request, form, title="Schedule a meeting", submit_label="Schedule", cancel="meeting-list")
 
@@ -86,6 +90,7 @@ def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_
     members = selectors.board_members(board_id=meeting.board_id)
     slots = selectors.agenda_time_slots(meeting)
     ids = [item.pk for item, _, _ in slots]
+    elsewhere = selectors.other_upcoming_listings(meeting, [item.case_id for item, _, _ in slots])
     rows = []
     for index, (item, starts, ends) in enumerate(slots):
         form = item_form[1] if item_form and item_form[0] == item.pk else None
@@ -100,6 +105,7 @@ def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_
                     initial={"presenter": item.presenter_id, "minutes": item.minutes},
                     members=members,
                 ),
+                "also_on": elsewhere.get(item.case_id, []),
                 "up": swapped(ids, index, index - 1) if index > 0 else "",
                 "down": swapped(ids, index, index + 1) if index < len(ids) - 1 else "",
             }
@@ -127,6 +133,7 @@ def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_
         "correct_form": correct_form,
         "can_cancel": can_manage and is_open,
         "next_status": NEXT_STATUS.get(meeting.status, []) if can_manage else [],
+        "can_unpublish": meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at > timezone.now(),
         "first_pending": next((item for item, _, _ in slots if item.outcome == Outcome.PENDING), None),
     }
     status = refused_status(add_form, attendance_form, correct_form, item_form[1] if item_form else None)
@@ -145,6 +152,11 @@ def meeting_detail(request, pk):
     return meeting_page(request, selectors.meeting_detail(user=request.user, pk=pk))
 
 
+def agenda_added(item) -> str:
+    late = " It is flagged as a late addition: the agenda was already published." if item.is_late else ""
+    return f"{item.case.patient.full_name} is on the agenda.{late}"
+
+
 @require_POST
 @login_required
 def agenda_add(request, pk):
@@ -155,7 +167,8 @@ def agenda_add(request, pk):
         members=selectors.board_members(board_id=meeting.board_id),
     )
     if form.is_valid():
-        ok, item = submit(
+        ok, item = submit_once(
+            request,
             form,
             lambda: meetings.agenda_add(
                 meeting=meeting,
@@ -164,10 +177,10 @@ def agenda_add(request, pk):
                 presenter=form.chosen_presenter(),
                 minutes=form.cleaned_data["minutes"],
             ),
+            scope="agenda.add",
+            done=agenda_added,
         )
         if ok:
-            late = " It is flagged as a late addition: the agenda was already published." if item.is_late else ""
-            messages.success(request, f"{item.case.patient.full_name} is on the agenda.{late}")
             return redirect(meeting_url(meeting, "agenda"))
     return meeting_page(request, meeting, add_form=form)
 
@@ -284,6 +297,18 @@ def attendance_correct(request, pk):
 
 @require_POST
 @login_required
+def agenda_unpublish(request, pk):
+    meeting = permissions.get_meeting_for_user(request.user, pk)
+    act(
+        request,
+        lambda: meetings.agenda_unpublish(meeting=meeting, by=request.user),
+        "The agenda is back to draft: packets print as DRAFT until it is published again.",
+    )
+    return redirect(meeting_url(meeting, "agenda"))
+
+
+@require_POST
+@login_required
 def attendance_record(request, pk):
     meeting = selectors.meeting_detail(user=request.user, pk=pk)
     form = AttendanceForm(request.POST, members=selectors.board_members(board_id=meeting.board_id))
@@ -352,13 +377,27 @@ def meeting_run(request, pk, item_pk=None, outcome_form=None):
     return render(request, "meetings/meeting_run.html", context, status=refused_status(outcome_form))
 
 
+def outcome_message(item, recorded) -> str:
+    name = f"Case {item.case_id} ({item.case.patient.full_name})"
+    if recorded.outcome != Outcome.DEFERRED:
+        return f"{name}: discussed."
+    following = getattr(recorded, "deferred_to", None)
+    if following is None:
+        return (
+            f"{name} is deferred. No later meeting of this board is scheduled yet: "
+            "the case goes onto the next one as soon as it is scheduled."
+        )
+    when = timezone.localtime(following.starts_at)
+    return f"{name} is deferred to the meeting of {when:%A %d %B %Y, %H:%M}."
+
+
 @require_POST
 @login_required
 def agenda_outcome(request, pk):
     item = permissions.get_agenda_item_for_user(request.user, pk)
     form = OutcomeForm(request.POST)
     if form.is_valid():
-        ok, _ = submit(
+        ok, recorded = submit(
             form,
             lambda: meetings.agenda_item_record_outcome(
                 item=item,
@@ -369,6 +408,7 @@ def agenda_outcome(request, pk):
             ),
         )
         if ok:
-            messages.success(request, f"Outcome recorded for {item.case.patient.full_name}.")
-            return redirect("meeting-run-item", item.meeting_id, item.pk)
+            messages.success(request, outcome_message(item, recorded))
+            # On to the next case still waiting for its outcome (the agenda's end shows the last one).
+            return redirect("meeting-run", item.meeting_id)
     return meeting_run(request, item.meeting_id, item.pk, outcome_form=form)

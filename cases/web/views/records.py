@@ -13,12 +13,16 @@ from ... import permissions, selectors
 from ...models import FollowUpStatus
 from ...services import decisions, followups, imaging, opinions, pathology, workflow
 from ...services.audit import audit_record
-from ..common import act, case_url, confirmed_post, form_page, posted_version, redirect_next, submit
+from ...services.idempotency import note_object
+from ..common import act, case_url, confirmed_post, form_page, posted_version, redirect_next, submit, submit_once
 from ..forms import (
     AmendmentForm,
     ConfirmForm,
     DecisionForm,
     DeviationForm,
+    FollowUpChangeForm,
+    ImagingAddendumForm,
+    ImagingAmendForm,
     ImagingStudyForm,
     OpinionForm,
     PathologyReportForm,
@@ -44,17 +48,77 @@ def imaging_new(request, pk):
     case = permissions.get_case_for_user(request.user, pk, "imaging.add")
     form = ImagingStudyForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        ok, _ = submit(
+        ok, _ = submit_once(
+            request,
             form,
             lambda: imaging.imaging_study_add(
                 case=case, by=request.user, key_images=form.key_images(), **form.study_fields()
             ),
+            scope="imaging.create",
+            done="The imaging study is added.",
         )
         if ok:
-            messages.success(request, "The imaging study is added.")
             return redirect(case_url(case, "imaging"))
     return form_page(
         request, form, title="Add an imaging study", submit_label="Add study", cancel=case_url(case), case=case
+    )
+
+
+IMAGING_FIELDS = ["modality", "body_site", "performed_on", "accession_number", "findings", "impression"]
+
+
+@login_required
+def imaging_amend(request, pk):
+    study = permissions.get_study_for_user(request.user, pk, "imaging.add")
+    case = study.case
+    form = ImagingAmendForm(request.POST or None, initial={name: getattr(study, name) for name in IMAGING_FIELDS})
+    if request.method == "POST" and form.is_valid():
+        ok, _ = submit_once(
+            request,
+            form,
+            lambda: imaging.imaging_study_amend(
+                study=study, by=request.user, amendment_reason=form.cleaned_data["amendment_reason"],
+                **form.study_fields(),
+            ),
+            scope="imaging.amend",
+            done="The study is amended; the original stays visible, marked as superseded.",
+        )  # fmt: skip
+        if ok:
+            return redirect(case_url(case, "imaging"))
+    return form_page(
+        request,
+        form,
+        title=f"Amend the {study.get_modality_display()} of {study.body_site}",
+        submit_label="Amend the study",
+        cancel=case_url(case, "imaging"),
+        case=case,
+        intro=f"The study of {study.performed_on:%d %b %Y} is not overwritten: the amendment supersedes it, and both "
+        "stay readable. Its key images are kept with both.",
+    )
+
+
+@login_required
+def imaging_addendum(request, pk):
+    study = permissions.get_study_for_user(request.user, pk, "imaging.add")
+    case = study.case
+    form = ImagingAddendumForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        ok, _ = submit_once(
+            request,
+            form,
+            lambda: imaging.imaging_addendum_add(study=study, by=request.user, text=form.cleaned_data["text"]),
+            scope="imaging.addendum",
+            done="The addendum is added.",
+        )
+        if ok:
+            return redirect(case_url(case, "imaging"))
+    return form_page(
+        request,
+        form,
+        title=f"Add an addendum to the {study.get_modality_display()} of {study.body_site}",
+        submit_label="Add addendum",
+        cancel=case_url(case, "imaging"),
+        case=case,
     )
 
 
@@ -84,9 +148,14 @@ def pathology_new(request, pk):
     case = permissions.get_case_for_user(request.user, pk, "pathology.add")
     form = PathologyReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        ok, _ = submit(form, lambda: pathology.pathology_report_add(case=case, by=request.user, **form.cleaned_data))
+        ok, _ = submit_once(
+            request,
+            form,
+            lambda: pathology.pathology_report_add(case=case, by=request.user, **form.cleaned_data),
+            scope="pathology.create",
+            done="The pathology report is added.",
+        )
         if ok:
-            messages.success(request, "The pathology report is added.")
             return redirect(case_url(case, "pathology"))
     return form_page(
         request, form, title="Add a pathology report", submit_label="Add report", cancel=case_url(case), case=case
@@ -108,7 +177,8 @@ def pathology_amend(request, pk):
     form = AmendmentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        ok, _ = submit(
+        ok, _ = submit_once(
+            request,
             form,
             lambda: pathology.pathology_report_amend(
                 report=report,
@@ -122,9 +192,10 @@ def pathology_amend(request, pk):
                 discrepancy=data["discrepancy"],
                 expected_version=data["version"],
             ),
+            scope="pathology.amend",
+            done="The report is amended; the original stays visible, marked as superseded.",
         )
         if ok:
-            messages.success(request, "The report is amended; the original stays visible, marked as superseded.")
             return redirect(case_url(case, "pathology"))
     return form_page(
         request,
@@ -174,9 +245,9 @@ def opinion_edit(request, pk):
             )
         else:
             call = lambda: opinions.opinion_record(case=case, by=request.user, **fields)  # noqa: E731
-        ok, _ = submit(form, call)
+        done = f"Your {membership.get_specialty_display().lower()} input is saved."
+        ok, _ = submit_once(request, form, call, scope="opinion.save", done=done)
         if ok:
-            messages.success(request, f"Your {membership.get_specialty_display().lower()} input is saved.")
             return redirect(case_url(case, "input"))
     verb = "Edit" if mine else "Record"
     return form_page(
@@ -186,6 +257,8 @@ def opinion_edit(request, pk):
         submit_label="Save input",
         cancel=case_url(case, "input"),
         case=case,
+        template="cases/opinion_form.html",
+        **decision_context(case, exclude_author=request.user),
     )
 
 
@@ -200,6 +273,15 @@ def opinion_confirm(request, pk):
         "Your input is re-confirmed on the amended pathology and counts for the consensus again.",
     )
     return redirect(case_url(opinion.case, "input"))
+
+
+def decision_context(case, *, exclude_author=None) -> dict:
+    """What the opinion form shows beside it, from the rows selectors.case_detail prefetched."""
+    return {
+        "context_studies": [study for study in selectors.imaging_record(case) if study.current][-3:],
+        "context_reports": [report for report in selectors.pathology_chain(case) if report.is_current],
+        "context_opinions": [o for o in case.opinions.all() if o.author_id != getattr(exclude_author, "pk", None)],
+    }
 
 
 # Decisions --------------------------------------------------------------------------------------
@@ -257,9 +339,10 @@ def decision_edit(request, pk):
             )
         else:
             call = lambda: decisions.decision_record(case=case, **common)  # noqa: E731
-        ok, _ = submit(form, call)
+        ok, _ = submit_once(
+            request, form, call, scope="decision.save", done="The decision is saved as a draft; the chair signs it."
+        )
         if ok:
-            messages.success(request, "The decision is saved as a draft; the chair signs it.")
             return redirect_next(request, case_url(case, "decision"))
     return form_page(
         request,
@@ -278,7 +361,8 @@ def decision_correct(request, pk):
     case = decision.case
     form = decision_form(request.POST or None, case, decision=decision, correcting=True, meeting_id=decision.meeting_id)
     if request.method == "POST" and form.is_valid():
-        ok, _ = submit(
+        ok, _ = submit_once(
+            request,
             form,
             lambda: decisions.decision_correct(
                 decision=decision,
@@ -288,9 +372,10 @@ def decision_correct(request, pk):
                 participants=form.chosen_participants(),
                 **form.decision_fields(),
             ),
+            scope="decision.correct",
+            done="The correction is drafted; signing it supersedes the signed decision.",
         )
         if ok:
-            messages.success(request, "The correction is drafted; signing it supersedes the signed decision.")
             return redirect(case_url(case, "decision"))
     return form_page(
         request,
@@ -406,6 +491,40 @@ def follow_up_deviate(request, pk):
 
 
 @login_required
+def follow_up_change(request, pk):
+    """Give a follow-up to someone else, or a new due date (audited with before and after)."""
+    follow_up = permissions.get_follow_up_for_user(request.user, pk)
+    case = follow_up.case
+    permissions.require(request.user, "followup.manage", case.board_id)
+    initial = {"owner": follow_up.owner_id, "due_on": follow_up.due_on, "version": follow_up.version}
+    form = FollowUpChangeForm(
+        request.POST or None, initial=initial, members=selectors.board_members(board_id=case.board_id)
+    )
+    if request.method == "POST" and form.is_valid():
+        ok, _ = submit(
+            form,
+            lambda: followups.follow_up_reassign(
+                follow_up=follow_up,
+                by=request.user,
+                owner=form.chosen_owner(),
+                due_on=form.cleaned_data["due_on"],
+                expected_version=form.cleaned_data["version"],
+            ),
+        )
+        if ok:
+            messages.success(request, "The follow-up's owner and due date are saved.")
+            return redirect(case_url(case, "follow-up"))
+    return form_page(
+        request,
+        form,
+        title=f"Change the owner or due date: {follow_up.description}",
+        submit_label="Save",
+        cancel=case_url(case, "follow-up"),
+        case=case,
+    )
+
+
+@login_required
 def surveillance_apply(request, pk):
     case = permissions.get_case_for_user(request.user, pk, "followup.manage")
     form = SurveillanceForm(
@@ -414,7 +533,8 @@ def surveillance_apply(request, pk):
         members=selectors.board_members(board_id=case.board_id),
     )
     if request.method == "POST" and form.is_valid():
-        ok, visits = submit(
+        ok, _ = submit_once(
+            request,
             form,
             lambda: followups.follow_up_apply_template(
                 case=case,
@@ -423,9 +543,11 @@ def surveillance_apply(request, pk):
                 start_on=form.cleaned_data["start_on"],
                 owner=form.chosen_owner(),
             ),
+            scope="surveillance.apply",
+            done=lambda visits: f"{len(visits)} surveillance visits are planned.",
+            record=lambda row, visits: note_object(row, case),
         )
         if ok:
-            messages.success(request, f"{len(visits)} surveillance visits are planned.")
             return redirect(case_url(case, "follow-up"))
     return form_page(
         request,

@@ -1,0 +1,102 @@
+"""Finding patients, and mending registration mistakes: withdraw a case, merge a patient registered twice."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+
+from ... import permissions, selectors
+from ...services import records
+from ...services.audit import audit_record
+from ..common import already_made, case_url, form_page, refused_status, submit, submit_once
+from ..forms import MergeChooseForm, PatientSearchForm, WithdrawForm
+
+PAGE_SIZE = 25
+SEARCH_LIMIT = 50
+
+
+@login_required
+def patient_list(request):
+    """Recently registered patients; a search (POSTed, so names and MRNs stay out of URLs and logs) finds one."""
+    form = PatientSearchForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        term = form.cleaned_data["q"]
+        found = list(selectors.patient_find(user=request.user, term=term)[: SEARCH_LIMIT + 1])
+        audit_record(
+            actor=request.user, action="patient.search", object_type="patient", changes={"results": len(found)}
+        )
+        context = {"form": form, "results": found[:SEARCH_LIMIT], "more": len(found) > SEARCH_LIMIT, "term": term}
+    else:
+        page = Paginator(selectors.patient_find(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+        audit_record(actor=request.user, action="patient.list", object_type="patient", changes={"page": page.number})
+        context = {"form": form, "page": page}
+    context["can_register"] = any(
+        permissions.can(request.user, "patient.create", b) for b in permissions.visible_board_ids(request.user)
+    )
+    return render(request, "cases/patient_list.html", context, status=refused_status(form))
+
+
+@login_required
+def case_withdraw(request, pk):
+    case = permissions.get_case_for_user(request.user, pk, "case.withdraw")
+    form = WithdrawForm(request.POST or None, initial={"version": case.version})
+    if request.method == "POST" and form.is_valid():
+        ok, _ = submit(
+            form,
+            lambda: records.case_withdraw(
+                case=case,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["version"],
+            ),
+        )
+        if ok:
+            messages.success(request, f"Case {case.pk} is withdrawn. Its history stays readable here.")
+            return redirect(case_url(case))
+    return form_page(
+        request,
+        form,
+        title=f"Withdraw case {case.pk}",
+        submit_label="Withdraw the case",
+        cancel=case_url(case),
+        case=case,
+        intro="A withdrawn case leaves the worklists and the agendas of meetings still to come. Nothing is "
+        "deleted: its record, timeline and audit trail stay readable, marked as withdrawn with your reason.",
+    )
+
+
+def _record_to_keep(request, duplicate, mrn: str):
+    keep = selectors.patient_find(user=request.user).filter(mrn__iexact=mrn.strip()).first()
+    return keep if keep is not None and keep.pk != duplicate.pk else None
+
+
+@login_required
+def patient_merge(request, pk):
+    """Choose the record to keep (GET ?keep=MRN), see what moves, then confirm (POST)."""
+    duplicate = permissions.get_patient_for_user(request.user, pk)
+    permissions.require(request.user, "patient.merge", duplicate.registered_board_id)
+    if (kept := already_made(request, "patient.merge")) is not None:
+        return redirect("patient-detail", kept.pk)
+    source = request.POST if request.method == "POST" else request.GET
+    form = MergeChooseForm(source if "keep" in source else None)
+    preview = keep = None
+    if form.is_bound and form.is_valid():
+        keep = _record_to_keep(request, duplicate, form.cleaned_data["keep"])
+        if keep is None:
+            form.add_error("keep", "No other patient with this medical record number is on your boards.")
+        else:
+            preview = records.patient_merge_preview(duplicate=duplicate, keep=keep, by=request.user)
+    if request.method == "POST" and preview is not None and preview.allowed:
+        ok, kept = submit_once(
+            request,
+            form,
+            lambda: records.patient_merge(duplicate=duplicate, keep=keep, by=request.user),
+            scope="patient.merge",
+            done=lambda kept: f"{duplicate.mrn} is merged into {kept.mrn}: its cases are now on this record.",
+        )
+        if ok:
+            return redirect("patient-detail", kept.pk)
+    elif request.method == "POST" and preview is not None:
+        form.add_error(None, " ".join(preview.problems))
+    context = {"patient": duplicate, "form": form, "preview": preview, "keep": keep}
+    return render(request, "cases/patient_merge.html", context, status=refused_status(form))
