@@ -388,8 +388,9 @@ CONTENT_SECURITY_POLICY = {
 
 # 403 and 404 answers on these paths are patient-object probes, and are audited.
 TUMORBOARD_AUDITED_PATHS = (
-    r"^/(patients|cases|meetings|key-images|pathology|decisions|follow-ups|agenda-items"
-    r"|api/v1/(patients|cases|imaging-studies|pathology-reports|opinions|meetings|decisions|follow-ups))/"
+    r"^/(patients|cases|meetings|key-images|pathology|decisions|follow-ups|agenda-items|imaging|opinions|teaching"
+    r"|emergency-access"
+    r"|api/v1/(patients|cases|imaging-studies|pathology-reports|opinions|meetings|decisions|follow-ups|teaching-sets))/"
 )
 
 # Paper (cases/printing): rendered PDFs are kept by fingerprint so a reprint is immediate.
