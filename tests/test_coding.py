@@ -169,16 +169,17 @@ def test_pathology_reports_carry_checked_codes_and_free_text_is_flagged(case, pa
         icdo3_code="9180/3",
     )
     assert (legacy.morphology, legacy.icdo3_code, legacy.icdo3_needs_review) == ("9180/3", "", False)
-    text = pathology.pathology_report_add(
-        case=case,
-        by=pathologist,
-        specimen="Mass",
-        procedure="Biopsy",
-        collected_on=timezone.localdate(),
-        diagnosis="Osteosarcoma.",
-        icdo3_code="osteosarc.",
-    )
-    assert (text.morphology, text.icdo3_code, text.icdo3_needs_review) == ("", "osteosarc.", True)
+    # New free text in the old ICD-O-3 field is refused (issue 13); only migrated values stay as text, flagged.
+    with pytest.raises(ValidationError, match="This is not an ICD-O-3 code"):
+        pathology.pathology_report_add(
+            case=case,
+            by=pathologist,
+            specimen="Mass",
+            procedure="Biopsy",
+            collected_on=timezone.localdate(),
+            diagnosis="Osteosarcoma.",
+            icdo3_code="osteosarc.",
+        )
     with pytest.raises(ValidationError) as error:
         pathology.pathology_report_add(
             case=case,

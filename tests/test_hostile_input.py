@@ -717,15 +717,44 @@ WEB_FORMS: dict[str, WebForm] = {
         lambda w: {"order": f"{w.items[1].pk},{w.items[0].pk}"},
         {"order": hc.ORDER},
     ),
-    "reason": [
-        "deviation_reason",
-        "supersede_reason",
-        "deferral_reason",
-        "note",
-        "reason",
-        "cancel_reason",
-        "correction_reason",
-    ],  # note: on the timeline
+    "mfa-verify": WebForm(
+        "enrolled",
+        lambda w: [],
+        lambda w: {"code": totp_now(w), "next": "/"},
+        {"code": T, "next": hc.REDIRECT},
+        stores_text=False,
+    ),
+    "mfa-enrol": WebForm(
+        "newcomer", lambda w: [], lambda w: {"code": pending_totp_now(w)}, {"code": T}, stores_text=False
+    ),
+    "break-glass-new": WebForm(
+        "emergency",
+        lambda w: [],
+        lambda w: {"mrn": w.patient.mrn, "reason": "Seen in the emergency department with a fracture."},
+        {"mrn": T, "reason": T},
+        stores_text=False,  # an MRN is looked up, never stored; the reason is stored exactly
+    ),
+    "break-glass-acknowledge": WebForm(
+        "coordinator", lambda w: [break_glass_access(w).pk], lambda w: {"comment": "Checked."}, {"comment": T}
+    ),
+    "agenda-publish": WebForm(
+        "coordinator", lambda w: [w.meeting.pk], lambda w: {"confirmed": "yes"}, {"confirmed": C}, stores_text=False
+    ),
+    "meeting-cancel": WebForm(
+        "coordinator",
+        lambda w: [w.meeting.pk],
+        lambda w: {"reason": "Chair unavailable.", "agenda": "release", "confirmed": "yes"},
+        {"reason": T, "agenda": C, "confirmed": C},
+    ),
+    "attendance-correct": WebForm(
+        "coordinator",
+        lambda w: [w.held.pk],
+        lambda w: {"user": str(w.user("radiologist").pk), "present": "no", "reason": "Left early."},
+        {"user": C, "present": C, "reason": T},
+    ),
+    "opinion-confirm": WebForm(
+        "radiologist", lambda w: [w.opinion.pk], lambda w: {"version": str(w.opinion.version)}, {"version": V}
+    ),
     "attendance-record": WebForm(
         "coordinator",
         lambda w: [w.meeting.pk],

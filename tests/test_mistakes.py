@@ -382,7 +382,9 @@ def test_a_new_meeting_starts_in_the_future_and_needs_a_place(signed_in, board, 
 
 def test_an_empty_agenda_is_not_published(signed_in, board, coordinator):
     meeting = f.MeetingFactory(board=board)
-    response = signed_in(coordinator).post(reverse("agenda-publish", args=[meeting.pk]), follow=True)
+    response = signed_in(coordinator).post(
+        reverse("agenda-publish", args=[meeting.pk]), {"confirmed": "yes"}, follow=True
+    )
     assert "An empty agenda is not published" in response.content.decode()
     meeting.refresh_from_db()
     assert not meeting.is_published

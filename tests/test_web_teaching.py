@@ -70,7 +70,7 @@ def test_an_approval_of_an_old_version_is_refused_with_the_reason(signed_in, rad
     teaching_set = prepare(signed_in(radiologist), named_case)
     client = signed_in(reviewer)
     response = client.post(reverse("teaching-approve", args=[teaching_set.pk]), {"version": "7"})
-    assert response.status_code == 400 and b"changed by someone else" in response.content
+    assert response.status_code == 400 and b"saved by someone else" in response.content
     assert m.TeachingSet.objects.get().status == "draft"
 
 
@@ -103,6 +103,6 @@ def test_the_list_page_pins_its_query_count(signed_in, radiologist, board, djang
     for _ in range(sets):
         services.teaching_set_create(by=radiologist, cases=[f.CaseFactory(board=board)])
     client = signed_in(radiologist)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):  # +1 since issue 11: the page read is audited
         page = client.get(reverse("teaching-list"))
     assert len(re.findall(r'href="/teaching/\d+/"', page.content.decode())) == sets
