@@ -143,3 +143,26 @@ def test_with_a_worker_running_the_api_answers_the_pdf(postgres_only, settings, 
     assert response.status_code == 200 and page_count(response.content) >= 3
     job = m.Job.objects.get()
     assert job.status == m.JobStatus.DONE and job.worker.split(":")[0]  # a worker process rendered it
+
+
+def test_a_pdfa_packet_that_would_miss_glyphs_is_refused_at_once_and_says_why(
+    api, signed_in, coordinator, meeting, monkeypatch
+):
+    from cases.jobs import tasks
+    from cases.printing.documents import MissingGlyphs
+
+    def refuse(*args, **kwargs):
+        raise MissingGlyphs("No font here draws 3 characters (“𓀀𓀁𓀂” in “Hieroglyph note”); remove them to print PDF/A.")
+
+    monkeypatch.setattr(tasks, "_render", refuse)
+    client = api(coordinator)
+    client.get(f"/api/v1/meetings/{meeting.pk}/packet.pdf?pdfa=1")
+    job = m.Job.objects.get()
+    worker.run_once("w1")
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (m.JobStatus.FAILED, 1)  # no retry: it cannot succeed as asked
+    refused = client.get(f"/api/v1/meetings/{meeting.pk}/packet.pdf?pdfa=1")
+    assert refused.status_code == 409 and refused.json()["code"] == "missing_glyphs"
+    assert "Hieroglyph note" in refused.json()["detail"]
+    page = signed_in(coordinator).get(reverse("job-detail", args=[job.pk])).content.decode()
+    assert "The packet was not printed." in page and "Hieroglyph note" in page

@@ -29,6 +29,7 @@ from ..services import pathology as pathology_services
 from ..services import workflow
 from ..services.analytics import analytics_read_record
 from ..services.audit import audit_list, audit_record
+from ..services.errors import Conflict
 from ..services.printing import case_print_record, meeting_print_record
 from . import filters
 from . import serializers as s
@@ -525,6 +526,8 @@ class MeetingViewSet(ResourceViewSet):
             )
             job = job_services.job_wait(job=job, seconds=settings.PRINT_JOB_WAIT_SECONDS)
             ready = packet_from_cache(pdf) if job.status == m.JobStatus.DONE else None
+            if job.status == m.JobStatus.FAILED and job.result.get("refused"):
+                raise Conflict(job.result["message"], code=job.result["refused"])
             if ready is None:
                 return job_accepted(request, job)
             pdf = ready

@@ -9,6 +9,15 @@ from collections.abc import Callable
 JOBS: dict[str, Callable] = {}
 
 
+class JobRefused(Exception):
+    """The work can never succeed as asked (a PDF/A print that would miss glyphs): no retry; the message is
+    shown to the person who asked, so it must name no patient beyond what they may see."""
+
+    def __init__(self, message: str, code: str = "refused"):
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
 def job(name: str) -> Callable[[Callable], Callable]:
     def register(function: Callable) -> Callable:
         JOBS[name] = function

@@ -2,8 +2,8 @@
 
 from django.contrib.auth import get_user_model
 
-from ..printing.documents import render_meeting_packet
-from .registry import job
+from ..printing.documents import MissingGlyphs, render_meeting_packet
+from .registry import JobRefused, job
 
 
 @job("packet.render")
@@ -13,8 +13,15 @@ def packet_render(job, *, progress, meeting_id: int, user_id: int, pdfa: bool = 
     The result names the packet's fingerprint; the download then reads the cached PDF.
     """
     user = get_user_model().objects.get(pk=user_id, is_active=True)
-    pdf = render_meeting_packet(user=user, meeting_id=meeting_id, pdfa=pdfa, progress=progress)
+    try:
+        pdf = _render(user, meeting_id, pdfa, progress)
+    except MissingGlyphs as error:
+        raise JobRefused(error.message, code=error.code) from None
     return {"fingerprint": pdf.fingerprint, "filename": pdf.filename, "from_cache": pdf.from_cache}
+
+
+def _render(user, meeting_id, pdfa, progress):
+    return render_meeting_packet(user=user, meeting_id=meeting_id, pdfa=pdfa, progress=progress)
 
 
 @job("notify.email")

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from ..models import Job, JobStatus
 from . import broker
-from .registry import JOBS
+from .registry import JOBS, JobRefused
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,15 @@ def run(job: Job, worker: str, *, report_progress: bool = True) -> None:
     progress = Progress(job, worker) if report_progress else _silent
     try:
         result = JOBS[job.kind](job, progress=progress, **job.args)
+    except JobRefused as refusal:
+        mine.update(
+            status=JobStatus.FAILED,
+            lease_until=None,
+            finished_at=timezone.now(),
+            error=f"JobRefused ({refusal.code}): {refusal.message}"[:4000],
+            result={"refused": refusal.code, "message": refusal.message[:2000]},
+        )
+        return
     except Exception as error:  # noqa: BLE001 — every failure is recorded, none is lost
         message = f"{type(error).__name__}: {error}"[:2000]
         logger.warning("job %s (%s) attempt %s failed: %s", job.pk, job.kind, job.attempts, type(error).__name__)

@@ -16,7 +16,8 @@ def job_enqueue(*, kind: str, args: dict, by=None, key: str | None = None, max_a
         raise ValueError(f"Unknown job kind {kind!r}.")
     if key is not None:
         existing = Job.objects.filter(key=key).first()
-        if existing is not None and existing.status != JobStatus.FAILED:
+        # A refused job is not retried for the same content (the key): it would be refused again.
+        if existing is not None and (existing.status != JobStatus.FAILED or existing.result.get("refused")):
             return existing
         if existing is not None:
             return job_retry(job=existing, by=by)
