@@ -5,6 +5,10 @@ pathology reads residual tumour, the board's review amends it to tumoral calcino
 signs the consensus and the case closes. (The summary PDF arrives with the printing work.)
 """
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from cases import models as m
 from tests import factories as f
 
@@ -105,10 +109,10 @@ def test_the_seed_case_journey_through_the_api(api, board, coordinator, chair, s
         step(api(user).post("/api/v1/opinions/", {"case": case["id"], "assessment": f"{specialty}: calcinosis."}), 201)
     step(office.post(url + "transition/", {"to": "consensus"}))
 
-    meeting = step(
-        office.post("/api/v1/meetings/", {"board": board.pk, "starts_at": "2099-02-01T15:00:00Z", "location": "4B"}),
-        201,
-    )
+    soon = (timezone.now() + timedelta(minutes=30)).isoformat()
+    meeting = step(office.post("/api/v1/meetings/", {"board": board.pk, "starts_at": soon, "location": "4B"}), 201)
+    # The meeting's hour arrives: a decision is signed only at a meeting that has started (issue 10).
+    m.Meeting.objects.filter(pk=meeting["id"]).update(starts_at=timezone.now() - timedelta(minutes=5))
     step(office.post(f"/api/v1/meetings/{meeting['id']}/agenda/", {"case": case["id"]}), 201)
     for user in [chair, *specialists.values()]:
         step(office.post(f"/api/v1/meetings/{meeting['id']}/attendance/", {"user": user.pk}))
