@@ -53,17 +53,21 @@ def test_health_is_not_redirected_to_https(client, settings):
 
 @pytest.fixture
 def redis_url():
+    return redis_or_skip(REDIS_URL)
+
+
+def redis_or_skip(url: str) -> str:
     """A real Redis (the CI machine runs one); skipped with the reason locally, a failure in CI."""
     import redis
 
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.exceptions.ConnectionError as error:
-        message = f"needs Redis at {REDIS_URL}: {error}"
+        message = f"needs Redis at {url}: {error}"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI must run this test: {message}")
         pytest.skip(message)
-    return REDIS_URL
+    return url
 
 
 def django_in_subprocess(code: str, **env) -> str:

@@ -209,16 +209,9 @@ def test_a_worker_killed_mid_job_loses_nothing(postgres_only):
 
 
 def _redis_or_skip() -> str:
-    import redis
+    from tests.test_health import redis_or_skip
 
-    url = os.environ.get("TUMORBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.exceptions.ConnectionError as error:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI must run this test: needs Redis at {url}: {error}")
-        pytest.skip(f"needs Redis at {url}: {error}")
-    return url
+    return redis_or_skip(os.environ.get("TUMORBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -142,7 +142,8 @@ def test_with_a_worker_running_the_api_answers_the_pdf(postgres_only, settings, 
         stop(process)
     assert response.status_code == 200 and page_count(response.content) >= 3
     job = m.Job.objects.get()
-    assert job.status == m.JobStatus.DONE and job.worker.split(":")[0]  # a worker process rendered it
+    # Rendered by the worker process, not inline in this one (worker names are host:pid:random).
+    assert job.status == m.JobStatus.DONE and job.worker.split(":")[1] == str(process.pid)
 
 
 def test_a_pdfa_packet_that_would_miss_glyphs_is_refused_at_once_and_says_why(

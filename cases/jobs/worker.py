@@ -40,15 +40,22 @@ def _due(now) -> Q:
     return queued | abandoned
 
 
-def claim(worker: str) -> Job | None:
+def _take(job: Job, worker: str) -> Job | None:
+    """Compare-and-set: the job becomes this worker's only if it is still as it was read."""
     now = timezone.now()
-    for candidate in Job.objects.filter(_due(now)).order_by("run_after", "id").only("id", "status", "lease_until")[:5]:
-        lease = now + timedelta(seconds=settings.JOBS_LEASE_SECONDS)
-        won = Job.objects.filter(pk=candidate.pk, status=candidate.status, lease_until=candidate.lease_until).update(
-            status=JobStatus.RUNNING, lease_until=lease, worker=worker, started_at=now, attempts=F("attempts") + 1
-        )
-        if won:
-            return Job.objects.get(pk=candidate.pk)
+    lease = now + timedelta(seconds=settings.JOBS_LEASE_SECONDS)
+    won = Job.objects.filter(pk=job.pk, status=job.status, lease_until=job.lease_until).update(
+        status=JobStatus.RUNNING, lease_until=lease, worker=worker, started_at=now, attempts=F("attempts") + 1
+    )
+    return Job.objects.get(pk=job.pk) if won else None
+
+
+def claim(worker: str) -> Job | None:
+    due = Job.objects.filter(_due(timezone.now())).order_by("run_after", "id").only("id", "status", "lease_until")
+    for candidate in due[:5]:
+        taken = _take(candidate, worker)
+        if taken is not None:
+            return taken
     return None
 
 
@@ -119,17 +126,9 @@ def run_once(worker: str | None = None) -> bool:
 def run_inline(job: Job) -> None:
     """Run one job now in this process (JOBS_INLINE, the test suite's mode): the caller waits, so no progress."""
     worker = f"inline:{os.getpid()}"
-    lease = timezone.now() + timedelta(seconds=settings.JOBS_LEASE_SECONDS)
-    claimed = Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING,
-        lease_until=lease,
-        worker=worker,
-        started_at=timezone.now(),
-        attempts=F("attempts") + 1,
-    )
-    if claimed:
-        job.refresh_from_db()
-        run(job, worker, report_progress=False)
+    taken = _take(job, worker) if job.status == JobStatus.QUEUED else None
+    if taken is not None:
+        run(taken, worker, report_progress=False)
 
 
 def work(*, stop=lambda: False, poll_seconds: float | None = None) -> None:
