@@ -27,8 +27,20 @@ fi
 if ! { command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'Symbola'; }; then
   packages+=(fonts-symbola)
 fi
+# An extra package counts as present when Debian has it installed, or when the command it provides is
+# already on the PATH from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
+command_of() {
+  case "$1" in
+    nodejs) echo node ;;
+    poppler-utils) echo pdftotext ;;
+    postgresql-client) echo psql ;;
+    *) echo "$1" ;;
+  esac
+}
 for extra in "$@"; do
-  dpkg -s "$extra" >/dev/null 2>&1 || packages+=("$extra")
+  dpkg -s "$extra" >/dev/null 2>&1 && continue
+  command -v "$(command_of "$extra")" >/dev/null 2>&1 && continue
+  packages+=("$extra")
 done
 
 [ ${#packages[@]} -eq 0 ] && exit 0
