@@ -7,26 +7,28 @@
 set -euo pipefail
 
 packages=()
-have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
+# Read once, then searched (a `… | grep -q` pipeline fails at random under pipefail: see the fonts below).
+libs="$(ldconfig -p 2>/dev/null || true)"
+have_lib() { grep -q "$1" <<<"$libs"; }
 have_lib 'libpango-1.0.so.0' || packages+=(libpango-1.0-0)
 have_lib 'libpangoft2-1.0.so.0' || packages+=(libpangoft2-1.0-0)
 have_lib 'libharfbuzz-subset.so.0' || packages+=(libharfbuzz-subset0)
-command -v fc-list >/dev/null 2>&1 || packages+=(fontconfig)
-if ! { command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'DejaVu Sans'; }; then
-  packages+=(fonts-dejavu-core)
+# The installed font families, read once: `fc-list | grep -q` under pipefail fails at random, when grep
+# stops reading before fc-list has written everything (SIGPIPE), and reinstalled fonts on every run.
+fonts=""
+if command -v fc-list >/dev/null 2>&1; then
+  fonts="$(fc-list : family 2>/dev/null || true)"
+else
+  packages+=(fontconfig)
 fi
-if ! { command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'WenQuanYi Micro Hei'; }; then
-  packages+=(fonts-wqy-microhei)
-fi
+have_font() { grep -qi "$1" <<<"$fonts"; }
+have_font 'DejaVu Sans' || packages+=(fonts-dejavu-core)
+have_font 'WenQuanYi Micro Hei' || packages+=(fonts-wqy-microhei)
 # Noto: the fallback for the scripts and symbols DejaVu lacks; Symbola: emoji in outline (WeasyPrint
 # prints a colour-bitmap emoji font blank, so fonts-noto-color-emoji is no use on paper). A PDF/A
 # print that would still miss a glyph is refused.
-if ! { command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'Noto Sans'; }; then
-  packages+=(fonts-noto-core)
-fi
-if ! { command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'Symbola'; }; then
-  packages+=(fonts-symbola)
-fi
+have_font 'Noto Sans' || packages+=(fonts-noto-core)
+have_font 'Symbola' || packages+=(fonts-symbola)
 # An extra package counts as present when Debian has it installed, or when the command it provides is
 # already on the PATH from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
 command_of() {
