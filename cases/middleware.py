@@ -7,8 +7,7 @@ from urllib.parse import unquote_to_bytes
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
-from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import JsonResponse
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils import timezone
@@ -16,6 +15,7 @@ from django.utils.cache import add_never_cache_headers
 
 from . import logs
 from .auth import LOGIN_AT_SESSION_KEY
+from .refusals import refusal_for, refusal_response
 from .services.accounts import EPOCH_SESSION_KEY, credential_epoch
 from .services.audit import audit_record, bind_request_context, reset_request_context
 
@@ -172,29 +172,6 @@ class PageReadAuditMiddleware:
                 changes={"path": printable(request.path[:500]), "view": match.view_name if match else "", **kwargs},
             )
         return response
-
-
-# Requests refused before a form could read them -----------------------------------------------
-
-
-def refusal_response(request, status: int, code: str, message: str):
-    """The portal shows templates/400.html with the reason; under /api/ it is JSON like every API error."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message, "code": code}, status=status)
-    heading = "The request could not be read" if request.method in ("GET", "HEAD") else "Nothing was saved"
-    return render(request, "400.html", {"heading": heading, "message": message}, status=status)
-
-
-def refusal_for(exception) -> tuple[int, str, str]:
-    """(status, code, message) for an exception Django raises while reading a request."""
-    if isinstance(exception, RequestDataTooBig):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
-        return 413, "payload_too_large", f"The request is larger than the {limit:g} MB limit. Shorten the text."
-    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
-        return 400, "too_many_fields", "The request has more fields or files than any form of this site."
-    if isinstance(exception, BadRequest) and exception.args:
-        return 400, "bad_request", str(exception)
-    return 400, "bad_request", "The request could not be read."
 
 
 FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}

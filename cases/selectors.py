@@ -113,14 +113,7 @@ def case_list(
         cases = cases.filter(agenda_items__meeting_id=meeting)
     if has_amended_pathology is not None:
         cases = cases.filter(has_amended_pathology=has_amended_pathology)
-    if search.strip():
-        term = search.strip()
-        cases = cases.filter(
-            Q(patient__mrn__iexact=term)
-            | Q(patient__family_name__icontains=term)
-            | Q(patient__given_name__icontains=term)
-            | Q(clinical_question__icontains=term)
-        )
+    cases = case_search(cases, search)
     return cases.order_by(*CASE_ORDERINGS.get(ordering, CASE_ORDERINGS["updated"]))
 
 
@@ -439,7 +432,7 @@ def board_meetings(*, board_id: int) -> QuerySet[Meeting]:
 
 
 def case_search(cases: QuerySet[Case], term: str) -> QuerySet[Case]:
-    """An exact MRN, or part of the patient's name or of the clinical question (as case_list's search)."""
+    """An exact MRN, or part of the patient's name or of the clinical question (case_list's search too)."""
     term = term.strip()
     if not term:
         return cases

@@ -190,3 +190,24 @@ def test_api_route_names_do_not_shadow_the_portals():
 
     assert reverse("case-detail", args=[1]) == "/cases/1/"
     assert reverse("api:case-detail", args=[1]) == "/api/v1/cases/1/"
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "value"),
+    [
+        ("/api/v1/follow-ups/apply-template/", "start_on", "2200-01-01"),
+        ("/api/v1/meetings/", "starts_at", "2200-01-05T16:00:00Z"),
+    ],
+)
+def test_every_entry_point_holds_dates_to_one_calendar(client, case, board, path, field, value):
+    """One rule (cases.models.dates): 1900 to 2199, whatever the record. Schedules once ran to 2999 and
+    meetings stopped at 2000."""
+    body = {
+        "/api/v1/follow-ups/apply-template/": {"case": case.pk, "template": m.FollowUpTemplate.objects.first().code},
+        "/api/v1/meetings/": {"board": board.pk, "location": "Room 2"},
+    }[path] | {field: value}
+    counts = (m.FollowUp.objects.count(), m.Meeting.objects.count())
+    response = client.post(path, body, format="json")
+    assert response.status_code == 400 and field in response.json(), response.json()
+    assert "1900" in str(response.json()[field]) and "2199" in str(response.json()[field])
+    assert (m.FollowUp.objects.count(), m.Meeting.objects.count()) == counts

@@ -53,6 +53,7 @@ from ..models import (
     Specialty,
     TreatmentIntent,
 )
+from ..models.dates import EARLIEST_DATE, LATEST_DATE, is_plausible
 
 IMPLEMENTATION_DAYS = (30, 90, 180)
 # States added elsewhere (issues 10 and 13), matched by value so that they count right once present.
@@ -620,8 +621,6 @@ def decision_quality_table(cohorts: Cohorts) -> Table:
 
 # Periods as the portal, the API and the paper take them ----------------------------------------
 
-EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
-
 
 class PeriodError(ValueError):
     """A period that cannot be read; the message says what to send instead."""
@@ -638,8 +637,8 @@ def _day(value: str, name: str) -> date:
         day = None
     if day is None:
         raise PeriodError(name, f"'{name}' must be a date written YYYY-MM-DD, e.g. 2026-01-01.")
-    if not EARLIEST <= day <= LATEST:
-        raise PeriodError(name, f"'{name}' must lie between {EARLIEST.year} and {LATEST.year}.")
+    if not is_plausible(day):
+        raise PeriodError(name, f"'{name}' must lie between {EARLIEST_DATE.year} and {LATEST_DATE.year}.")
     return day
 
 

@@ -21,8 +21,8 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from ..middleware import refusal_for
 from ..models import FrozenRecordError
+from ..refusals import refusal_for
 from ..services.errors import GatesUnmet, ServiceError, StaleVersion
 from ..services.idempotency import IdempotencyKeyReused
 

@@ -6,6 +6,7 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
+from ..models.dates import EARLIEST_DATE, LATEST_DATE
 from .serializers import ErrorSerializer
 
 IF_MATCH_REQUIRED = OpenApiParameter(
@@ -42,13 +43,14 @@ PATH_ID = OpenApiParameter(
 )
 
 # A board's metrics period: inclusive dates; both left out, the current quarter.
+YEARS = f"{EARLIEST_DATE.year}–{LATEST_DATE.year}"
 METRICS_PERIOD = [
     OpenApiParameter(
         name,
         OpenApiTypes.DATE,
         OpenApiParameter.QUERY,
         required=False,
-        description=f"{text} (YYYY-MM-DD, inclusive; 1900–2199). Both left out: the current quarter.",
+        description=f"{text} (YYYY-MM-DD, inclusive; {YEARS}). Both left out: the current quarter.",
     )
     for name, text in (("from", "First day of the period"), ("to", "Last day of the period"))
 ]

@@ -5,10 +5,9 @@ JSON names are snake_case, ids are integers, times are ISO 8601 with their offse
 """
 
 from collections.abc import Mapping
-from datetime import UTC, date
+from datetime import UTC
 
 from django.contrib.auth import get_user_model
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from rest_framework import serializers
@@ -16,6 +15,7 @@ from rest_framework.exceptions import NotFound
 
 from .. import models as m
 from .. import permissions, selectors
+from ..models.dates import validate_plausible
 from ..services import workflow
 from ..services.cases import CASE_FIELDS, PATIENT_FIELDS
 from ..services.common import NOT_A_MEMBER
@@ -874,9 +874,7 @@ class ApplyTemplateSerializer(InputSerializer):
     case = VisibleObjectField(permissions.cases_visible_to, "case")
     template = serializers.SlugRelatedField(slug_field="code", queryset=m.FollowUpTemplate.objects.all())
     # Schedules run up to 50 years: a start far in the future would run the visit dates off the calendar.
-    start_on = serializers.DateField(
-        validators=[MinValueValidator(date(1900, 1, 1)), MaxValueValidator(date(2999, 12, 31))]
-    )
+    start_on = serializers.DateField(validators=[validate_plausible])
     owner = UserField(required=False, allow_null=True, default=None)
 
 

@@ -52,9 +52,6 @@ class Board(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def required_specialty_labels(self) -> list[str]:
-        return [Specialty(code).label for code in self.required_specialties]
-
     def quorum_specialty_labels(self) -> list[str]:
         return [Specialty(code).label for code in self.quorum_specialties]
 

@@ -5,6 +5,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from .boards import Specialty
+from .dates import EARLIEST_DATE, LATEST_DATE, is_plausible
+
+OUT_OF_RANGE_YEARS = f"years {EARLIEST_DATE.year} to {LATEST_DATE.year}"
 
 
 class MeetingStatus(models.TextChoices):
@@ -62,8 +65,8 @@ class Meeting(models.Model):
         return f"{self.board} — {self.starts_at:%Y-%m-%d %H:%M}"
 
     def clean(self) -> None:
-        if self.starts_at and not (2000 <= self.starts_at.year <= 2199):
-            raise ValidationError({"starts_at": "Give the meeting's real date and time (years 2000 to 2199)."})
+        if not is_plausible(self.starts_at):
+            raise ValidationError({"starts_at": f"Give the meeting's real date and time ({OUT_OF_RANGE_YEARS})."})
 
     @property
     def is_published(self) -> bool:

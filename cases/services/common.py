@@ -10,6 +10,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from ..models import BoardMembership, Case, CaseEvent
+from ..models.dates import OUT_OF_RANGE, is_plausible
 from .audit import audit_record, diff, snapshot
 from .errors import Conflict, StaleVersion
 from .plausibility import UNIQUE_SENTENCES, constraint_sentence, readable
@@ -79,18 +80,9 @@ def save_changes(*, instance: models.Model, changes: Changes, by: Any, action: s
     audit_record(actor=by, action=action, obj=instance, changes=changes)
 
 
-# The dates a clinical record may hold. Outside them lies a typing slip or hostile input, and dates at
-# the ends of Python's calendar (year 1, year 9999) overflow as soon as a page adds a day or a time zone.
-EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2199, 12, 31)
-
-
 def validate_dates(**values: date | datetime | None) -> None:
-    """Refuse (ValidationError by field) any date or time outside EARLIEST_DATE … LATEST_DATE."""
-    errors = {
-        name: f"Enter a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}."
-        for name, value in values.items()
-        if value is not None and not EARLIEST_DATE.year <= value.year <= LATEST_DATE.year
-    }
+    """Refuse (ValidationError by field) any date or time outside the calendar a record may hold (models.dates)."""
+    errors = {name: OUT_OF_RANGE for name, value in values.items() if not is_plausible(value)}
     if errors:
         raise ValidationError(errors)
 

@@ -24,7 +24,6 @@ ACCEPTED_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp
 
 def validate_key_image(upload: UploadedFile) -> str:
     """Return the image's format if it is an accepted image small enough to keep; refuse otherwise."""
-    """Accept a key image only if it is small enough and Pillow can read it as an image."""
     if upload.size is None or upload.size > settings.KEY_IMAGE_MAX_BYTES:
         limit = settings.KEY_IMAGE_MAX_BYTES // (1024 * 1024)
         raise ValidationError({"image": f"The image is larger than the {limit} MB limit."})

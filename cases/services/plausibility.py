@@ -8,6 +8,8 @@ from datetime import date, datetime
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from ..models.dates import is_plausible
+
 OLDEST_AGE_YEARS = 120
 
 # ICD-O-3 as written on a report: morphology (four digits, a slash, the behaviour code) or topography.
@@ -73,7 +75,7 @@ def check_record_date(*, field: str, label: str, day: date | None, birth_date: d
 
 def check_meeting_start(starts_at) -> None:
     """A new meeting starts today or later: a start in the past is nearly always a slip of the year or month."""
-    if starts_at is None or not 1900 <= starts_at.year <= 2199:
+    if starts_at is None or not is_plausible(starts_at):
         return  # outside the calendar a record may hold: save_validated refuses it with its own sentence
     if timezone.localtime(starts_at).date() < today():
         raise ValidationError(

@@ -1,7 +1,7 @@
 """The portal's handler400: a page that says why nothing was saved (a BadRequest a view raised, a body
-too large…), or JSON under /api/ (cases.middleware.refusal_response)."""
+too large…), or JSON under /api/ (cases.refusals.refusal_response)."""
 
-from ..middleware import refusal_for, refusal_response
+from ..refusals import refusal_for, refusal_response
 
 
 def bad_request(request, exception):

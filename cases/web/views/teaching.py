@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from ... import permissions, selectors
-from ...middleware import refusal_response
 from ...printing.documents import http_response
 from ...printing.teaching import render_teaching_set
+from ...refusals import refusal_response
 from ...services import teaching as services
 from ...services.errors import Conflict
 from ...teaching.export import preview
