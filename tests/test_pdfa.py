@@ -155,7 +155,15 @@ def test_retagging_names_two_different_subsets_apart():
 
 
 def test_worker_warnings_reach_the_log(caplog):
-    job = engine.Job(key="w", html="<img src='https://elsewhere.example/x.png'>", resources={})
-    with caplog.at_level(logging.WARNING):
-        key, pdf, warnings = engine.render_job(job)
-    assert pdf.startswith(b"%PDF") and any("elsewhere.example" in w for w in warnings)
+    """A worker process's own log goes nowhere: WeasyPrint's warnings (a font lacking a glyph, a refused
+    resource) come back with the PDF and are logged by the process that asked, naming the document."""
+    job = engine.Job(
+        key="w", html="<p style='font-family: NoSuchFontAnywhere'>x</p><img src='https://elsewhere.example/x.png'>",
+        resources={},
+    )  # fmt: skip
+    limits = engine.Limits(seconds=60, memory_bytes=1536 * 2**20)
+    with caplog.at_level(logging.WARNING, logger="cases.printing.engine"):
+        pdf = engine.render_jobs([job], workers=1, limits=limits)["w"]
+    assert pdf.startswith(b"%PDF")
+    logged = [r.getMessage() for r in caplog.records if r.name == "cases.printing.engine"]
+    assert any(message.startswith("print worker (w):") and "elsewhere.example" in message for message in logged)

@@ -28,7 +28,15 @@ def renders(monkeypatch):
         drawn.append(next((kind for marker, kind in kinds if marker in html), "other"))
         return real(html, **kwargs)
 
+    # Case sections render in worker processes (under the print limits), where no spy reaches: count them here.
+    real_jobs = documents.engine.render_jobs
+
+    def spy_jobs(jobs, **kwargs):
+        drawn.extend("section" if job.key.startswith("section-") else "other" for job in jobs)
+        return real_jobs(jobs, **kwargs)
+
     monkeypatch.setattr(documents.engine, "render_with_anchors", spy)
+    monkeypatch.setattr(documents.engine, "render_jobs", spy_jobs)
     return drawn
 
 

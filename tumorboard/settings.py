@@ -396,8 +396,12 @@ TUMORBOARD_AUDITED_PATHS = (
 # Paper (cases/printing): rendered PDFs are kept by fingerprint so a reprint is immediate.
 PRINT_CACHE_DIR = Path(os.environ.get("TUMORBOARD_PRINT_CACHE_DIR", VAR_DIR / "print-cache"))
 PRINT_CACHE_MAX_FILES = int(os.environ.get("TUMORBOARD_PRINT_CACHE_MAX_FILES", "2000"))
-# Processes that render packet sections in parallel: 0 = one per core (at most 4), 1 = in the request's process.
+# Processes that render packet sections in parallel: 0 = one per core (at most 4).
 PRINT_WORKERS = int(os.environ.get("TUMORBOARD_PRINT_WORKERS", "0"))
+# Every PDF renders in a worker process with these limits per document; past one the user is told why and
+# the worker is replaced (the web or job process is never at risk). Address space counts mapped fonts too.
+PRINT_TIME_LIMIT_SECONDS = float(os.environ.get("TUMORBOARD_PRINT_TIME_LIMIT_SECONDS", "60"))
+PRINT_MEMORY_LIMIT_MB = int(os.environ.get("TUMORBOARD_PRINT_MEMORY_LIMIT_MB", "1536"))
 # seal_audit waits this long for transactions still writing audit events before it gives up.
 TUMORBOARD_AUDIT_SEAL_WAIT_SECONDS = int(os.environ.get("TUMORBOARD_AUDIT_SEAL_WAIT_SECONDS", "60"))
 

@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 
-from ..printing.documents import MissingGlyphs, render_meeting_packet
+from ..printing.documents import PrintRefused, render_meeting_packet
 from .registry import JobRefused, job
 
 
@@ -15,7 +15,7 @@ def packet_render(job, *, progress, meeting_id: int, user_id: int, pdfa: bool = 
     user = get_user_model().objects.get(pk=user_id, is_active=True)
     try:
         pdf = _render(user, meeting_id, pdfa, progress)
-    except MissingGlyphs as error:
+    except PrintRefused as error:
         raise JobRefused(error.message, code=error.code) from None
     return {"fingerprint": pdf.fingerprint, "filename": pdf.filename, "from_cache": pdf.from_cache}
 

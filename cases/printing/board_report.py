@@ -26,7 +26,7 @@ from .documents import (
     _options,
     _resources,
     _stamp,
-    load_from_storage,
+    render_limited,
 )
 
 REGISTER_LIMIT = 200
@@ -65,6 +65,6 @@ def render_board_report(*, user, board_id, period: metrics.Period, pdfa: bool = 
         resources=_resources(values["stylesheets"]),
         pdf_variant=PDFA_VARIANT if pdfa else None,
     )
-    content = engine.render_jobs([job], workers=1, loader=load_from_storage)["board-report"]
+    content = render_limited([job], names={"board-report": "The board report"})["board-report"]
     cache_put(f"board-report-{fingerprint}", content)
     return result(content=content, from_cache=False, options=_options(fingerprint, False, **flags))

@@ -52,10 +52,43 @@ _PRINTED = f"tb-printed-{secrets.token_hex(8)}"
 _CREATED = f"tb-created-{secrets.token_hex(8)}"
 
 
-class MissingGlyphs(ServiceError):
+class PrintRefused(ServiceError):
+    """A print that cannot be made as asked: the portal, the API (409) and a packet job say why, and nothing
+    is retried (the same content would be refused again)."""
+
+
+class MissingGlyphs(PrintRefused):
     """A PDF/A print would draw characters as empty boxes: refused, naming the text (HTTP 409)."""
 
     code = "missing_glyphs"
+
+
+class PrintTooLarge(PrintRefused):
+    """A document went past the print limits (settings.PRINT_TIME_LIMIT_SECONDS, PRINT_MEMORY_LIMIT_MB)."""
+
+    code = "print_limit_exceeded"
+
+
+def print_limits() -> engine.Limits:
+    return engine.Limits(
+        seconds=settings.PRINT_TIME_LIMIT_SECONDS, memory_bytes=settings.PRINT_MEMORY_LIMIT_MB * 1024 * 1024
+    )
+
+
+def render_limited(jobs: list[engine.Job], *, workers: int = 1, names=None, **kwargs) -> dict[str, bytes]:
+    """engine.render_jobs under the print limits; past one, PrintTooLarge names the document (`names[key]`)."""
+    try:
+        return engine.render_jobs(jobs, workers=workers, limits=print_limits(), **kwargs)
+    except engine.LimitExceeded as error:
+        what = (names or {}).get(error.key, "This document")
+        why = {
+            "time": f"it went past the {settings.PRINT_TIME_LIMIT_SECONDS:g}-second print time limit",
+            "memory": f"it went past the {settings.PRINT_MEMORY_LIMIT_MB:,} MB print memory limit",
+        }.get(error.what, f"the print process stopped (most often at the {settings.PRINT_MEMORY_LIMIT_MB:,} MB limit)")
+        raise PrintTooLarge(
+            f"{what} could not be printed: {why}. Very large key images or text cause this: remove or shrink "
+            "them, or ask an administrator to raise the limit. Nothing else was affected."
+        ) from None
 
 
 def _refuse_missing_glyphs(pdf: bytes, html: str) -> None:
@@ -197,7 +230,7 @@ def render_case_summary(*, user, case_id, pdfa: bool = False) -> RenderedPdf:
         pdf_variant=PDFA_VARIANT if pdfa else None,
         attachments=(_bundle_attachment(case, bundle),) if pdfa else (),
     )
-    content = engine.render_jobs([job], workers=1, loader=load_from_storage)["summary"]
+    content = render_limited([job], names={"summary": f"The summary of case {case.pk}"})["summary"]
     if pdfa:
         _refuse_missing_glyphs(content, html)
     cache_put(f"summary-{fingerprint}", content)
@@ -385,7 +418,8 @@ def _section_pdfs(sections: list[Section], *, pdfa: bool = False, progress=None)
         ]
         workers = settings.PRINT_WORKERS or engine.default_workers()
         on_done = (lambda n: progress(cached_count + n, len(sections))) if progress else None
-        rendered = engine.render_jobs(jobs, workers=workers, loader=load_from_storage, on_done=on_done)
+        names = {key: f"The section of case {s.row['case_id']}" for key, s in missing.items()}
+        rendered = render_limited(jobs, workers=workers, names=names, on_done=on_done)
         for key, pdf in rendered.items():
             cache_put(key, pdf)
             bodies[key] = pdf

@@ -6,10 +6,16 @@ Worker processes import this module alone, so it must not import Django or our m
 import hashlib
 import io
 import logging
+import multiprocessing
+import multiprocessing.connection
 import os
 import re
+import resource
+import signal
+import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing import get_context
@@ -25,6 +31,24 @@ logger = logging.getLogger(__name__)
 
 _font_config: FontConfiguration | None = None
 _pool: ProcessPoolExecutor | None = None
+_pool_shape: tuple[int, "Limits | None"] | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one document may cost its worker process: wall-clock seconds and address space in bytes."""
+
+    seconds: float
+    memory_bytes: int
+
+
+class LimitExceeded(Exception):
+    """A document went past the print limits ("time", "memory", or the worker "stopped"); its worker was
+    stopped or replaced, the caller says why."""
+
+    def __init__(self, key: str, what: str):
+        super().__init__(key, what)
+        self.key, self.what = key, what
 
 
 @dataclass(frozen=True)
@@ -120,11 +144,19 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage()[:500])
 
 
-def render_job(job: Job) -> tuple[str, bytes, list[str]]:
+def render_job(job: Job, seconds: float | None = None) -> tuple[str, bytes, list[str]]:
     """Render in a worker process: only the resources handed over can be fetched. WeasyPrint's
-    warnings (a missing font, a refused resource) are handed back: a worker's log goes nowhere."""
+    warnings (a missing font, a refused resource) are handed back: a worker's log goes nowhere.
+
+    With `seconds`, a timer interrupts a layout that runs longer (the parent's own deadline backs it up
+    for a C call that never returns to Python); a MemoryError under the worker's address-space limit is
+    reported the same way.
+    """
     collect, weasy = _Collect(), logging.getLogger("weasyprint")
     weasy.addHandler(collect)
+    if seconds:
+        signal.signal(signal.SIGALRM, _out_of_time)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         pdf = render(
             job.html,
@@ -132,28 +164,43 @@ def render_job(job: Job) -> tuple[str, bytes, list[str]]:
             pdf_variant=job.pdf_variant,
             attachments=job.attachments,
         )
+    except _OutOfTime:
+        raise LimitExceeded(job.key, "time") from None
+    except MemoryError:
+        raise LimitExceeded(job.key, "memory") from None
     finally:
+        if seconds:
+            signal.setitimer(signal.ITIMER_REAL, 0)
         weasy.removeHandler(collect)
     return job.key, pdf, collect.messages
 
 
+class _OutOfTime(BaseException):
+    # BaseException: no `except Exception` inside WeasyPrint can swallow it.
+    pass
+
+
+def _out_of_time(signum, frame):
+    raise _OutOfTime()
+
+
 def render_jobs(
-    jobs: list[Job], *, workers: int, loader: Loader | None = None, on_done: Callable[[int], None] | None = None
+    jobs: list[Job],
+    *,
+    workers: int,
+    limits: Limits | None = None,
+    loader: Loader | None = None,
+    on_done: Callable[[int], None] | None = None,
 ) -> dict[str, bytes]:
-    """Render each job, in parallel worker processes when there is more than one job and worker.
+    """Render each job: in worker processes when limits are set (what users print) or when there is more than
+    one job and worker; in this process otherwise (a benchmark's floor, a trusted one-off).
 
     `on_done(n)` is told after each document how many are rendered so far (a background job's progress).
+    Past a limit, LimitExceeded names the document; the web or job process itself is never at risk.
     """
+    if limits is not None or (workers > 1 and len(jobs) > 1):
+        return _render_in_workers(jobs, workers=max(1, workers), limits=limits, on_done=on_done)
     results = {}
-    if workers > 1 and len(jobs) > 1:
-        chunk = max(1, len(jobs) // (workers * 4))
-        for key, pdf, warnings in _worker_pool(workers).map(render_job, jobs, chunksize=chunk):
-            for warning in warnings:
-                logger.warning("print worker (%s): %s", key, warning)
-            results[key] = pdf
-            if on_done:
-                on_done(len(results))
-        return results
     fetcher, image_cache = AppURLFetcher(loader=loader), {}
     for job in jobs:
         fetcher.resources.update(job.resources)
@@ -169,15 +216,92 @@ def render_jobs(
     return results
 
 
-def _worker_pool(workers: int) -> ProcessPoolExecutor:
+def _render_in_workers(
+    jobs: list[Job], *, workers: int, limits: Limits | None, on_done: Callable[[int], None] | None
+) -> dict[str, bytes]:
+    pool = _worker_pool(workers, limits)
+    seconds = limits.seconds if limits else None
+    pending = {pool.submit(render_job, job, seconds): job.key for job in jobs}
+    results = {}
+    try:
+        while pending:
+            done, _ = wait(pending, timeout=_backstop(seconds, len(pending), workers), return_when=FIRST_COMPLETED)
+            if not done:  # stuck where the worker's own timer cannot reach it
+                raise LimitExceeded(next(iter(pending.values())), "time")
+            for future in done:
+                key = pending.pop(future)
+                try:
+                    key, pdf, warnings = future.result()
+                except BrokenProcessPool:
+                    # The worker died: most often under its memory limit (a C library aborting, not raising).
+                    raise LimitExceeded(key, "stopped") from None
+                for warning in warnings:
+                    logger.warning("print worker (%s): %s", key, warning)
+                results[key] = pdf
+                if on_done:
+                    on_done(len(results))
+    except LimitExceeded:
+        _stop_pool()  # another worker may still be busy past its limit; the next print starts afresh
+        raise
+    return results
+
+
+def _backstop(seconds: float | None, pending: int, workers: int) -> float | None:
+    """How long the parent waits for the next document: every pending one its full time, as many at once as
+    there are workers, and a margin for starting them. None: no limit."""
+    return None if seconds is None else seconds * (pending / workers + 1) + 10
+
+
+def _worker_pool(workers: int, limits: Limits | None = None) -> ProcessPoolExecutor:
     # forkserver: workers start from a clean single-threaded process that has imported only
     # WeasyPrint and this module, never from a web process holding threads and database sockets.
-    global _pool
+    global _pool, _pool_shape
+    if _pool is not None and _pool_shape != (workers, limits):
+        _stop_pool()
     if _pool is None:
         context = get_context("forkserver")
         context.set_forkserver_preload([__name__])
-        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        memory = limits.memory_bytes if limits else 0
+        _pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(memory,)
+        )
+        _pool_shape = (workers, limits)
     return _pool
+
+
+def _stop_pool() -> None:
+    """Kill the workers (one may be stuck past its limit) and forget the pool; the next print starts afresh."""
+    global _pool, _pool_shape
+    pool, _pool, _pool_shape = _pool, None, None
+    if pool is None:
+        return
+    for process in list((pool._processes or {}).values()):
+        process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _start_worker(memory_bytes: int) -> None:
+    """In each worker: its address-space limit, and an end together with the process that started it."""
+    if memory_bytes:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    _exit_with_parent()
+
+
+def _exit_with_parent() -> None:
+    """A worker must not outlive the process that started it (the web server, a job worker).
+
+    The forkserver cannot see that process go: every worker holds the forkserver's liveness pipe open, so
+    neither would ever exit on their own. Each worker has its own pipe from its parent, though, whose end
+    of file is the parent's exit: a thread waits for it.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_wait_for_exit, args=(parent.sentinel,), daemon=True, name="exit-with-parent").start()
+
+
+def _wait_for_exit(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
 
 
 def default_workers() -> int:

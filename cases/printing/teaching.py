@@ -20,7 +20,7 @@ from ..teaching.export import teaching_context
 from ..teaching.images import clean_image
 from . import engine
 from .context import isolate_bidi
-from .documents import RenderedPdf, _fingerprint, _resources, load_from_storage
+from .documents import RenderedPdf, _fingerprint, _resources, load_from_storage, render_limited
 from .fetcher import ORIGIN, local_path
 
 TEACHING_STYLESHEETS = ("printing/print.css", "printing/teaching.css")
@@ -61,7 +61,7 @@ def render_teaching_set(*, user, teaching_set_id) -> RenderedPdf:
     fingerprint = _fingerprint("teaching", html)
     resources = {**_resources([static(name) for name in TEACHING_STYLESHEETS]), **images}
     job = engine.Job(key="teaching", html=html, resources=resources)
-    content = engine.render_jobs([job], workers=1)["teaching"]
+    content = render_limited([job], names={"teaching": "The teaching copy"})["teaching"]
     filename = f"teaching-{slugify(values['title'])}.pdf"
     result = functools.partial(RenderedPdf, filename=filename, fingerprint=fingerprint, subject=teaching_set)
     return result(content=content, from_cache=False, options={"fingerprint": fingerprint, "document": "teaching_set"})

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 
 from ..models import JobStatus
 from ..printing.documents import (
-    MissingGlyphs,
+    PrintRefused,
     http_response,
     packet_from_cache,
     render_case_summary,
@@ -45,7 +45,7 @@ def case_summary_pdf(request, pk: int):
         return HttpResponseBadRequest(str(error))
     try:
         pdf = render_case_summary(user=request.user, case_id=pk, pdfa=pdfa)
-    except MissingGlyphs as error:
+    except PrintRefused as error:
         return HttpResponse(error.message, status=409, content_type="text/plain; charset=utf-8")
     case_print_record(case=pdf.subject, by=request.user, options=pdf.options)
     return http_response(pdf)
