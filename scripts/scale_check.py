@@ -243,30 +243,44 @@ def check_job_and_cache(stack: Stack) -> list[str]:
     ]
 
 
+# An answer cut off in mid-body when its server dies: the balancer had already passed its first bytes on, so
+# neither it nor any balancer can send the request elsewhere. The client sees a short read (a GET it may repeat).
+CUT_MID_ANSWER = {"IncompleteRead", "RemoteDisconnected", "ConnectionResetError"}
+
+
 def check_kill(stack: Stack) -> str:
     # The sign-in page: a full Django request (session, CSRF, template) that no throttle limits.
-    results, stop = [], threading.Event()
+    results, stop, clients = [], threading.Event(), 4
 
     def client():
         while not stop.is_set():
+            started = time.monotonic()
             try:
-                results.append(request("GET", stack.url("lb", "/login/"), timeout=30)[0])
+                outcome = request("GET", stack.url("lb", "/login/"), timeout=30)[0]
             except (OSError, http.client.HTTPException) as error:
-                results.append(type(error).__name__)
+                outcome = type(error).__name__
+            results.append((outcome, started, time.monotonic()))
 
-    threads = [threading.Thread(target=client) for _ in range(4)]
+    threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
         thread.start()
     time.sleep(3)
     before = len(results)
+    killed_at = time.monotonic()
     stack.kill("a")
     time.sleep(5)
     stop.set()
     for thread in threads:
         thread.join()
-    failed = [r for r in results if r != 200]
-    assert not failed, f"{len(failed)} of {len(results)} requests failed: {failed[:5]}"
-    return f"{len(results)} requests through HAProxy, instance a killed after {before}: all answered 200"
+    # Only a request in flight at the kill may come back cut; every other one must be answered, by b if need be.
+    cut = [o for o, started, ended in results if o in CUT_MID_ANSWER and started <= killed_at + 0.5 <= ended + 0.5]
+    lost = [o for o, _, _ in results if o != 200 and o not in cut]
+    assert not lost and len(cut) <= clients, f"{len(lost) + len(cut)} of {len(results)} requests failed: {lost[:5]}"
+    return (
+        f"{len(results)} requests through HAProxy, instance a killed after {before}: "
+        f"{len(results) - len(cut)} answered 200, {len(cut)} cut mid-answer at the kill (already under way: "
+        "no balancer can resend those), none lost"
+    )
 
 
 def _query(sql: str) -> list[tuple]:
