@@ -7,6 +7,15 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "install-test-provider: Node.js and npm are missing: apt-get install nodejs npm" >&2
   exit 1
 fi
+# oidc-provider 9 needs Node.js 20.19 or later (package.json "engines"). Debian 12's own nodejs is 18: the
+# machines this project runs on carry NodeSource's 20 (as Debian 13's nodejs is); say so plainly instead of
+# letting npm fail deep inside an install.
+version="$(node --version | sed 's/^v//')"
+major="${version%%.*}"; rest="${version#*.}"; minor="${rest%%.*}"
+if [ "$major" -lt 20 ] || { [ "$major" -eq 20 ] && [ "$minor" -lt 19 ]; }; then
+  echo "install-test-provider: Node.js $version is too old for the test OpenID provider (needs 20.19 or later)." >&2
+  exit 1
+fi
 # Already installed from this very lock file: nothing to do.
 if cmp -s package-lock.json node_modules/.installed-from-lock 2>/dev/null; then
   exit 0
