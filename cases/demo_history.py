@@ -151,97 +151,120 @@ def _cases(board, coordinator, start, days, count, prefix, rng) -> list[Case]:
 
 
 def _records(cases, meetings, chair, pathologist, rng) -> None:
-    listings, reports, decisions, plans = [], [], [], []
+    """Each case's listings, pathology (a quarter amended), signed decision and follow-ups, written in bulk.
+
+    The draws from `rng` come in a fixed order: a change of order changes the whole history."""
+    listings, reports, plans = [], [], []
     positions: dict[int, int] = {}
     for case in cases:
-        wait = timedelta(days=rng.choice([3, 5, 8, 10, 14, 21]) if case.priority == Priority.ROUTINE else 2)
-        index = next((i for i, m in enumerate(meetings) if m.starts_at >= case.created_at + wait), len(meetings) - 1)
-        deferrals = 2 if rng.random() < 0.03 else 1 if rng.random() < 0.12 else 0
-        chosen = meetings[index : index + deferrals + 1]
-        for n, meeting in enumerate(chosen):
-            positions[meeting.pk] = positions.get(meeting.pk, 0) + 1
-            last = n == len(chosen) - 1
-            minutes = rng.choice([5, 10, 10, 15, 20])
-            listings.append(
-                AgendaItem(
-                    meeting=meeting,
-                    case=case,
-                    position=positions[meeting.pk],
-                    minutes=minutes,
-                    outcome=Outcome.DISCUSSED if last else Outcome.DEFERRED,
-                    deferral_reason="" if last else "Awaiting imaging.",
-                    actual_minutes=max(1, minutes + rng.randrange(-4, 9)) if last and rng.random() < 0.6 else None,
-                    added_at=meeting.created_at,
-                )
-            )
-        meeting = chosen[-1]
-        first = PathologyReport(
-            case=case,
-            specimen="Core biopsy",
-            procedure="Needle biopsy",
-            collected_on=case.created_at.date(),
-            diagnosis="Synthetic diagnosis.",
-            status=ReportStatus.FINAL,
-            pathologist=pathologist,
-            signed_out_at=case.created_at + timedelta(hours=2),
-            created_at=case.created_at + timedelta(hours=2),
-        )
+        chosen = _chosen_meetings(case, meetings, rng)
+        listings += _agenda_items(case, chosen, positions, rng)
+        first = _first_report(case, pathologist)
         reports.append(first)
-        signed = meeting.starts_at + timedelta(hours=1)
-        amended = rng.random()
-        plans.append((case, first, signed, amended, meeting))
+        meeting = chosen[-1]
+        plans.append((case, first, meeting.starts_at + timedelta(hours=1), rng.random(), meeting))
     AgendaItem.objects.bulk_create(listings, batch_size=BATCH)
     PathologyReport.objects.bulk_create(reports, batch_size=BATCH)
-    amendments = []
-    for case, first, signed, amended, _meeting in plans:
-        if amended < 0.25:
-            when = signed - timedelta(hours=3) if amended < 0.2 else signed + timedelta(days=20)
-            amendments.append(
-                PathologyReport(
-                    case=case,
-                    specimen=first.specimen,
-                    procedure=first.procedure,
-                    collected_on=first.collected_on,
-                    diagnosis="Synthetic diagnosis, revised on expert review.",
-                    status=ReportStatus.AMENDED,
-                    supersedes=first,
-                    amendment_reason="Expert review.",
-                    discrepancy=rng.choice(["major", "major", "minor", "none"]),
-                    pathologist=pathologist,
-                    signed_out_at=when,
-                    created_at=when,
-                )
-            )
+    amendments = [
+        _amendment(case, first, signed, roll, pathologist, rng)
+        for case, first, signed, roll, _meeting in plans
+        if roll < 0.25
+    ]
     amended_by_case = {r.case_id: r for r in PathologyReport.objects.bulk_create(amendments, batch_size=BATCH)}
-    for case, first, signed, _amended, meeting in plans:
+    decisions = []
+    for case, first, signed, _roll, meeting in plans:
         revision = amended_by_case.get(case.pk)
         basis = revision if revision is not None and revision.created_at < signed else first
-        discordant = rng.random() < 0.12
-        considered = rng.random() < 0.4
-        eligible = considered and rng.random() < 0.5
-        decisions.append(
-            Decision(
-                case=case,
-                meeting=meeting,
-                consensus_diagnosis="Synthetic consensus.",
-                plan=[{"category": "surveillance", "detail": ""}, {"category": "further_imaging", "detail": ""}],
-                guideline_concordance="no" if discordant else rng.choice(["yes", "yes", "yes", "not_applicable"]),
-                concordance_reason="Comorbidity." if discordant else "",
-                trial_considered=considered,
-                trial_eligible=eligible if considered else None,
-                trial_enrolled=(rng.random() < 0.5) if eligible else None,
-                treatment_intent=rng.choice(["curative", "curative", "palliative"]),
-                pathology_report=basis,
-                status=DecisionStatus.SIGNED,
-                recorded_by=chair,
-                signed_by=chair,
-                signed_at=signed,
-                created_at=signed - timedelta(minutes=30),
-                updated_at=signed,
-            )
-        )
+        decisions.append(_decision(case, meeting, basis, chair, signed, rng))
     decisions = Decision.objects.bulk_create(decisions, batch_size=BATCH)
     FollowUp.objects.bulk_create(_actions(decisions, rng), batch_size=BATCH)
+
+
+def _chosen_meetings(case, meetings, rng) -> list[Meeting]:
+    """The first meeting after the case's wait, and the next one or two when it is deferred."""
+    wait = timedelta(days=rng.choice([3, 5, 8, 10, 14, 21]) if case.priority == Priority.ROUTINE else 2)
+    index = next((i for i, m in enumerate(meetings) if m.starts_at >= case.created_at + wait), len(meetings) - 1)
+    deferrals = 2 if rng.random() < 0.03 else 1 if rng.random() < 0.12 else 0
+    return meetings[index : index + deferrals + 1]
+
+
+def _agenda_items(case, chosen, positions: dict[int, int], rng) -> list[AgendaItem]:
+    items = []
+    for n, meeting in enumerate(chosen):
+        positions[meeting.pk] = positions.get(meeting.pk, 0) + 1
+        last = n == len(chosen) - 1
+        minutes = rng.choice([5, 10, 10, 15, 20])
+        items.append(
+            AgendaItem(
+                meeting=meeting,
+                case=case,
+                position=positions[meeting.pk],
+                minutes=minutes,
+                outcome=Outcome.DISCUSSED if last else Outcome.DEFERRED,
+                deferral_reason="" if last else "Awaiting imaging.",
+                actual_minutes=max(1, minutes + rng.randrange(-4, 9)) if last and rng.random() < 0.6 else None,
+                added_at=meeting.created_at,
+            )
+        )
+    return items
+
+
+def _first_report(case, pathologist) -> PathologyReport:
+    return PathologyReport(
+        case=case,
+        specimen="Core biopsy",
+        procedure="Needle biopsy",
+        collected_on=case.created_at.date(),
+        diagnosis="Synthetic diagnosis.",
+        status=ReportStatus.FINAL,
+        pathologist=pathologist,
+        signed_out_at=case.created_at + timedelta(hours=2),
+        created_at=case.created_at + timedelta(hours=2),
+    )
+
+
+def _amendment(case, first, signed, roll: float, pathologist, rng) -> PathologyReport:
+    """Most amendments come before the decision; one in five after it (the decision is then on stale pathology)."""
+    when = signed - timedelta(hours=3) if roll < 0.2 else signed + timedelta(days=20)
+    return PathologyReport(
+        case=case,
+        specimen=first.specimen,
+        procedure=first.procedure,
+        collected_on=first.collected_on,
+        diagnosis="Synthetic diagnosis, revised on expert review.",
+        status=ReportStatus.AMENDED,
+        supersedes=first,
+        amendment_reason="Expert review.",
+        discrepancy=rng.choice(["major", "major", "minor", "none"]),
+        pathologist=pathologist,
+        signed_out_at=when,
+        created_at=when,
+    )
+
+
+def _decision(case, meeting, basis, chair, signed, rng) -> Decision:
+    discordant = rng.random() < 0.12
+    considered = rng.random() < 0.4
+    eligible = considered and rng.random() < 0.5
+    return Decision(
+        case=case,
+        meeting=meeting,
+        consensus_diagnosis="Synthetic consensus.",
+        plan=[{"category": "surveillance", "detail": ""}, {"category": "further_imaging", "detail": ""}],
+        guideline_concordance="no" if discordant else rng.choice(["yes", "yes", "yes", "not_applicable"]),
+        concordance_reason="Comorbidity." if discordant else "",
+        trial_considered=considered,
+        trial_eligible=eligible if considered else None,
+        trial_enrolled=(rng.random() < 0.5) if eligible else None,
+        treatment_intent=rng.choice(["curative", "curative", "palliative"]),
+        pathology_report=basis,
+        status=DecisionStatus.SIGNED,
+        recorded_by=chair,
+        signed_by=chair,
+        signed_at=signed,
+        created_at=signed - timedelta(minutes=30),
+        updated_at=signed,
+    )
 
 
 def _actions(decisions, rng) -> list[FollowUp]:
