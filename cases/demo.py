@@ -105,7 +105,11 @@ def grant_teaching_review(boards) -> None:
 
 def years_ago(years: int, *, days: int = 0) -> date:
     today = timezone.localdate()
-    return today.replace(year=today.year - years) - timedelta(days=days)
+    try:
+        then = today.replace(year=today.year - years)
+    except ValueError:  # 29 February, in a year without one
+        then = today.replace(year=today.year - years, day=28)
+    return then - timedelta(days=days)
 
 
 class DemoBuilder:

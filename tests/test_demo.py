@@ -177,3 +177,15 @@ def test_the_demo_meetings_keep_their_dates_agenda_order_and_attendance():
     assert found == sorted(EXPECTED_MEETINGS, key=lambda row: (row[0], row[1]))
     dcis = m.Decision.objects.get(case__patient__mrn="DEMO-200013")
     assert dcis.is_signed and dcis.dissent and [p["category"] for p in dcis.plan] == ["surveillance"]
+
+
+def test_the_demo_loads_on_29_february(db, monkeypatch):
+    """A birthday "so many years ago" from 29 February falls in a year without one: the 28th stands in."""
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    from cases.demo import years_ago
+
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2028, 2, 29, 12, 0, tzinfo=UTC))
+    assert str(years_ago(1)) == "2027-02-28" and str(years_ago(4)) == "2024-02-29"
