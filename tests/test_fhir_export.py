@@ -182,6 +182,15 @@ CONFORMANCE = [
         ".all(target.exists() and recorded.exists() and agent.who.exists() and signature.when.exists())",
         [True],
     ),
+    # People: a Practitioner for everyone named, a PractitionerRole for their place on the board (the chair's too).
+    ("Bundle.entry.resource.ofType(Practitioner).all(identifier.value.exists() and name.exists())", [True]),
+    (
+        "Bundle.entry.resource.ofType(PractitionerRole).exists() and Bundle.entry.resource.ofType(PractitionerRole)"
+        ".all(active = true and practitioner.reference.exists() and organization.reference.exists() "
+        "and code.coding.code.exists())",
+        [True],
+    ),
+    ("Bundle.entry.resource.ofType(PractitionerRole).code.coding.where(code = 'chair').count()", [1]),
     # Every profile we claim is an mCODE one.
     ("Bundle.entry.resource.meta.profile.all(startsWith('http://hl7.org/fhir/us/mcode/'))", [True]),
 ]
