@@ -685,8 +685,9 @@ def teaching_set_list(*, user) -> QuerySet[TeachingSet]:
     )
 
 
-def teaching_set_detail(*, user, pk) -> tuple[TeachingSet, dict[int, Case]]:
-    """A set with its cases, texts and images, and each case's record (by case id); 404 when not visible."""
+def teaching_set_detail(*, user, pk, with_codes: bool = False) -> tuple[TeachingSet, dict[int, Case]]:
+    """A set with its cases, texts and images, and each case's record (by case id); 404 when not visible.
+    `with_codes` adds the coded diagnoses and stagings the printed copy shows (two queries, whatever the size)."""
     teaching_set = permissions.get_visible(
         permissions.teaching_sets_visible_to(user)
         .select_related("board", "meeting", "prepared_by", "approved_by")
@@ -701,8 +702,10 @@ def teaching_set_detail(*, user, pk) -> tuple[TeachingSet, dict[int, Case]]:
         pk,
     )
     ids = [c.case_id for c in teaching_set.cases.all()]
-    rows = {case.pk: case for case in teaching_fields.case_rows(Case.objects.filter(pk__in=ids))}
-    return teaching_set, rows
+    rows = teaching_fields.case_rows(Case.objects.filter(pk__in=ids))
+    if with_codes:
+        rows = teaching_fields.with_codes(rows)
+    return teaching_set, {case.pk: case for case in rows}
 
 
 # Coded data (cases/codes/) -------------------------------------------------------------------

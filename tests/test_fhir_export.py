@@ -182,6 +182,15 @@ CONFORMANCE = [
         ".all(target.exists() and recorded.exists() and agent.who.exists() and signature.when.exists())",
         [True],
     ),
+    # People: a Practitioner for everyone named, a PractitionerRole for their place on the board (the chair's too).
+    ("Bundle.entry.resource.ofType(Practitioner).all(identifier.value.exists() and name.exists())", [True]),
+    (
+        "Bundle.entry.resource.ofType(PractitionerRole).exists() and Bundle.entry.resource.ofType(PractitionerRole)"
+        ".all(active = true and practitioner.reference.exists() and organization.reference.exists() "
+        "and code.coding.code.exists())",
+        [True],
+    ),
+    ("Bundle.entry.resource.ofType(PractitionerRole).code.coding.where(code = 'chair').count()", [1]),
     # Every profile we claim is an mCODE one.
     ("Bundle.entry.resource.meta.profile.all(startsWith('http://hl7.org/fhir/us/mcode/'))", [True]),
 ]
@@ -287,6 +296,77 @@ def test_a_suspended_follow_up_maps_to_on_hold_by_its_value():
     activity = fhir._activity("surgery", "Resect.", Held())
     assert activity["detail"]["status"] == "on-hold"
     assert "amended" in activity["detail"]["statusReason"]["text"]
+
+
+def activities_of(bundle: dict, decision) -> list[tuple[str, str, str]]:
+    """(plan category, status, when) of each activity of the decision's CarePlan."""
+    [plan] = [r for r in resources(bundle, "CarePlan") if r["id"] == f"careplan-{decision.pk}"]
+    return [
+        (a["detail"]["code"]["coding"][0]["code"], a["detail"]["status"], a["detail"].get("scheduledString", ""))
+        for a in plan["activity"]
+    ]
+
+
+def test_the_seed_cases_care_plan_holds_every_follow_up_of_its_plan_and_its_surveillance_schedule(api, seed):
+    case, chair = seed
+    bundle = bundle_of(api(chair), case.pk)
+    decision = case.decisions.get()
+    visits = list(case.follow_ups.filter(decision=None).order_by("due_on", "id"))
+    assert len(visits) >= 10  # the treated-osteosarcoma schedule, generated from its template
+    activities = activities_of(bundle, decision)
+    assert len(activities) == case.follow_ups.count()  # each plan item has its follow-up; every visit is there
+    assert activities[-len(visits) :] == [("surveillance", "scheduled", f"due {v.due_on}") for v in visits]
+
+
+PLAN = [{"category": "surveillance", "detail": "Imaging every 3 months."}, {"category": "biopsy", "detail": ""}]
+
+
+def test_an_amendment_puts_the_plan_on_hold_and_the_next_decision_cancels_it_or_carries_it_over(
+    api, make_case, coordinator, chair, pathologist, specialists, quorate_meeting
+):
+    from cases.services import decisions, followups, opinions, workflow
+
+    case = make_case("consensus")
+    first = decisions.decision_record(case=case, by=coordinator, meeting=quorate_meeting,
+                                      consensus_diagnosis="Recurrence.", plan=PLAN)  # fmt: skip
+    first = decisions.decision_sign(decision=first, by=chair)
+    template = m.FollowUpTemplate.objects.get(code="osteosarcoma-treated")
+    visits = followups.follow_up_apply_template(case=case, template=template, by=coordinator,
+                                                start_on=timezone.localdate())  # fmt: skip
+    schedule = [("surveillance", "scheduled", f"due {v.due_on}") for v in visits]
+    client = api(coordinator)
+    bundle = bundle_of(client, case.pk)
+    assert [a[:2] for a in activities_of(bundle, first)[:2]] == [("surveillance", "scheduled"), ("biopsy", "scheduled")]
+    assert activities_of(bundle, first)[2:] == schedule
+
+    # The real flow: the pathology under the signed decision is amended, its follow-ups are suspended.
+    pathology.pathology_report_amend(report=case.pathology_reports.get(), by=pathologist, diagnosis="Callus.",
+                                     amendment_reason="Re-review.", discrepancy="major")  # fmt: skip
+    assert {f.status for f in first.follow_ups.all()} == {"suspended"}
+    bundle = bundle_of(client, case.pk)
+    [plan] = resources(bundle, "CarePlan")
+    assert plan["status"] == "on-hold"
+    held = [a["detail"] for a in plan["activity"][:2]]
+    assert [a["status"] for a in held] == ["on-hold", "on-hold"]
+    assert all("amended" in a["statusReason"]["text"] for a in held)
+    assert activities_of(bundle, first)[2:] == schedule  # the schedule comes from no decision: it runs on
+
+    # The board decides again and closes the held follow-ups: the old plan is revoked, its activities cancelled.
+    for specialty, user in specialists.items():
+        opinions.opinion_confirm(opinion=case.opinions.get(specialty=specialty), by=user)
+    workflow.case_transition(case=case, to="consensus", by=coordinator)
+    second = decisions.decision_correct(decision=first, by=chair, reason="Pathology amended.",
+                                        consensus_diagnosis="Callus.", plan=PLAN[:1])  # fmt: skip
+    second = decisions.decision_sign(decision=second, by=chair, suspended_follow_ups="close")
+    bundle = bundle_of(client, case.pk)
+    plans = {r["id"]: r for r in resources(bundle, "CarePlan")}
+    old, new = plans[f"careplan-{first.pk}"], plans[f"careplan-{second.pk}"]
+    assert (old["status"], new["status"]) == ("revoked", "active")
+    assert [a["detail"]["status"] for a in old["activity"]] == ["cancelled", "cancelled"]
+    assert all("new decision" in a["detail"]["statusReason"]["text"] for a in old["activity"])
+    # The surveillance schedule belongs to the plan in force, and only to it.
+    assert [a[:2] for a in activities_of(bundle, second)] == [("surveillance", "scheduled")] + [a[:2] for a in schedule]
+    assert activities_of(bundle, second)[1:] == schedule
 
 
 def test_tnm_history_keeps_every_staging_and_the_condition_points_at_the_newest(api, case, coordinator):

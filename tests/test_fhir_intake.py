@@ -53,6 +53,12 @@ def test_the_worked_example_of_the_docs_is_taken_in(api, coordinator, board):
     assert case.referring_clinician == "Dr. Ines Morrow, general surgery"
     assert case.clinical_question.startswith("Deep 9 cm mass")
     assert "Report from the referring site: MR right thigh (2026-11-20)" in case.history
+    # The referring site's pathology report: its title, date, conclusion and checked ICD-O-3 code.
+    assert (
+        "Report from the referring site: Core needle biopsy, right thigh (2026-11-25): "
+        "High-grade spindle cell sarcoma. (ICD-O-3 8800/3)"
+    ) in case.history
+    assert not case.pathology_reports.exists()  # the board's own pathologist signs its reports
     primary = case.diagnoses.get(role="primary")
     assert (primary.icd10_code, primary.topography, primary.morphology, primary.laterality) == (
         "C49.21",
@@ -167,6 +173,11 @@ BAD = {
             ("code-invalid", "Condition[0].bodySite"),
             ("code-invalid", "Condition[1].code"),
         ],
+    ),
+    "a pathology code outside ICD-O-3": (
+        broken(**{"5__conclusionCode__0__coding__0__code": "8800/5"}),
+        400,
+        [("code-invalid", "DiagnosticReport[1].conclusionCode")],
     ),
     "a NUL character": (broken(**{"1__note": [{"text": "What now?\x00"}]}), 400, [("invalid", "Bundle")]),
     "an unknown board": (

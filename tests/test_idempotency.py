@@ -98,7 +98,7 @@ def test_another_users_token_does_not_reach_their_object(signed_in, board, coord
     assert m.Patient.objects.count() == 2
 
 
-def test_every_create_form_carries_a_token(signed_in, board, coordinator, radiologist, pathologist, chair):
+def test_every_create_form_carries_a_token(signed_in, board, coordinator, radiologist, pathologist, chair, outsider):
     case = f.CaseFactory(board=board)
     meeting = f.MeetingFactory(board=board)
     pages = [
@@ -111,9 +111,67 @@ def test_every_create_form_carries_a_token(signed_in, board, coordinator, radiol
         (radiologist, reverse("opinion-edit", args=[case.pk])),
         (pathologist, reverse("pathology-new", args=[case.pk])),
         (chair, reverse("decision-edit", args=[case.pk])),
+        (radiologist, reverse("teaching-new-case", args=[case.pk])),
+        (radiologist, reverse("teaching-new-meeting", args=[meeting.pk])),
+        (outsider, reverse("break-glass-new")),
     ]
     for user, url in pages:
         assert token_of(signed_in(user).get(url)), url
+
+
+def test_preparing_a_teaching_set_twice_with_the_same_form_makes_one_set(signed_in, board, radiologist):
+    case = f.CaseFactory(board=board)
+    client = signed_in(radiologist)
+    url = reverse("teaching-new-case", args=[case.pk])
+    token = token_of(client.get(url))
+    first = client.post(url, {"once": token})
+    second = client.post(url, {"once": token, "other_identifiers": "Aldo"})
+    teaching_set = m.TeachingSet.objects.get()
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"] == reverse("teaching-detail", args=[teaching_set.pk])
+    assert REPEATED in [str(message) for message in get_messages(second.wsgi_request)]
+    assert m.AuditEvent.objects.filter(action="teaching_set.create").count() == 1
+
+
+def test_preparing_a_meetings_teaching_set_twice_with_the_same_form_makes_one_set(signed_in, board, radiologist):
+    meeting = f.MeetingFactory(board=board)
+    cases = [f.CaseFactory(board=board) for _ in range(2)]
+    for position, case in enumerate(cases, start=1):
+        m.AgendaItem.objects.create(meeting=meeting, case=case, position=position)
+    client = signed_in(radiologist)
+    url = reverse("teaching-new-meeting", args=[meeting.pk])
+    token = token_of(client.get(url))
+    data = {"cases": [c.pk for c in cases], "once": token}
+    first, second = client.post(url, data), client.post(url, data)
+    teaching_set = m.TeachingSet.objects.get()
+    assert first["Location"] == second["Location"] == reverse("teaching-detail", args=[teaching_set.pk])
+    assert teaching_set.cases.count() == 2
+
+
+def test_opening_emergency_access_twice_with_the_same_form_opens_one(
+    signed_in, outsider, board, django_capture_on_commit_callbacks
+):
+    patient = f.PatientFactory(registered_board=board)
+    client = signed_in(outsider)
+    token = token_of(client.get(reverse("break-glass-new")))
+    data = {"mrn": patient.mrn, "reason": "Seen in the emergency department with a fracture.", "once": token}
+    with django_capture_on_commit_callbacks(execute=True):
+        first, second = client.post(reverse("break-glass-new"), data), client.post(reverse("break-glass-new"), data)
+    access = m.BreakGlassAccess.objects.get()
+    assert first["Location"] == second["Location"] == reverse("break-glass-detail", args=[access.pk])
+    assert REPEATED in [str(message) for message in get_messages(second.wsgi_request)]
+    assert m.AuditEvent.objects.filter(action="break_glass.open").count() == 1
+    assert m.Job.objects.filter(kind="break_glass.notify").count() == 1
+
+
+def test_an_emergency_access_to_no_one_is_still_recorded_when_the_form_carries_a_token(signed_in, outsider):
+    client = signed_in(outsider)
+    token = token_of(client.get(reverse("break-glass-new")))
+    data = {"mrn": "SYN-NOBODY-1", "reason": "Seen in the emergency department.", "once": token}
+    refused = client.post(reverse("break-glass-new"), data)
+    assert refused.status_code == 400 and token_of(refused) == token
+    assert m.AuditEvent.objects.filter(action="access.break_glass_not_found").count() == 1
+    assert not m.BreakGlassAccess.objects.exists() and not m.IdempotencyKey.objects.exists()
 
 
 # The API's Idempotency-Key ---------------------------------------------------------------------
@@ -183,6 +241,21 @@ def test_a_key_that_is_not_printable_ascii_is_refused(api, board, coordinator):
     assert refused.status_code == 400
     assert "Idempotency-Key" in refused.json()
     assert not m.Case.objects.exists()
+
+
+def test_a_retried_teaching_set_create_makes_one_set(api, board, radiologist):
+    cases = [f.CaseFactory(board=board) for _ in range(2)]
+    client = api(radiologist)
+    body = {"cases": [c.pk for c in cases]}
+    first = client.post("/api/v1/teaching-sets/", body, format="json", HTTP_IDEMPOTENCY_KEY="teach-1")
+    again = client.post("/api/v1/teaching-sets/", body, format="json", HTTP_IDEMPOTENCY_KEY="teach-1")
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"] == m.TeachingSet.objects.get().pk
+    assert again.json()["cases"] == first.json()["cases"]
+    refused = client.post("/api/v1/teaching-sets/", {"cases": [cases[0].pk]}, format="json",
+                          HTTP_IDEMPOTENCY_KEY="teach-1")  # fmt: skip
+    assert refused.status_code == 422 and m.TeachingSet.objects.count() == 1
 
 
 def test_a_retried_key_image_upload_keeps_one_image(api, board, radiologist):

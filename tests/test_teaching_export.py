@@ -2,7 +2,7 @@
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pikepdf
 import pytest
@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cases import models as m
 from cases.printing.teaching import render_teaching_set
-from cases.services import imaging
+from cases.services import coding, imaging
 from cases.services import teaching as t
 from cases.teaching import fields as teaching_fields
 from cases.teaching.scrubber import fold, scrub
@@ -41,8 +41,11 @@ def fill_every_text(case, text: str, *, users) -> None:
     study = f.ImagingStudyFactory(case=case, radiologist=radiologist, body_site=text[:200], findings=text,
                                   impression=text, accession_number=corpus.ACCESSION,
                                   performed_on=timezone.localdate() + timedelta(days=3))  # fmt: skip
+    # A legacy "ICD-O-3" value that never parsed as a code: free text nobody reviewed, flagged.
     first = f.PathologyReportFactory(case=case, pathologist=pathologist, specimen=text[:300], procedure=text[:300],
-                                     diagnosis=text, collected_on=timezone.localdate() + timedelta(days=5))  # fmt: skip
+                                     diagnosis=text, collected_on=timezone.localdate() + timedelta(days=5),
+                                     icdo3_code=LEGACY_ICDO3, icdo3_needs_review=True, morphology="9180/3",
+                                     topography="C40.2", laterality="left")  # fmt: skip
     f.PathologyReportFactory(case=case, pathologist=pathologist, specimen=text[:300], procedure=text[:300],
                              diagnosis=text + " Amended.", status="amended", supersedes=first,
                              amendment_reason=text, discrepancy="major")  # fmt: skip
@@ -51,7 +54,30 @@ def fill_every_text(case, text: str, *, users) -> None:
                                  dissent=text, plan=[{"category": "surveillance", "detail": text}])  # fmt: skip
     m.FollowUp.objects.create(case=case, decision=decision, kind="action", category="surveillance",
                               description=text[:500], due_on=timezone.localdate() + timedelta(days=40))  # fmt: skip
+    code(case, text, by=chair)
     return study
+
+
+# The coded data every leak-corpus case carries: codes that must print, free text beside them that must not.
+LEGACY_ICDO3 = "Nguyen 0048213"
+CODED = {
+    "primary": {"icd10_code": "C40.22", "topography": "C40.2", "morphology": "9180/3", "laterality": "left"},
+    "comorbidity": "N18.6",
+    "stagings": [
+        {"kind": "clinical", "t": "T2", "n": "N0", "m": "M0", "stage_group": "IIB", "edition": "ajcc-8"},
+        {"kind": "pathological", "after_therapy": True, "t": "T1", "n": "N0", "m": "M0", "stage_group": "IIA",
+         "edition": "ajcc-8"},
+    ],
+}  # fmt: skip
+
+
+def code(case, text: str, *, by) -> None:
+    """The case's coded diagnoses and TNM staging, each with `text` in its free-text words or note."""
+    coding.diagnosis_set_primary(case=case, by=by, **CODED["primary"], text=text[:500])
+    coding.comorbidity_add(case=case, by=by, icd10_code=CODED["comorbidity"], text=text[:500])
+    for day, staging in enumerate(CODED["stagings"], start=10):
+        coding.staging_record(case=case, by=by, **staging, note=text,
+                              staged_on=timezone.localdate() + timedelta(days=day))  # fmt: skip
 
 
 def upload(name: str, data: bytes, content_type: str):
@@ -183,6 +209,55 @@ def test_the_approved_copy_of_the_leak_corpus_identifies_no_one_on_any_surface(l
             assert not re.search(rf"\b(?:case[ -]?)({'|'.join(map(str, case_ids))})\b", text, re.I), name
     assert "ZN" not in surfaces["pages"] and "213" not in surfaces["pages"]
     assert pdf.filename == f"teaching-{teaching_set.board.name.lower().replace(' ', '-')}.pdf"
+
+
+def test_the_copy_prints_the_coded_diagnoses_and_the_tnm_stage_never_the_free_text_beside_them(leak_set):
+    teaching_set, _, _ = leak_set
+    pages = pdf_pages_text(render_teaching_set(user=teaching_set.prepared_by, teaching_set_id=teaching_set.pk).content)
+    text = re.sub(r"\s+", " ", "\n".join(pages))
+    for coded in (
+        "ICD-10-CM C40.22 Malignant neoplasm of long bones of left lower limb",
+        "ICD-O-3 topography C40.2",
+        "ICD-O-3 morphology 9180/3, behaviour: malignant, primary site",
+        "Laterality Left",
+        "N18.6 End stage renal disease",
+        "Clinical stage IIB",
+        "cT2 cN0 cM0, stage IIB, AJCC 8th edition",
+        "ypT1 ypN0 ypM0, stage IIA, AJCC 8th edition",
+    ):
+        assert text.casefold().count(coded.casefold()) >= 2, coded  # in both cases (table headings print in capitals)
+    assert "day +10" in text and "day +11" in text  # when each staging was recorded, as days from the referral
+    # The legacy free-text ICD-O-3 value was never reviewed: it is not a code and stays out.
+    assert LEGACY_ICDO3 not in text and "0048213" not in text
+    # "Stage" is the TNM stage group, not where the case stands in the board's workflow.
+    workflow = {c.case.get_stage_display() for c in teaching_set.cases.select_related("case")}
+    assert not any(re.search(rf"\bStage {label}\b", text, re.I) for label in workflow)
+
+
+def test_a_meeting_set_names_the_meeting_by_its_board_and_year_only(board, coordinator, radiologist, chair, reviewer):
+    starts = timezone.make_aware(datetime(2026, 3, 17, 14, 30))  # a Tuesday
+    meeting = f.MeetingFactory(board=board, created_by=coordinator, starts_at=starts, status="held")
+    cases = [f.CaseFactory(board=board, created_by=coordinator) for _ in range(2)]
+    for position, case in enumerate(cases, start=1):
+        m.AgendaItem.objects.create(meeting=meeting, case=case, position=position)
+        f.DecisionFactory(case=case, meeting=meeting, recorded_by=chair)
+    teaching_set = t.teaching_set_create(by=radiologist, cases=cases, meeting=meeting)
+    t.teaching_set_approve(teaching_set=teaching_set, by=reviewer, expected_version=teaching_set.version)
+    pdf = render_teaching_set(user=radiologist, teaching_set_id=teaching_set.pk)
+    named = f"{board.name}, 2026"
+    pages = pdf_pages_text(pdf.content)
+    with pikepdf.open(io.BytesIO(pdf.content)) as opened:
+        title, xmp = str(opened.docinfo["/Title"]), str(opened.open_metadata())
+        # The creation date is when the copy was printed, not the meeting: the docinfo else, in full.
+        metadata = " ".join(f"{key} {value}" for key, value in opened.docinfo.items() if key != "/CreationDate")
+    assert title == f"Teaching set — {named}"
+    assert pdf.filename == f"teaching-{board.name.lower().replace(' ', '-')}-2026.pdf"
+    assert all(f"Teaching set · {named}" in page for page in pages)
+    surfaces = {"metadata": metadata, "xmp": xmp, "file name": pdf.filename, "pages": "\n".join(pages)}
+    meeting_day = re.compile(
+        r"\b(?:March|Mar|Tuesday|Tue)\b|2026-03-17|17[./-]0?3|0?3[./-]17|\b17 Mar|\b14[:.]30\b", re.I
+    )
+    assert {name: meeting_day.findall(text) for name, text in surfaces.items() if meeting_day.search(text)} == {}
 
 
 def test_the_bookmarks_are_the_teaching_codes_and_there_are_no_named_destinations(leak_set):
@@ -352,3 +427,37 @@ def test_the_migration_re_encodes_key_images_stored_before(board, radiologist):
     data = legacy.image.open("rb").read()
     assert legacy.image.name != old_name and b"0048213" not in data and b"Exif" not in data
     assert not legacy.image.storage.exists(old_name)
+
+
+def test_the_copy_reads_its_cases_and_their_codes_in_a_constant_number_of_queries(
+    board, radiologist, pathologist, chair, django_assert_num_queries
+):
+    from cases import selectors
+    from cases.teaching.export import teaching_context
+
+    def coded_set(count: int):
+        cases = []
+        for _ in range(count):
+            case = f.CaseFactory(board=board)
+            f.PathologyReportFactory(case=case, pathologist=pathologist, morphology="9180/3", topography="C40.2")
+            code(case, "Synthetic words.", by=chair)
+            coding.comorbidity_add(case=case, by=chair, icd10_code="E10.22")
+            cases.append(case)
+        return t.teaching_set_create(by=radiologist, cases=cases)
+
+    def read(teaching_set):
+        rows = selectors.teaching_set_detail(user=radiologist, pk=teaching_set.pk, with_codes=True)
+        context = teaching_context(*rows)
+        return sum(len(case["primary_codes"]) + len(case["stagings"]) for case in context["cases"])
+
+    few, many = coded_set(1), coded_set(6)
+    with django_assert_num_queries(QUERIES_OF_A_COPY):
+        assert read(few) == 6
+    with django_assert_num_queries(QUERIES_OF_A_COPY):
+        assert read(many) == 36
+
+
+# The set, its cases, their texts and images (4); the cases with patient and board, imaging (key images
+# only when a study exists, none here), pathology, opinions, decisions with meetings, follow-ups,
+# diagnoses, stagings (8). The reader's memberships are already cached on the user.
+QUERIES_OF_A_COPY = 12

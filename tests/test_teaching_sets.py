@@ -109,6 +109,38 @@ def test_an_image_goes_in_only_with_the_confirmation(radiologist, teaching_case)
     assert audit_actions(action__startswith="teaching_set")[-1] == "teaching_set.image_include"
 
 
+def test_leaving_a_field_out_writes_its_audit_row_and_only_when_it_was_in(radiologist, teaching_case):
+    teaching_set = draft(radiologist, teaching_case)
+    key = f"pathology.{teaching_case.pathology_reports.get().pk}.diagnosis"  # included by default
+    teaching_set = t.teaching_text_exclude(teaching_set=teaching_set, by=radiologist, key=key, expected_version=1)
+    assert teaching_set.version == 2 and not m.TeachingText.objects.filter(key=key).exists()
+    event = m.AuditEvent.objects.get(action="teaching_set.text_exclude")
+    assert (event.actor, event.object_type, event.object_id) == (radiologist, "teachingset", str(teaching_set.pk))
+    assert (event.case_id, event.changes) == (teaching_case.pk, {"field": key})
+    # Leaving out what is already out changes nothing and records nothing.
+    t.teaching_text_exclude(teaching_set=teaching_set, by=radiologist, key=key, expected_version=2)
+    assert audit_actions(action="teaching_set.text_exclude") == ["teaching_set.text_exclude"]
+
+
+def test_leaving_an_image_out_writes_its_audit_row_and_only_when_it_was_in(radiologist, teaching_case):
+    study = teaching_case.imaging_studies.get()
+    image = m.KeyImage.objects.create(study=study, image=f.png_upload(), caption="Axial")
+    teaching_set = draft(radiologist, teaching_case)
+    t.teaching_image_include(teaching_set=teaching_set, by=radiologist, key_image=image, no_burned_in_identifiers=True)
+    teaching_set = t.teaching_image_exclude(teaching_set=teaching_set, by=radiologist, key_image=image,
+                                            expected_version=2)  # fmt: skip
+    assert teaching_set.version == 3 and not m.TeachingImage.objects.exists()
+    event = m.AuditEvent.objects.get(action="teaching_set.image_exclude")
+    assert (event.actor, event.object_type, event.object_id) == (radiologist, "teachingset", str(teaching_set.pk))
+    assert (event.case_id, event.changes) == (teaching_case.pk, {"key_image": image.pk})
+    t.teaching_image_exclude(teaching_set=teaching_set, by=radiologist, key_image=image, expected_version=3)
+    assert audit_actions(action__startswith="teaching_set") == [
+        "teaching_set.create",
+        "teaching_set.image_include",
+        "teaching_set.image_exclude",
+    ]
+
+
 def test_the_preparer_can_never_approve_their_own_set(reviewer, teaching_case):
     teaching_set = draft(reviewer, teaching_case)
     with pytest.raises(PermissionDenied) as refused:

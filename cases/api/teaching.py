@@ -13,6 +13,7 @@ from ..printing.teaching import render_teaching_set
 from ..services import teaching as services
 from ..teaching.export import preview
 from .etags import expected_version, with_etag
+from .idempotency import idempotent
 from .schema import IF_MATCH_OPTIONAL, IF_MATCH_REQUIRED, PDF_DOWNLOAD
 from .serializers import (
     BoundedListField,
@@ -137,6 +138,7 @@ class TeachingSetViewSet(ResourceViewSet):
         return self._detail(request, pk)
 
     @extend_schema(request=TeachingSetCreateSerializer, responses={201: TeachingSetDetailSerializer})
+    @idempotent
     def create(self, request):
         """Prepare a draft from cases (of one board; of one meeting's agenda when `meeting` is given)."""
         fields = parse(TeachingSetCreateSerializer, request)

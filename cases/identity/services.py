@@ -256,19 +256,30 @@ def is_clinician(user) -> bool:
     return any(m.specialty and m.role in (Role.MEMBER, Role.CHAIR) for m in permissions.memberships_of(user).values())
 
 
-def break_glass_open(*, user, mrn: str, reason: str) -> BreakGlassAccess | Patient:
-    """Emergency read access to the patient with exactly this MRN; the patient itself if already visible."""
+def break_glass_patient(*, user, mrn: str) -> Patient:
+    """The patient with exactly this MRN. A number that names no one is refused and recorded: someone looked.
+
+    Kept apart from break_glass_open so that the portal can make the opening happen once per form (its
+    one-time token rolls a refused create back, and this audit row must not go with it)."""
     if not is_clinician(user):
         raise PermissionDenied("Only a clinician member of a board may open emergency access.")
-    mrn, reason = mrn.strip(), reason.strip()
-    if not reason:
-        raise ValidationError({"reason": "Say why, in a sentence: the board's coordinators will read it."})
+    mrn = mrn.strip()
     patient = Patient.objects.filter(mrn=mrn).first()
     if patient is None:
         audit_record(
             actor=user, action="access.break_glass_not_found", object_type="patient", changes={"mrn": mrn[:32]}
         )
         raise ValidationError({"mrn": "No patient has exactly this medical record number."})
+    return patient
+
+
+def break_glass_open(*, user, patient: Patient, reason: str) -> BreakGlassAccess | Patient:
+    """Emergency read access to the patient (found by break_glass_patient); the patient itself if already visible."""
+    if not is_clinician(user):
+        raise PermissionDenied("Only a clinician member of a board may open emergency access.")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why, in a sentence: the board's coordinators will read it."})
     if permissions.patients_visible_to(user).filter(pk=patient.pk).exists():
         return patient
     now = timezone.now()

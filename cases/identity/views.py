@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from .. import permissions, selectors
 from ..models import Patient
 from ..services.audit import audit_record
-from ..web.common import form_page, submit
+from ..web.common import form_page, submit, submit_once
 from ..web.views.cases import case_page_context
 from . import oidc, passkeys, services
 from .forms import AcknowledgeForm, BreakGlassForm, CodeForm, EnrolForm, PasskeyForm
@@ -207,15 +207,26 @@ def signed_out_page(request):
 # Break-the-glass -----------------------------------------------------------------------------
 
 
+def _break_glass_opened(result) -> str:
+    if isinstance(result, Patient):
+        return "This patient is already on one of your boards: no emergency access is needed."
+    return "Emergency access is open, read-only. Every page you read is recorded and reviewed by the board."
+
+
 @login_required
 def break_glass_new(request):
     if not services.is_clinician(request.user):
         raise PermissionDenied("Only a clinician member of a board may open emergency access.")
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        ok, access = submit(form, lambda: services.break_glass_open(user=request.user, **form.cleaned_data))
+        data = form.cleaned_data
+        # The lookup on its own, outside the once-only open: a number that names no one stays recorded.
+        ok, patient = submit(form, lambda: services.break_glass_patient(user=request.user, mrn=data["mrn"]))
+        if ok:
+            ok, access = submit_once(request, form, lambda: services.break_glass_open(
+                user=request.user, patient=patient, reason=data["reason"]),
+                scope="break_glass.open", done=_break_glass_opened)  # fmt: skip
         if ok and isinstance(access, Patient):
-            messages.info(request, "This patient is already on one of your boards: no emergency access is needed.")
             return redirect("patient-detail", access.pk)
         if ok:
             break_glass_remember(request.session, access=access)

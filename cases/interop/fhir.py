@@ -86,13 +86,18 @@ DICOM_MODALITY = {
     Modality.NM: [("NM", "Nuclear Medicine")],
 }
 
-# Follow-up status → CarePlan.activity.detail.status. "suspended" (a follow-up held after an
-# amendment) is matched by value, so it maps as soon as the follow-up model has it.
+# Follow-up status → CarePlan.activity.detail.status (docs/fhir.md): held after an amendment → on-hold;
+# closed when the next decision was signed and the chair did not carry it over → cancelled.
 ACTIVITY_STATUS = {
     FollowUpStatus.PLANNED: "scheduled",
     FollowUpStatus.DONE: "completed",
     FollowUpStatus.DEVIATED: "stopped",
-    "suspended": "on-hold",
+    FollowUpStatus.SUSPENDED: "on-hold",
+    FollowUpStatus.SUPERSEDED: "cancelled",
+}
+STATUS_REASON = {
+    FollowUpStatus.SUSPENDED: "Suspended: the pathology the decision rests on was amended.",
+    FollowUpStatus.SUPERSEDED: "Closed: the board signed a new decision and did not carry this item over.",
 }
 REPORT_STATUS = {ReportStatus.PRELIMINARY: "preliminary", ReportStatus.FINAL: "final", ReportStatus.AMENDED: "amended"}
 
@@ -485,7 +490,25 @@ def imaging_studies(entries: Entries, case: Case, subject: dict, people) -> None
 def _plan_status(decision: Decision) -> str:
     if decision.superseded_at:
         return "revoked"
-    return "active" if decision.status == DecisionStatus.SIGNED else "draft"
+    if decision.status != DecisionStatus.SIGNED:
+        return "draft"
+    # Signed, but the pathology it rests on was amended: held until the board decides again.
+    return "on-hold" if decision.stale_since else "active"
+
+
+def _in_force(decision: Decision) -> bool:
+    return decision.status == DecisionStatus.SIGNED and decision.superseded_at is None
+
+
+def _follow_ups_of(case: Case, decision: Decision) -> tuple[list, list]:
+    """(the decision's own follow-ups, the surveillance visits a schedule template generated).
+
+    Template visits are made by no decision; they belong to the case's plan in force, so they are
+    activities of the signed decision not superseded, and of no other CarePlan.
+    """
+    own = [f for f in case.follow_ups.all() if f.decision_id == decision.pk]
+    visits = [f for f in case.follow_ups.all() if f.decision_id is None] if _in_force(decision) else []
+    return own, visits
 
 
 def _activity(category: str, detail: str, follow_up) -> dict:
@@ -500,21 +523,21 @@ def _activity(category: str, detail: str, follow_up) -> dict:
         body["scheduledString"] = f"due {day(follow_up.due_on)}"
         if follow_up.status == FollowUpStatus.DEVIATED:
             body["statusReason"] = concept(text=follow_up.deviation_reason)
-        elif follow_up.status == "suspended":
-            body["statusReason"] = concept(text="Suspended: the pathology the decision rests on was amended.")
+        elif follow_up.status in STATUS_REASON:
+            body["statusReason"] = concept(text=STATUS_REASON[follow_up.status])
     return {"detail": body}
 
 
 def care_plan(entries: Entries, case: Case, decision: Decision, subject: dict, addresses: dict | None, people) -> None:
     """The board's review as a CarePlan (MII tumor-conference pattern), its activities following the follow-ups."""
-    follow_ups = [f for f in case.follow_ups.all() if f.decision_id == decision.pk]
+    follow_ups, visits = _follow_ups_of(case, decision)
     activities, used = [], set()
     for item in decision.plan or []:
         match = next((f for f in follow_ups if f.category == item["category"] and f.pk not in used), None)
         if match is not None:
             used.add(match.pk)
         activities.append(_activity(item["category"], item.get("detail", ""), match))
-    for follow_up in follow_ups:
+    for follow_up in [*follow_ups, *visits]:
         if follow_up.pk not in used:
             activities.append(_activity(follow_up.category or "surveillance", follow_up.description, follow_up))
     notes = [{"text": f"Rationale: {decision.rationale}"}] if decision.rationale else []

@@ -228,12 +228,22 @@ class _Reader:
             return ""
 
     def reports(self, reports: list[dict]) -> list[str]:
+        """Each report as a line of the case history; its ICD-O-3 conclusion codes are checked like a condition's."""
         found = []
-        for report in reports:
+        for index, report in enumerate(reports):
             title = (report.get("code") or {}).get("text") or _first_display(report.get("code") or {}) or "report"
             when = report.get("effectiveDateTime", "")[:10]
             conclusion = report.get("conclusion", "")
-            found.append(f"{title}{f' ({when})' if when else ''}: {conclusion}".strip()[:2000])
+            coded = [
+                self.code(_icdo3, coding.get("code", ""), f"DiagnosticReport[{index}].conclusionCode")
+                for concept in report.get("conclusionCode", [])
+                for coding in concept.get("coding", [])
+                if coding.get("system") == codes.ICDO3
+            ]
+            line = f"{title}{f' ({when})' if when else ''}: {conclusion}".strip()
+            if any(coded):
+                line += f" (ICD-O-3 {', '.join(code for code in coded if code)})"
+            found.append(line[:2000])
         return found
 
 
@@ -249,6 +259,11 @@ def _strings(data):
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
+
+
+def _icdo3(value: str) -> codes.Coding:
+    """An ICD-O-3 code of either axis: a morphology with its behaviour (8800/3) or a topography (C49.2)."""
+    return codes.morphology(value) if "/" in value else codes.topography(value)
 
 
 def _first_display(concept: dict) -> str:

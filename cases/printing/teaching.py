@@ -44,7 +44,7 @@ def _clean_images(urls: list[str]) -> dict[str, bytes]:
 
 
 def render_teaching_set(*, user, teaching_set_id) -> RenderedPdf:
-    teaching_set, rows = selectors.teaching_set_detail(user=user, pk=teaching_set_id)
+    teaching_set, rows = selectors.teaching_set_detail(user=user, pk=teaching_set_id, with_codes=True)
     if not teaching_set.is_approved:
         raise Conflict(
             "This teaching set is not approved yet: a reviewer other than its preparer must approve it first.",

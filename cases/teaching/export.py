@@ -1,17 +1,23 @@
 """What a teaching copy shows, built from an approved set and its cases' rows.
 
-Structured content by default: the teaching code, an age band (90+ from 90), sex, board, stage,
-performance status, modality, diagnoses and codes, discrepancy class, plan categories, follow-up kinds.
-Free text only as approved (TeachingText.text, printed as it is). Dates become day offsets from the
-referral ("day 0", "day +40"); the meeting is named by its board and year. Never a name, initials,
-record or accession number, case number, database id, author or clinician.
+Structured content by default: the teaching code, an age band (90+ from 90), sex, board, the clinical
+stage (TNM stage group), performance status, modality, the coded diagnoses (ICD-10-CM, ICD-O-3
+topography and morphology with its behaviour, laterality: each code with its title from the code
+lists), the TNM staging history, discrepancy class, plan categories, follow-up kinds.
+Free text only as approved (TeachingText.text, printed as it is): never a diagnosis's words, a
+staging note or the legacy free-text "ICD-O-3" value, which nobody reviewed for a teaching copy.
+Dates become day offsets from the referral ("day 0", "day +40"); the meeting is named by its board
+and year. Never a name, initials, record or accession number, case number, database id, author or
+clinician.
 """
 
 from datetime import date
 
 from django.utils import timezone
 
-from ..models import Case, Specialty, TeachingSet
+from .. import codes
+from ..codes import tnm
+from ..models import Case, DiagnosisRole, Specialty, StagingKind, TeachingSet
 from .fields import Field, fields_of, key_images_of, known_about
 from .scrubber import findings, scrub
 
@@ -64,13 +70,16 @@ def _case(teaching_case, case: Case) -> dict:
         "age_band": age_band(case.patient.age_on(referral)),
         "sex": case.patient.get_sex_display(),
         "board": case.board.name,
-        "stage": case.get_stage_display(),
+        "clinical_stage": _current_stage(case, StagingKind.CLINICAL),
+        "pathological_stage": _current_stage(case, StagingKind.PATHOLOGICAL),
         "priority": case.get_priority_display(),
         "performance_status": case.get_performance_status_display() if case.performance_status is not None else "",
         "clinical_question": text(f"case.{case.pk}.clinical_question"),
         "history": text(f"case.{case.pk}.history"),
         "comorbidities": text(f"case.{case.pk}.comorbidities"),
         "key_labs": text(f"case.{case.pk}.key_labs"),
+        **_coded_diagnoses(case),
+        "stagings": [_staging(s, referral) for s in case.stagings.all()],
         "imaging": [_study(n, s, text, images, referral) for n, s in enumerate(case.imaging_studies.all(), start=1)],
         "pathology": _pathology(case, text, referral),
         "opinions": [
@@ -125,12 +134,70 @@ def _pathology(case: Case, text, referral: date) -> list[dict]:
             "signed_out": day_offset(_date(r.signed_out_at), referral),
             "specimen": text(f"pathology.{r.pk}.specimen"),
             "diagnosis": text(f"pathology.{r.pk}.diagnosis"),
-            "icdo3": r.icdo3_code,
+            "codes": _icdo3(r),
             "discrepancy": r.get_discrepancy_display() if r.discrepancy else "",
             "amendment_reason": text(f"pathology.{r.pk}.amendment_reason"),
         }
         for r in reports
     ]
+
+
+# Coded data: codes with their titles from the code lists, never the free text beside them ------------
+
+
+def _code(code: str, display: str) -> str:
+    return f"{code} {display}".strip() if code else ""
+
+
+def _morphology(code: str, display: str) -> str:
+    if not code:
+        return ""
+    behaviour = codes.behaviour(code)
+    return _code(code, display) + (f", behaviour: {behaviour}" if behaviour else "")
+
+
+def _icdo3(record) -> list[tuple[str, str]]:
+    """(label, value) of a pathology report's or a diagnosis's ICD-O-3 codes and laterality, as coded."""
+    rows = [
+        ("ICD-O-3 topography", _code(record.topography, record.topography_display)),
+        ("ICD-O-3 morphology", _morphology(record.morphology, record.morphology_display)),
+        ("Laterality", record.get_laterality_display() if record.laterality else ""),
+    ]
+    return [(label, value) for label, value in rows if value]
+
+
+def _coded_diagnoses(case: Case) -> dict:
+    diagnoses = list(case.diagnoses.all())
+    primary = next((d for d in diagnoses if d.role == DiagnosisRole.PRIMARY), None)
+    primary_codes = []
+    if primary is not None:
+        icd10 = _code(primary.icd10_code, primary.icd10_display)
+        primary_codes = [("ICD-10-CM", icd10)] if icd10 else []
+        primary_codes += _icdo3(primary)
+    return {
+        "primary_codes": primary_codes,
+        "comorbidity_codes": [
+            _code(d.icd10_code, d.icd10_display)
+            for d in diagnoses
+            if d.role == DiagnosisRole.COMORBIDITY and d.icd10_code
+        ],
+    }
+
+
+def _current_stage(case: Case, kind: str) -> str:
+    """The stage group of the newest staging of this kind that has one."""
+    groups = [s.stage_group for s in case.stagings.all() if s.kind == kind and s.stage_group]
+    return groups[-1] if groups else ""
+
+
+def _staging(staging, referral: date) -> dict:
+    categories = " ".join(filter(None, (staging.category("t"), staging.category("n"), staging.category("m"))))
+    group = f"stage {staging.stage_group}" if staging.stage_group else ""
+    return {
+        "kind": staging.get_kind_display(),
+        "day": day_offset(staging.staged_on, referral),
+        "summary": ", ".join(filter(None, (categories, group, tnm.EDITIONS.get(staging.edition, "")))),
+    }
 
 
 def _decision(n, decision, text, referral: date) -> dict:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
 
-from ..models import Case, Decision, ImagingStudy, KeyImage, PathologyReport
+from ..models import Case, Decision, ImagingStudy, KeyImage, PathologyReport, TnmStaging
 from .scrubber import Known, clinician_name
 
 
@@ -32,6 +32,13 @@ def case_rows(queryset: QuerySet[Case]) -> QuerySet[Case]:
         "opinions",
         Prefetch("decisions", queryset=Decision.objects.select_related("meeting")),
         "follow_ups",
+    )
+
+
+def with_codes(queryset: QuerySet[Case]) -> QuerySet[Case]:
+    """The coded diagnoses and the TNM staging history too: what the printed copy shows beside the fields."""
+    return queryset.prefetch_related(
+        "diagnoses", Prefetch("stagings", queryset=TnmStaging.objects.order_by("created_at", "id"))
     )
 
 

@@ -14,7 +14,7 @@ from ...refusals import refusal_response
 from ...services import teaching as services
 from ...services.errors import Conflict
 from ...teaching.export import preview
-from ..common import form_page, refused_status, submit
+from ..common import form_page, refused_status, submit, submit_once
 from ..forms import TeachingApproveForm, TeachingImageForm, TeachingSetForm, TeachingTextForm
 
 
@@ -29,6 +29,9 @@ def teaching_list(request):
     return render(request, "teaching/teaching_list.html", {"teaching_sets": rows[:200]})
 
 
+PREPARED = "Teaching set prepared: include and check the text it should show."
+
+
 def _identifiers(form, cases) -> dict[int, str]:
     text = form.cleaned_data.get("other_identifiers", "")
     return {case.pk: text for case in cases} if text else {}
@@ -40,10 +43,10 @@ def teaching_new_case(request, pk):
     permissions.require(request.user, "teaching.prepare", case.board_id)
     form = TeachingSetForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        ok, teaching_set = submit(form, lambda: services.teaching_set_create(
-            by=request.user, cases=[case], other_identifiers=_identifiers(form, [case])))  # fmt: skip
+        ok, teaching_set = submit_once(request, form, lambda: services.teaching_set_create(
+            by=request.user, cases=[case], other_identifiers=_identifiers(form, [case])),
+            scope="teaching_set.create", done=PREPARED)  # fmt: skip
         if ok:
-            messages.success(request, "Teaching set prepared: include and check the text it should show.")
             return redirect(teaching_url(teaching_set))
     return form_page(request, form, title="Prepare a teaching set", submit_label="Prepare", case=case,
                      cancel=reverse("case-detail", args=[case.pk]), intro=INTRO)  # fmt: skip
@@ -59,10 +62,10 @@ def teaching_new_meeting(request, pk):
     if request.method == "POST" and form.is_valid():
         by_id = {item.case_id: item.case for item in items}
         cases = [by_id[pk] for pk in form.cleaned_data["cases"]]
-        ok, teaching_set = submit(form, lambda: services.teaching_set_create(
-            by=request.user, cases=cases, meeting=meeting, other_identifiers=_identifiers(form, cases)))  # fmt: skip
+        ok, teaching_set = submit_once(request, form, lambda: services.teaching_set_create(
+            by=request.user, cases=cases, meeting=meeting, other_identifiers=_identifiers(form, cases)),
+            scope="teaching_set.create", done=PREPARED)  # fmt: skip
         if ok:
-            messages.success(request, "Teaching set prepared: include and check the text it should show.")
             return redirect(teaching_url(teaching_set))
     return form_page(request, form, title="Prepare a teaching set from this meeting", submit_label="Prepare",
                      cancel=reverse("meeting-detail", args=[meeting.pk]), intro=INTRO)  # fmt: skip
