@@ -1,23 +1,23 @@
 """The API's operations: a valid body for each, the object its path names, and what goes in If-Match.
 
 To add an operation: give its operationId (from the OpenAPI schema) an entry in API_OPS below: the role
-that may call it, `body` (world -> a valid JSON body), `id` (world -> the {id} of the path), `if_match`
-(world -> the object whose ETag it checks). Field kinds come from the schema; `kinds` overrides them.
-A new resource that is read needs a row in RESOURCE_OBJECTS. test_api_writes.py fails for a missing entry.
+that may call it, `body` (world -> a valid JSON body), `if_match` (world -> the object whose ETag it checks,
+and whose pk is the {id} of the path) or else `id` (world -> that {id}). Field kinds come from the schema;
+`kinds` overrides them. Reads need their resource in RESOURCE_OBJECTS. test_api_writes.py names what is missing.
 """
 
 from dataclasses import dataclass, field
 
 from cases import models as m
 from tests.hostile import payloads as hc
-from tests.hostile.world import AMENDMENT, DECISION, PATHOLOGY, PATIENT, REFERRAL, STAGING, STUDY, TODAY, World
+from tests.hostile.world import AMENDMENT, DECISION, OPINION, PATHOLOGY, PATIENT, REFERRAL, STAGING, STUDY, TODAY, World
 
 
 @dataclass
 class ApiOp:
     role: str | None
     body: object = None  # world -> valid JSON body; None: the operation reads no body
-    id: object = None  # world -> the {id} of the path
+    id: object = None  # world -> the {id} of the path (default: the pk of the `if_match` object)
     if_match: object = None  # world -> the object whose ETag goes in If-Match
     kinds: dict = field(default_factory=dict)  # overrides of the kinds read from the schema
     stores_text: bool = True
@@ -94,26 +94,15 @@ API_OPS: dict[str, ApiOp] = {
     ),
     "v1_auth_logout_create": ApiOp("coordinator"),
     "v1_auth_sign_out_everywhere_create": ApiOp("coordinator", stores_text=False),
-    "v1_patients_create": ApiOp(
-        "coordinator",
-        body=lambda w: {"board": w.board.pk, **PATIENT},
-    ),
+    "v1_patients_create": ApiOp("coordinator", body=lambda w: {"board": w.board.pk, **PATIENT}),
     "v1_cases_create": ApiOp(
         "coordinator", body=lambda w: {"patient": w.patient.pk, "board": w.board.pk, **referral_body()}
     ),
-    "v1_cases_partial_update": ApiOp(
-        "coordinator", body=lambda w: referral_body(), id=lambda w: w.intake.pk, if_match=lambda w: w.intake
-    ),
+    "v1_cases_partial_update": ApiOp("coordinator", body=lambda w: referral_body(), if_match=lambda w: w.intake),
     "v1_cases_transition_create": ApiOp(
-        "coordinator",
-        body=lambda w: {"to": "imaging", "note": "Referral complete."},
-        id=lambda w: w.intake.pk,
-        if_match=lambda w: w.intake,
+        "coordinator", body=lambda w: {"to": "imaging", "note": "Referral complete."}, if_match=lambda w: w.intake
     ),
-    "v1_imaging_studies_create": ApiOp(
-        "radiologist",
-        body=lambda w: {"case": w.imaging.pk, **STUDY},
-    ),
+    "v1_imaging_studies_create": ApiOp("radiologist", body=lambda w: {"case": w.imaging.pk, **STUDY}),
     "v1_imaging_studies_key_images_create": ApiOp(
         "radiologist", body=lambda w: {"caption": "Axial"}, id=lambda w: w.study.pk, multipart=True
     ),
@@ -123,34 +112,18 @@ API_OPS: dict[str, ApiOp] = {
         kinds={"icdo3_code": hc.CHOICE},
     ),
     "v1_pathology_reports_partial_update": ApiOp(
-        "pathologist",
-        body=lambda w: PATHOLOGY,
-        id=lambda w: w.prelim_report.pk,
-        if_match=lambda w: w.prelim_report,
-        kinds={"icdo3_code": hc.CHOICE},
+        "pathologist", body=lambda w: PATHOLOGY, if_match=lambda w: w.prelim_report, kinds={"icdo3_code": hc.CHOICE}
     ),
     "v1_pathology_reports_amend_create": ApiOp(
         "pathologist",
         body=lambda w: PATHOLOGY | AMENDMENT,
-        id=lambda w: w.final_report.pk,
         if_match=lambda w: w.final_report,
         kinds={"icdo3_code": hc.CHOICE},
     ),
-    "v1_pathology_reports_sign_out_create": ApiOp(
-        "pathologist", id=lambda w: w.prelim_report.pk, if_match=lambda w: w.prelim_report
-    ),
-    "v1_opinions_create": ApiOp(
-        "orthopaedic", body=lambda w: {"case": w.intake.pk, "assessment": "Benign.", "recommendation": "Observe."}
-    ),
-    "v1_opinions_confirm_create": ApiOp(
-        "radiologist", id=lambda w: w.opinion.pk, if_match=lambda w: w.opinion, stores_text=False
-    ),
-    "v1_opinions_partial_update": ApiOp(
-        "radiologist",
-        body=lambda w: {"assessment": "Benign.", "recommendation": "Observe."},
-        id=lambda w: w.opinion.pk,
-        if_match=lambda w: w.opinion,
-    ),
+    "v1_pathology_reports_sign_out_create": ApiOp("pathologist", if_match=lambda w: w.prelim_report),
+    "v1_opinions_create": ApiOp("orthopaedic", body=lambda w: {"case": w.intake.pk, **OPINION}),
+    "v1_opinions_confirm_create": ApiOp("radiologist", if_match=lambda w: w.opinion, stores_text=False),
+    "v1_opinions_partial_update": ApiOp("radiologist", body=lambda w: OPINION, if_match=lambda w: w.opinion),
     "v1_meetings_create": ApiOp(
         "coordinator",
         body=lambda w: {
@@ -203,25 +176,17 @@ API_OPS: dict[str, ApiOp] = {
         id=lambda w: w.meeting.pk,
     ),
     "v1_decisions_create": ApiOp("chair", body=lambda w: {"case": w.intake.pk, **decision_body(w)}),
-    "v1_decisions_partial_update": ApiOp(
-        "chair", body=decision_body, id=lambda w: w.draft.pk, if_match=lambda w: w.draft
-    ),
-    "v1_decisions_sign_create": ApiOp("chair", id=lambda w: w.draft.pk, if_match=lambda w: w.draft),
+    "v1_decisions_partial_update": ApiOp("chair", body=decision_body, if_match=lambda w: w.draft),
+    "v1_decisions_sign_create": ApiOp("chair", if_match=lambda w: w.draft),
     "v1_decisions_correct_create": ApiOp(
         "chair", body=lambda w: {"reason": "Typo in the plan.", **decision_body(w)}, id=lambda w: w.signed.pk
     ),
     "v1_follow_ups_partial_update": ApiOp(
-        "coordinator",
-        body=lambda w: {"owner": w.user("chair").pk, "due_on": TODAY},
-        id=lambda w: w.follow_up.pk,
-        if_match=lambda w: w.follow_up,
+        "coordinator", body=lambda w: {"owner": w.user("chair").pk, "due_on": TODAY}, if_match=lambda w: w.follow_up
     ),
-    "v1_follow_ups_complete_create": ApiOp("coordinator", id=lambda w: w.follow_up.pk, if_match=lambda w: w.follow_up),
+    "v1_follow_ups_complete_create": ApiOp("coordinator", if_match=lambda w: w.follow_up),
     "v1_follow_ups_deviate_create": ApiOp(
-        "coordinator",
-        body=lambda w: {"code": "other", "reason": "Patient's choice."},
-        id=lambda w: w.follow_up.pk,
-        if_match=lambda w: w.follow_up,
+        "coordinator", body=lambda w: {"code": "other", "reason": "Patient's choice."}, if_match=lambda w: w.follow_up
     ),
     "v1_teaching_sets_create": ApiOp(
         "radiologist",
@@ -236,17 +201,15 @@ API_OPS: dict[str, ApiOp] = {
     "v1_teaching_sets_texts_create": ApiOp(
         "radiologist",
         body=lambda w: {"field": f"case.{w.imaging.pk}.history", "included": True, "text": "Seen on day 0."},
-        id=lambda w: w.teaching.pk,
         if_match=lambda w: w.teaching,
         kinds={"field": hc.CHOICE},
     ),
     "v1_teaching_sets_images_create": ApiOp(
         "radiologist",
         body=lambda w: {"key_image": w.key_image.pk, "included": True, "no_burned_in_identifiers": True},
-        id=lambda w: w.teaching.pk,
         if_match=lambda w: w.teaching,
     ),
-    "v1_teaching_sets_approve_create": ApiOp("chair", id=lambda w: w.teaching.pk, if_match=lambda w: w.teaching),
+    "v1_teaching_sets_approve_create": ApiOp("chair", if_match=lambda w: w.teaching),
     "v1_follow_ups_apply_template_create": ApiOp(
         "coordinator",
         body=lambda w: {

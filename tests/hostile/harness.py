@@ -227,25 +227,45 @@ def check_stored_images(verdicts: Verdicts, upload: hc.Upload, client) -> None:
 # Writes: one form or operation, every payload --------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Surface:
+    name: str  # "web" or "api": which payloads it carries (Payload.web, Payload.api)
+    message: Callable  # response -> the message of a refusal
+    accepted: Container[int]  # the status of an accepted request
+    answer_types: frozenset = frozenset()  # the content types a refusal may have (any when empty)
+
+
+PORTAL = Surface("web", web_message, accepted={302})
+# FHIR endpoints refuse with an OperationOutcome (application/fhir+json).
+API = Surface("api", api_message, range(200, 300), frozenset({"application/json", "application/fhir+json"}))
+
+
 @dataclass
 class Endpoint:
     """A portal form or an API operation, ready for the corpus."""
 
-    verdicts: Verdicts
+    surface: Surface
+    name: str  # the URL name or the operationId
     errors: list  # tracebacks of the views (the server_errors fixture)
     client: object
     before: dict  # the snapshot every attempt is compared with (each is rolled back)
     base: dict | None  # a valid body; None: the endpoint reads none
     fields: dict  # field -> (kind, max_length)
-    payloads: list  # the payloads this surface can carry
     post: Callable  # (data, upload=None) -> response: `data` encoded as the endpoint reads it
     refusals: list  # (label, () -> response): whole requests that must be refused
-    message: Callable  # response -> the message of a refusal
-    accepted: Container[int]  # the status of an accepted request
-    signed_in: bool  # anonymous forms (sign-in) are not expected to accept the valid body
+    role: str | None  # None: anonymous (a sign-in form is not expected to accept its valid body)
     stores_text: bool = True  # a valid text payload must be accepted and stored
     kept: Callable | None = None  # value -> bool, for text that is not stored in clear (a password)
-    answer_types: frozenset = frozenset()  # the content types a refusal may have (any when empty)
+    verdicts: Verdicts = field(init=False)
+
+    def __post_init__(self):
+        self.verdicts = Verdicts(self.surface.name, self.name)
+
+    def carries(self, payload: hc.Payload) -> bool:
+        """A multipart body (a file field) holds strings only, not JSON arrays and objects."""
+        multipart = any(kind == hc.FILE for kind, _ in self.fields.values())
+        scalar = isinstance(payload.value, str | bytes | int)
+        return (payload.web if self.surface is PORTAL else payload.api) and (scalar or not multipart)
 
 
 def attempt(e: Endpoint, label: str, expect: str, send: Callable, poisoned: dict | None = None) -> None:
@@ -253,13 +273,13 @@ def attempt(e: Endpoint, label: str, expect: str, send: Callable, poisoned: dict
         response = send()
         in_clear = {} if e.kept else poisoned  # a password is kept as a hash: checked below
         after = judge(
-            e.verdicts, label, response, e.errors, e.before, expect=expect, message=e.message, poisoned=in_clear
+            e.verdicts, label, response, e.errors, e.before, expect=expect, message=e.surface.message, poisoned=in_clear
         )
         accepted = after is not None and after != e.before and response.status_code < 400
         if e.kept and accepted and not all(e.kept(value) for value in (poisoned or {}).values()):
             e.verdicts.problem(label, "accepted but the value was not kept exactly")
         answered_as = response.get("Content-Type", "").split(";")[0]
-        if e.answer_types and response.status_code >= 400 and answered_as not in e.answer_types:
+        if e.surface.answer_types and response.status_code >= 400 and answered_as not in e.surface.answer_types:
             e.verdicts.problem(label, f"{response.status_code} answered as {response.get('Content-Type')}")
 
 
@@ -279,9 +299,9 @@ def check_base_is_accepted(e: Endpoint) -> None:
     """The valid body goes through: the refusals are then caused by the payload, not by the world."""
     with rolled_back():
         response = e.post(e.base)
-        if not e.signed_in:
+        if e.role is None:
             return
-        if response.status_code not in e.accepted:
+        if response.status_code not in e.surface.accepted:
             e.verdicts.problem("valid body", f"{response.status_code}: {response.content[:300]!r}")
         elif response.status_code == 302 and b'class="message error"' in e.client.get(response["Location"]).content:
             # Buttons report a refusal as a message after the redirect: the valid one must succeed.
@@ -289,7 +309,7 @@ def check_base_is_accepted(e: Endpoint) -> None:
 
 
 def run_payloads(e: Endpoint) -> None:
-    for payload in e.payloads:
+    for payload in filter(e.carries, hc.PAYLOADS):
         targets = {name: limit for name, (kind, limit) in e.fields.items() if kind in payload.kinds}
         if not targets:
             continue
@@ -315,11 +335,12 @@ def run_uploads(e: Endpoint) -> None:
     for upload in hc.uploads():
         with rolled_back():
             response = e.post(e.base or {}, upload)
-            if upload.is_image and response.status_code in e.accepted:
+            if upload.is_image and response.status_code in e.surface.accepted:
                 e.verdicts.sent += 1
                 check_stored_images(e.verdicts, upload, e.client)
             else:
-                judge(e.verdicts, upload.name, response, e.errors, e.before, expect="refused", message=e.message)
+                message = e.surface.message
+                judge(e.verdicts, upload.name, response, e.errors, e.before, expect="refused", message=message)
 
 
 # Reads: query strings and paths ----------------------------------------------------------------

@@ -15,6 +15,7 @@ from tests.hostile import payloads as hc
 from tests.hostile.world import (
     AMENDMENT,
     DECISION,
+    OPINION,
     PASSWORD,
     PATHOLOGY,
     PATIENT,
@@ -191,7 +192,7 @@ WEB_FORMS: dict[str, WebForm] = {
     "opinion-edit": WebForm(
         "orthopaedic",
         lambda w: [w.intake.pk],
-        lambda w: {"assessment": "Looks benign.", "recommendation": "Observe."},
+        lambda w: OPINION,
         {"assessment": T, "recommendation": T},
     ),
     "decision-edit": WebForm(

@@ -9,22 +9,27 @@ from rest_framework.test import APIClient
 
 from tests.hostile import payloads as hc
 from tests.hostile.api_operations import API_OPS, ApiOp
-from tests.hostile.harness import Endpoint, Verdicts, api_message, run_corpus, snapshot
+from tests.hostile.harness import API, Endpoint, run_corpus, snapshot
 from tests.hostile.schema import OPERATIONS, WRITE_OPERATIONS, request_fields
 from tests.hostile.world import PASSWORD
-
-JSON_TYPES = frozenset({"application/json", "application/fhir+json"})  # FHIR refuses with an OperationOutcome
 
 
 def etag(obj) -> str:
     return f'"{obj._meta.model_name}-{obj.pk}-v{obj.version}"'
 
 
+def path_id(spec: ApiOp, world) -> object:
+    """The {id} of the path: `id`, or else the pk of the object whose ETag goes in If-Match."""
+    if spec.id:
+        return spec.id(world)
+    return spec.if_match(world).pk if spec.if_match else None
+
+
 def api_endpoint(world, op_id: str, spec: ApiOp, errors: list) -> Endpoint:
     """An operation called as a client would (JSON, or multipart with an image), by its role."""
     method, template, op = OPERATIONS[op_id]
     client = APIClient(raise_request_exception=False)
-    path = template.replace("{id}", str(spec.id(world))) if spec.id else template
+    path = template.replace("{id}", str(path_id(spec, world)))
     fields = {name: (spec.kinds.get(name, kind), limit) for name, (kind, limit) in request_fields(op).items()}
     before = snapshot()
     base = spec.body(world) if spec.body else None
@@ -47,22 +52,8 @@ def api_endpoint(world, op_id: str, spec: ApiOp, errors: list) -> Endpoint:
             return send(*hc.multipart(list(data.items()), [("image", upload or hc.png_upload())]))
         return send(hc.json_body(data))
 
-    return Endpoint(
-        verdicts=Verdicts("api", op_id),
-        errors=errors,
-        client=client,
-        before=before,
-        base=base,
-        fields=fields,
-        payloads=[p for p in hc.PAYLOADS if p.api and (not spec.multipart or isinstance(p.value, str | bytes | int))],
-        post=post,
-        refusals=api_refusals(spec, template, base, fields, send),
-        message=api_message,
-        accepted=range(200, 300),
-        signed_in=spec.role is not None,
-        stores_text=spec.stores_text,
-        answer_types=JSON_TYPES,
-    )
+    refusals = api_refusals(spec, template, base, fields, send)
+    return Endpoint(API, op_id, errors, client, before, base, fields, post, refusals, spec.role, spec.stores_text)
 
 
 def api_refusals(spec: ApiOp, template: str, base: dict | None, fields: dict, send) -> list:

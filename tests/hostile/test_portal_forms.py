@@ -10,7 +10,7 @@ from django.urls import URLPattern, URLResolver, reverse
 
 from cases.web import urls as web_urls
 from tests.hostile import payloads as hc
-from tests.hostile.harness import Endpoint, Verdicts, run_corpus, snapshot, web_message
+from tests.hostile.harness import PORTAL, Endpoint, run_corpus, snapshot
 from tests.hostile.portal_forms import WEB_FORMS, WEB_QUERIES, WEB_READ_ONLY, WebForm
 
 FORM = "application/x-www-form-urlencoded"
@@ -67,21 +67,9 @@ def portal_endpoint(world, name: str, form: WebForm, errors: list) -> Endpoint:
         return send(*hc.multipart(fields, [("image_1", upload or hc.png_upload())]))
 
     fields = {real_field(n, base): (kind, max_lengths.get(real_field(n, base))) for n, kind in form.kinds.items()}
+    refusals = portal_refusals(world, name, form, base, fields, post, send)
     return Endpoint(
-        verdicts=Verdicts("web", name),
-        errors=errors,
-        client=client,
-        before=before,
-        base=base,
-        fields=fields,
-        payloads=[p for p in hc.PAYLOADS if p.web],
-        post=post,
-        refusals=portal_refusals(world, name, form, base, fields, post, send),
-        message=web_message,
-        accepted={302},
-        signed_in=form.role is not None,
-        stores_text=form.stores_text,
-        kept=form.stored,
+        PORTAL, name, errors, client, before, base, fields, post, refusals, form.role, form.stores_text, form.stored
     )
 
 

@@ -170,6 +170,7 @@ STUDY = {
     "findings": "Calcification.",
     "impression": "Benign.",
 }
+OPINION = {"assessment": "Benign.", "recommendation": "Observe."}
 PATHOLOGY = {"specimen": "Core", "procedure": "Biopsy", "collected_on": TODAY, "diagnosis": "Callus."}
 AMENDMENT = {
     "diagnosis": "Tumoral calcinosis.",
