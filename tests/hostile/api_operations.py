@@ -10,7 +10,18 @@ from dataclasses import dataclass, field
 
 from cases import models as m
 from tests.hostile import payloads as hc
-from tests.hostile.world import AMENDMENT, DECISION, OPINION, PATHOLOGY, PATIENT, REFERRAL, STAGING, STUDY, TODAY, World
+from tests.hostile.world import (
+    AMENDMENT,
+    DECISION_VALUES,
+    OPINION,
+    PATHOLOGY,
+    PATIENT,
+    REFERRAL_VALUES,
+    STAGING,
+    STUDY,
+    TODAY,
+    World,
+)
 
 
 @dataclass
@@ -25,11 +36,11 @@ class ApiOp:
 
 
 def referral_body() -> dict:
-    return REFERRAL | {"performance_status": 1, "no_pathology_reason": ""}
+    return REFERRAL_VALUES | {"performance_status": 1, "no_pathology_reason": ""}
 
 
 def decision_body(w: World) -> dict:
-    return DECISION | {
+    return DECISION_VALUES | {
         "meeting": w.meeting.pk,
         "participants": [w.user("chair").pk],
         "plan": [{"category": "surveillance", "detail": "Every 3 months."}],

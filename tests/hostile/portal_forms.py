@@ -14,12 +14,12 @@ from cases import models as m
 from tests.hostile import payloads as hc
 from tests.hostile.world import (
     AMENDMENT,
-    DECISION,
+    DECISION_VALUES,
     OPINION,
     PASSWORD,
     PATHOLOGY,
     PATIENT,
-    REFERRAL,
+    REFERRAL_VALUES,
     STAGING,
     STUDY,
     TODAY,
@@ -43,7 +43,7 @@ class WebForm:
 
 
 T, C, N, D, DT, V = hc.TEXT, hc.CHOICE, hc.INT, hc.DATE, hc.DATETIME, "version"
-REFERRAL_KINDS = {
+REFERRAL = {
     "referring_clinician": T,
     "referring_email": hc.EMAIL,
     "clinical_question": T,
@@ -52,9 +52,9 @@ REFERRAL_KINDS = {
     "performance_status": C,
     "priority": C,
 }
-REFERRAL_DATA = REFERRAL | {"performance_status": "1"}
+REFERRAL_DATA = REFERRAL_VALUES | {"performance_status": "1"}
 STUDY_KINDS = {"modality": C, "body_site": T, "performed_on": D, "accession_number": T, "findings": T, "impression": T}
-DECISION_KINDS = {
+DECISION = {
     "meeting": C,
     "consensus_diagnosis": T,
     "plan": hc.MULTI,
@@ -70,7 +70,7 @@ DECISION_KINDS = {
 
 
 def decision_data(w: World) -> dict:
-    return DECISION | {
+    return DECISION_VALUES | {
         "meeting": str(w.meeting.pk),
         "plan": ["surveillance"],
         "detail_surveillance": "Every 3 months.",
@@ -114,13 +114,13 @@ WEB_FORMS: dict[str, WebForm] = {
         lambda w: [w.patient.pk],
         # The world's patient has an open case on the board: a second one is registered only when confirmed.
         lambda w: {"board": str(w.board.pk), "confirm_second_case": "on", **REFERRAL_DATA},
-        {"board": C, **REFERRAL_KINDS},
+        {"board": C, **REFERRAL},
     ),
     "referral-edit": WebForm(
         "coordinator",
         lambda w: [w.intake.pk],
         lambda w: {**REFERRAL_DATA, "no_pathology_reason": "", "version": str(w.intake.version)},
-        {**REFERRAL_KINDS, "no_pathology_reason": T, "version": V},
+        {**REFERRAL, "no_pathology_reason": T, "version": V},
     ),
     "case-move": WebForm(
         "coordinator",
@@ -199,7 +199,7 @@ WEB_FORMS: dict[str, WebForm] = {
         "chair",
         lambda w: [w.consensus.pk],
         lambda w: decision_data(w) | {"version": str(w.draft.version)},
-        {**DECISION_KINDS, "version": V, "next": hc.REDIRECT},
+        {**DECISION, "version": V, "next": hc.REDIRECT},
     ),
     "decision-sign": WebForm(
         "chair",
@@ -211,7 +211,7 @@ WEB_FORMS: dict[str, WebForm] = {
         "chair",
         lambda w: [w.signed.pk],
         lambda w: decision_data(w) | {"supersede_reason": "Typo in the plan."},
-        {**DECISION_KINDS, "supersede_reason": T},
+        {**DECISION, "supersede_reason": T},
     ),
     "surveillance-apply": WebForm(
         "coordinator",

@@ -154,7 +154,7 @@ PATIENT = {
     "sex": "female",
     "comorbidities": "Renal failure.",
 }
-REFERRAL = {
+REFERRAL_VALUES = {
     "referring_clinician": "Dr. Ines Varga",
     "referring_email": "varga@hospital.invalid",
     "clinical_question": "Relapse?",
@@ -182,7 +182,7 @@ STAGING = {"kind": "clinical", "t": "T1", "n": "N0", "m": "M0", "stage_group": "
     "staged_on": TODAY,
     "note": "At diagnosis.",
 }
-DECISION = {
+DECISION_VALUES = {
     "consensus_diagnosis": "Tumoral calcinosis.",
     "rationale": "Revised pathology.",
     "dissent": "",
