@@ -8,7 +8,8 @@ field of its kind at once. An invalid payload must get a 4xx with a message and 
 application exactly as it was. Valid text (SQL, HTML, script…) may be stored: then exactly as sent, and
 the case page, the API and the case summary PDF show it as inert text (test_inert_text.py).
 
-world.py      the rows every payload meets, and valid records
+world.py      the rows every payload meets (the `world` fixture) and the personas
+records.py    valid records both tables start from
 payloads.py   the corpus: payloads by field kind, files, bad versions, ids and whole requests
 harness.py    snapshot, send in a rolled-back savepoint, judge, compare: one set of steps for both surfaces
 schema.py     the API's operations and field kinds, read from the OpenAPI schema

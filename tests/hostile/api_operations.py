@@ -10,18 +10,9 @@ from dataclasses import dataclass, field
 
 from cases import models as m
 from tests.hostile import payloads as hc
-from tests.hostile.world import (
-    AMENDMENT,
-    DECISION_VALUES,
-    OPINION,
-    PATHOLOGY,
-    PATIENT,
-    REFERRAL_VALUES,
-    STAGING,
-    STUDY,
-    TODAY,
-    World,
-)
+from tests.hostile import records
+from tests.hostile.records import TODAY
+from tests.hostile.world import World
 
 
 @dataclass
@@ -36,11 +27,11 @@ class ApiOp:
 
 
 def referral_body() -> dict:
-    return REFERRAL_VALUES | {"performance_status": 1, "no_pathology_reason": ""}
+    return records.REFERRAL | {"performance_status": 1, "no_pathology_reason": ""}
 
 
 def decision_body(w: World) -> dict:
-    return DECISION_VALUES | {
+    return records.DECISION | {
         "meeting": w.meeting.pk,
         "participants": [w.user("chair").pk],
         "plan": [{"category": "surveillance", "detail": "Every 3 months."}],
@@ -95,7 +86,7 @@ API_OPS: dict[str, ApiOp] = {
     ),
     "v1_cases_coding_staging_create": ApiOp(
         "coordinator",
-        body=lambda w: STAGING,
+        body=lambda w: records.STAGING,
         id=lambda w: w.intake.pk,
         stores_text=False,  # T, N, M and the stage group follow the TNM grammar
     ),
@@ -105,7 +96,7 @@ API_OPS: dict[str, ApiOp] = {
     ),
     "v1_auth_logout_create": ApiOp("coordinator"),
     "v1_auth_sign_out_everywhere_create": ApiOp("coordinator", stores_text=False),
-    "v1_patients_create": ApiOp("coordinator", body=lambda w: {"board": w.board.pk, **PATIENT}),
+    "v1_patients_create": ApiOp("coordinator", body=lambda w: {"board": w.board.pk, **records.PATIENT}),
     "v1_cases_create": ApiOp(
         "coordinator", body=lambda w: {"patient": w.patient.pk, "board": w.board.pk, **referral_body()}
     ),
@@ -113,28 +104,31 @@ API_OPS: dict[str, ApiOp] = {
     "v1_cases_transition_create": ApiOp(
         "coordinator", body=lambda w: {"to": "imaging", "note": "Referral complete."}, if_match=lambda w: w.intake
     ),
-    "v1_imaging_studies_create": ApiOp("radiologist", body=lambda w: {"case": w.imaging.pk, **STUDY}),
+    "v1_imaging_studies_create": ApiOp("radiologist", body=lambda w: {"case": w.imaging.pk, **records.STUDY}),
     "v1_imaging_studies_key_images_create": ApiOp(
         "radiologist", body=lambda w: {"caption": "Axial"}, id=lambda w: w.study.pk, multipart=True
     ),
     "v1_pathology_reports_create": ApiOp(
         "pathologist",
-        body=lambda w: {"case": w.pathology.pk, **PATHOLOGY, "icdo3_code": "", "status": "final"},
+        body=lambda w: {"case": w.pathology.pk, **records.PATHOLOGY, "icdo3_code": "", "status": "final"},
         kinds={"icdo3_code": hc.CHOICE},
     ),
     "v1_pathology_reports_partial_update": ApiOp(
-        "pathologist", body=lambda w: PATHOLOGY, if_match=lambda w: w.prelim_report, kinds={"icdo3_code": hc.CHOICE}
+        "pathologist",
+        body=lambda w: records.PATHOLOGY,
+        if_match=lambda w: w.prelim_report,
+        kinds={"icdo3_code": hc.CHOICE},
     ),
     "v1_pathology_reports_amend_create": ApiOp(
         "pathologist",
-        body=lambda w: PATHOLOGY | AMENDMENT,
+        body=lambda w: records.PATHOLOGY | records.AMENDMENT,
         if_match=lambda w: w.final_report,
         kinds={"icdo3_code": hc.CHOICE},
     ),
     "v1_pathology_reports_sign_out_create": ApiOp("pathologist", if_match=lambda w: w.prelim_report),
-    "v1_opinions_create": ApiOp("orthopaedic", body=lambda w: {"case": w.intake.pk, **OPINION}),
+    "v1_opinions_create": ApiOp("orthopaedic", body=lambda w: {"case": w.intake.pk, **records.OPINION}),
     "v1_opinions_confirm_create": ApiOp("radiologist", if_match=lambda w: w.opinion, stores_text=False),
-    "v1_opinions_partial_update": ApiOp("radiologist", body=lambda w: OPINION, if_match=lambda w: w.opinion),
+    "v1_opinions_partial_update": ApiOp("radiologist", body=lambda w: records.OPINION, if_match=lambda w: w.opinion),
     "v1_meetings_create": ApiOp(
         "coordinator",
         body=lambda w: {

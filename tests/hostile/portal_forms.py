@@ -12,22 +12,9 @@ from django.apps import apps
 
 from cases import models as m
 from tests.hostile import payloads as hc
-from tests.hostile.world import (
-    AMENDMENT,
-    DECISION_VALUES,
-    OPINION,
-    PASSWORD,
-    PATHOLOGY,
-    PATIENT,
-    REFERRAL_VALUES,
-    STAGING,
-    STUDY,
-    TODAY,
-    World,
-    break_glass_access,
-    pending_totp_now,
-    totp_now,
-)
+from tests.hostile import records
+from tests.hostile.records import TODAY
+from tests.hostile.world import PASSWORD, World, break_glass_access, pending_totp_now, totp_now
 
 
 @dataclass
@@ -52,7 +39,7 @@ REFERRAL = {
     "performance_status": C,
     "priority": C,
 }
-REFERRAL_DATA = REFERRAL_VALUES | {"performance_status": "1"}
+REFERRAL_DATA = records.REFERRAL | {"performance_status": "1"}
 STUDY_KINDS = {"modality": C, "body_site": T, "performed_on": D, "accession_number": T, "findings": T, "impression": T}
 DECISION = {
     "meeting": C,
@@ -70,7 +57,7 @@ DECISION = {
 
 
 def decision_data(w: World) -> dict:
-    return DECISION_VALUES | {
+    return records.DECISION | {
         "meeting": str(w.meeting.pk),
         "plan": ["surveillance"],
         "detail_surveillance": "Every 3 months.",
@@ -106,7 +93,7 @@ WEB_FORMS: dict[str, WebForm] = {
     "patient-new": WebForm(
         "coordinator",
         lambda w: [],
-        lambda w: {"board": str(w.board.pk), **PATIENT},
+        lambda w: {"board": str(w.board.pk), **records.PATIENT},
         {"board": C, "mrn": T, "given_name": T, "family_name": T, "birth_date": D, "sex": C, "comorbidities": T},
     ),
     "case-new": WebForm(
@@ -137,21 +124,21 @@ WEB_FORMS: dict[str, WebForm] = {
     "imaging-new": WebForm(
         "radiologist",
         lambda w: [w.imaging.pk],
-        lambda w: STUDY | {"caption_1": "Axial"},
+        lambda w: records.STUDY | {"caption_1": "Axial"},
         STUDY_KINDS | {"caption_1": T, "image_1": hc.FILE},
         multipart=True,
     ),
     "pathology-new": WebForm(
         "pathologist",
         lambda w: [w.pathology.pk],
-        lambda w: PATHOLOGY | {"icdo3_code": "", "status": "final"},
+        lambda w: records.PATHOLOGY | {"icdo3_code": "", "status": "final"},
         # An ICD-O-3 code has a format (9180/3, C40.2): text that is not one is refused, like a bad choice.
         {"specimen": T, "procedure": T, "collected_on": D, "diagnosis": T, "icdo3_code": C, "status": C},
     ),
     "pathology-amend": WebForm(
         "pathologist",
         lambda w: [w.final_report.pk],
-        lambda w: AMENDMENT | {"version": str(w.final_report.version)},
+        lambda w: records.AMENDMENT | {"version": str(w.final_report.version)},
         {"diagnosis": T, "icdo3_code": C, "amendment_reason": T, "discrepancy": C, "version": V},
     ),
     "coding-primary": WebForm(
@@ -179,7 +166,7 @@ WEB_FORMS: dict[str, WebForm] = {
     "coding-staging": WebForm(
         "coordinator",
         lambda w: [w.intake.pk],
-        lambda w: STAGING,
+        lambda w: records.STAGING,
         {"kind": C, "t": T, "n": T, "m": T, "stage_group": T, "edition": C, "staged_on": D, "note": T},
         stores_text=False,  # T, N, M and the stage group follow the TNM grammar
     ),
@@ -192,7 +179,7 @@ WEB_FORMS: dict[str, WebForm] = {
     "opinion-edit": WebForm(
         "orthopaedic",
         lambda w: [w.intake.pk],
-        lambda w: OPINION,
+        lambda w: records.OPINION,
         {"assessment": T, "recommendation": T},
     ),
     "decision-edit": WebForm(
@@ -228,7 +215,7 @@ WEB_FORMS: dict[str, WebForm] = {
     "imaging-amend": WebForm(
         "radiologist",
         lambda w: [w.study.pk],
-        lambda w: STUDY | {"accession_number": "ACC-2", "amendment_reason": "Wrong side."},
+        lambda w: records.STUDY | {"accession_number": "ACC-2", "amendment_reason": "Wrong side."},
         STUDY_KINDS | {"amendment_reason": T},
     ),
     "imaging-addendum": WebForm(

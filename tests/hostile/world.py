@@ -1,4 +1,4 @@
-"""The world every payload meets, and the valid records both tables start from.
+"""The world every payload meets: a board, its people, and a case at every stage.
 
 `world` is a fixture (tests/hostile/conftest.py offers it to this package; tests/test_audit_coverage.py
 imports it from here). Each hostile request runs in a savepoint that is rolled back, so every payload
@@ -19,7 +19,6 @@ from cases.services import teaching as teaching_services
 from tests import factories as f
 
 PASSWORD = "correct-horse-battery"  # every persona's (tests/factories.py)
-TODAY = timezone.localdate().isoformat()
 
 
 @dataclass
@@ -142,51 +141,3 @@ def world(board, coordinator, chair, specialists, make_case, quorate_meeting) ->
         ),
         template=m.FollowUpTemplate.objects.first(),
     )
-
-
-# Valid records: the same clinical facts, whether a form (strings) or the API (JSON) sends them ---------
-
-PATIENT = {
-    "mrn": "HOSTILE-0001",
-    "given_name": "Mara",
-    "family_name": "Lind",
-    "birth_date": "1990-04-02",
-    "sex": "female",
-    "comorbidities": "Renal failure.",
-}
-REFERRAL_VALUES = {
-    "referring_clinician": "Dr. Ines Varga",
-    "referring_email": "varga@hospital.invalid",
-    "clinical_question": "Relapse?",
-    "history": "Treated osteosarcoma.",
-    "key_labs": "Calcium 2.9",
-    "priority": "routine",
-}
-STUDY = {
-    "modality": "CT",
-    "body_site": "Left knee",
-    "performed_on": TODAY,
-    "accession_number": "ACC-1",
-    "findings": "Calcification.",
-    "impression": "Benign.",
-}
-OPINION = {"assessment": "Benign.", "recommendation": "Observe."}
-PATHOLOGY = {"specimen": "Core", "procedure": "Biopsy", "collected_on": TODAY, "diagnosis": "Callus."}
-AMENDMENT = {
-    "diagnosis": "Tumoral calcinosis.",
-    "amendment_reason": "Review.",
-    "discrepancy": "major",
-    "icdo3_code": "",
-}
-STAGING = {"kind": "clinical", "t": "T1", "n": "N0", "m": "M0", "stage_group": "IA", "edition": "ajcc-8"} | {
-    "staged_on": TODAY,
-    "note": "At diagnosis.",
-}
-DECISION_VALUES = {
-    "consensus_diagnosis": "Tumoral calcinosis.",
-    "rationale": "Revised pathology.",
-    "dissent": "",
-    "guideline_concordance": "no",
-    "concordance_reason": "Renal failure.",
-    "treatment_intent": "curative",
-}
