@@ -15,7 +15,9 @@ from rest_framework.test import APIClient
 from cases import models as m
 from cases.admin import ReadOnlyAdmin
 from tests import factories as f
-from tests.test_hostile_input import OPERATIONS, RESOURCE_OBJECTS, break_glass_access, world  # noqa: F401 - the shared world fixture
+from tests.hostile.api_operations import RESOURCE_OBJECTS
+from tests.hostile.schema import OPERATIONS
+from tests.hostile.world import break_glass_access, world  # noqa: F401 - the shared world fixture
 
 # Portal pages that show no patient data (or only act): no read event is owed.
 NOT_PATIENT_DATA = {

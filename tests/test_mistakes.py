@@ -234,7 +234,7 @@ def test_the_patient_list_runs_a_fixed_number_of_queries(signed_in, board, coord
 
 
 def test_the_patient_search_answers_every_hostile_term_and_changes_nothing(signed_in, board, coordinator):
-    from tests import hostile_corpus as hc
+    from tests.hostile import payloads as hc
 
     f.PatientFactory(registered_board=board)
     client = signed_in(coordinator)

@@ -1,7 +1,7 @@
 """Security keys (WebAuthn) against hostile answers: every payload of the hostile corpus, in the fields
 the browser's script sends, is refused with a message and changes nothing. (The ceremonies themselves
 run in Chromium with its virtual authenticator: tests/identity/test_identity_browser.py.) A valid answer
-needs a real authenticator, so these two views are judged here rather than in tests/test_hostile_input.py."""
+needs a real authenticator, so these two views are judged here rather than in tests/hostile/."""
 
 import json
 
@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from cases import models as m
 from tests import factories as f
-from tests import hostile_corpus as hc
-from tests.test_hostile_input import snapshot
+from tests.hostile import payloads as hc
+from tests.hostile.harness import snapshot
 
 ANSWERS = [p.value for p in hc.PAYLOADS if p.web and not isinstance(p.value, int)] + [
     "{}",

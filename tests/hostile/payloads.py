@@ -1,4 +1,4 @@
-"""The hostile-input corpus of issue 6 ("Bad input"), sent by tests/test_hostile_input.py to every
+"""The hostile-input corpus of issue 6 ("Bad input"), sent by the tests of this package to every
 portal form and every API operation.
 
 A field has a *kind* (text, date, id, …); each payload names the kinds it is aimed at. Most payloads
@@ -9,7 +9,9 @@ answer and PDF must show them as inert text.
 """
 
 import io
+import json
 import struct
+import urllib.parse
 import zlib
 from dataclasses import dataclass
 
@@ -113,8 +115,48 @@ PAYLOADS = TEXT_PAYLOADS + INVALID_PAYLOADS
 BAD_VERSIONS = ["abc", str(HUGE), "-1", "1e400", "1\x002", "\u00b2"]
 BAD_IF_MATCH = ['"case-1-v99999999999999999999"', "*", 'W/"x"', "garbage", '"case-1-v1\x00"', '"' + "9" * 5000 + '"']
 
+# Ids in a path: past a 64-bit integer, a NUL byte, a float, a negative number, a byte that is not UTF-8.
+BAD_IDS = ["9" * 20, "9" * 25, "%00", "1e3", "-1", "%ff"]
+
 # Whole requests: bodies too big, of the wrong type, or not what they say they are.
 OVERSIZED_TEXT = "A" * (3 * 1024 * 1024)  # over DATA_UPLOAD_MAX_MEMORY_SIZE (2 MB)
+
+
+def form_bodies(base: dict, field: str) -> dict[str, tuple[bytes, str]]:
+    """{label: (body, content type)}: whole requests a portal form must refuse; `field` takes the oversized text."""
+    return {
+        "json-body": (json.dumps(base).encode(), "application/json"),
+        "text-plain-body": (urlencoded(base), "text/plain"),
+        "oversized-body": (urlencoded(base | {field: OVERSIZED_TEXT}), "application/x-www-form-urlencoded"),
+        "malformed-multipart": (b"--nothing--", "multipart/form-data; boundary="),
+        "too-many-fields": (
+            urlencoded(base | {f"f{n}": "x" for n in range(1500)}),
+            "application/x-www-form-urlencoded",
+        ),
+    }
+
+
+def json_bodies(base: dict, field: str) -> dict[str, tuple[bytes, str]]:
+    """{label: (body, content type)}: whole requests an API operation must refuse; `field` is a text field."""
+    scalar = {k: v for k, v in base.items() if not isinstance(v, list | dict)}
+    form = "application/x-www-form-urlencoded"
+    return {
+        "text-plain-body": (json_body(base), "text/plain"),
+        "xml-body": (b"<?xml version='1.0'?><case><history>x</history></case>", "application/xml"),
+        "malformed-json": (b'{"' + field.encode() + b'": ', "application/json"),
+        "json-array-body": (b"[1, 2, 3]", "application/json"),
+        "json-nan": (b'{"' + field.encode() + b'": NaN}', "application/json"),
+        "deeply-nested-json": (b'{"x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "application/json"),
+        "5000-digit-number": (b'{"' + field.encode() + b'": 1' + b"0" * 5000 + b"}", "application/json"),
+        "invalid-utf8-json": (json_body(base | {field: b"caf\xe9 \xff"}), "application/json"),
+        "utf16-json": (json.dumps(base).encode("utf-16"), "application/json"),
+        "prototype-pollution": (json_body(base | {"__proto__": {"is_admin": True}}), "application/json"),
+        "oversized-json": (json_body(base | {field: OVERSIZED_TEXT}), "application/json"),
+        "oversized-form": (urlencoded(scalar | {field: OVERSIZED_TEXT}), form),
+        "invalid-utf8-form": (urlencoded(scalar | {field: b"caf\xe9 \xff"}), form),
+        "nul-in-form": (urlencoded(scalar | {field: "a\x00b"}), form),
+        "malformed-multipart": (b"--nothing--", "multipart/form-data; boundary="),
+    }
 
 
 # Files --------------------------------------------------------------------------------------
@@ -182,6 +224,38 @@ def uploads() -> list[Upload]:
         Upload("double-extension", "scan.png.html", png, "text/html", True),
         Upload("gif-with-script-comment", "scan.gif", gif_with_script(), "image/gif", True),
     ]
+
+
+def png_upload() -> Upload:
+    return Upload("png", "key.png", png_bytes(), "image/png", True)
+
+
+# Bodies built by hand --------------------------------------------------------------------------
+
+RAW = "\u2063raw\u2063"  # stands for raw bytes in a JSON body until it is encoded
+
+
+def json_body(data: dict) -> bytes:
+    """JSON, except that a value of raw bytes (not UTF-8) goes into the body as those bytes."""
+    raw = next((v for v in data.values() if isinstance(v, bytes)), None)
+    text = json.dumps({k: RAW if isinstance(v, bytes) else v for k, v in data.items()}, ensure_ascii=True)
+    if raw is None:
+        return text.encode()
+    return text.encode().replace(json.dumps(RAW, ensure_ascii=True)[1:-1].encode(), raw)
+
+
+def urlencoded(data: dict) -> bytes:
+    pairs = []
+    for name, value in data.items():
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((name, item))
+    return urllib.parse.urlencode(pairs).encode()
+
+
+def query_string(params: dict) -> str:
+    """A lone surrogate goes as the bytes a careless client would send (not UTF-8)."""
+    encoded = [(k, v.encode("utf-8", "surrogatepass") if isinstance(v, str) else v) for k, v in params.items()]
+    return urllib.parse.urlencode(encoded)
 
 
 def multipart(fields: list[tuple[str, str | bytes]], files: list[tuple[str, Upload]]) -> tuple[bytes, str]:
