@@ -121,7 +121,7 @@ def test_reading_analytics_is_audited(quarter):
     assert [e.changes["view"] for e in events] == ["page", "csv:pathology", "register"]
     assert all(e.object_type == "board" and e.object_id == str(quarter.board.pk) for e in events)
     assert events[0].changes["from"] == "2026-01-01" and events[0].actor_username == "q-coordinator"
-    assert sorted(events[2].changes["cases"]) == sorted([quarter.cases["A"].pk, quarter.cases["C"].pk])
+    assert events[2].changes["case_ids"] == sorted([quarter.cases["A"].pk, quarter.cases["C"].pk])
 
 
 def test_the_discordance_register_lists_each_amendment_and_exports_it(quarter):
