@@ -256,6 +256,25 @@ def test_a_checkpoint_file_of_another_database_is_reported_as_such_not_as_tamper
         call_command("seal_audit", stdout=io.StringIO())
 
 
+def test_rewriting_the_database_id_to_hide_a_truncation_still_fails_verification(sealed):
+    """The id in the database is as writable as the events: rewritten, verify_audit cannot match the checkpoints to
+    the trail, so it names no deletion, but it fails, naming the mismatch; sealing stops until someone looks."""
+    mine = str(m.AuditDatabase.objects.get().database_id)
+    tamper(
+        (f"DELETE FROM {TABLE} WHERE id > %s", [sealed[9]]),
+        ("UPDATE cases_auditdatabase SET database_id = %s", ["00000000-0000-4000-8000-000000000002"]),
+    )
+    report, problems = verify_problems()
+    assert problems == [
+        f"the checkpoint file {sink_path()} belongs to database {mine}, not to this one "
+        "(00000000-0000-4000-8000-000000000002): its checkpoints say nothing about this trail"
+    ]
+    with pytest.raises(CommandError):
+        call_command("verify_audit", "--no-seal", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="belongs to database"):
+        call_command("seal_audit", stdout=io.StringIO())
+
+
 def test_without_a_key_no_event_is_written(settings, case, coordinator):
     settings.TUMORBOARD_AUDIT_KEY = ""
     with pytest.raises(ImproperlyConfigured, match="TUMORBOARD_AUDIT_KEY is not set"):
