@@ -31,7 +31,12 @@ sysdeps:
 setup: sysdeps $(INSTALLED)
 
 demo: setup
-	@mkdir -p "$${TUMORBOARD_VAR_DIR:-var}"  # the SQLite file and key images live here
+	@mkdir -p "$${TUMORBOARD_VAR_DIR:-var}"  # the SQLite file (in db/), key images and audit checkpoints live here
+	@var="$${TUMORBOARD_VAR_DIR:-var}"; \
+	if [ -z "$${DATABASE_URL:-}" ] && [ -f "$$var/tumorboard.sqlite3" ] && [ ! -e "$$var/db/tumorboard.sqlite3" ]; then \
+		echo "==> Moving the database of an earlier version from $$var/ into $$var/db/ (its own folder)"; \
+		mkdir -p -m 700 "$$var/db" && mv "$$var"/tumorboard.sqlite3* "$$var/db/"; \
+	fi
 	@echo "==> Creating or updating the database"
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	@echo "==> Loading the demo boards, people and cases"

@@ -25,7 +25,7 @@ os.environ.update(
     DJANGO_SETTINGS_MODULE="tumorboard.settings",
     DJANGO_SECRET_KEY="bench-only-not-secret",
     TUMORBOARD_AUDIT_KEY="bench-only-audit-key",
-    DATABASE_URL=f"sqlite:///{WORK / 'bench.sqlite3'}",
+    DATABASE_URL=f"sqlite:///{WORK / 'db' / 'bench.sqlite3'}",  # a folder of its own: cases/checks.py
     TUMORBOARD_VAR_DIR=str(WORK),
     DJANGO_MEDIA_ROOT=str(WORK / "media"),
     TUMORBOARD_PRINT_CACHE_DIR=str(WORK / "print-cache"),

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django.conf import settings
 from django.core.checks import Error, register
 
@@ -18,22 +20,32 @@ def audit_key_is_set(app_configs, **kwargs):
     return []
 
 
+def _database_folder(db: dict) -> Path | None:
+    """The SQLite file's folder; None for a server database or an in-memory one (the test runner's)."""
+    name = str(db.get("NAME") or "")
+    if not db["ENGINE"].endswith("sqlite3") or name in ("", ":memory:") or "mode=memory" in name:
+        return None
+    return Path(name).resolve().parent
+
+
 @register()
 def audit_checkpoints_live_apart(app_configs, **kwargs):
-    """The checkpoint file must not sit in the database's directory or the stored files: a copy of those
-    (or a restore) would carry the seals along with the events they are meant to check."""
-    from pathlib import Path
-
+    """The checkpoint file must live outside the database's folder (and every folder in it), the stored files and
+    the print cache: a copy or a restore of those would carry the seals along with the events they are meant to
+    check. By default the SQLite file has a folder of its own (var/db/) and the checkpoints another
+    (var/audit-checkpoints/)."""
     sink = Path(settings.TUMORBOARD_AUDIT_CHECKPOINTS).resolve()
-    media = Path(settings.MEDIA_ROOT).resolve()
-    db = settings.DATABASES["default"]
-    db_dir = Path(db["NAME"]).resolve().parent if db["ENGINE"].endswith("sqlite3") else None
-    if sink.parent == db_dir or media == sink.parent or media in sink.parents:
-        return [
-            Error(
-                f"TUMORBOARD_AUDIT_CHECKPOINTS ({sink}) is beside the database file or among the stored files: "
-                "keep the checkpoints apart from both.",
-                id="tumorboard.E003",
-            )
-        ]
-    return []
+    places = [
+        ("the database's folder", _database_folder(settings.DATABASES["default"])),
+        ("the stored files (DJANGO_MEDIA_ROOT)", Path(settings.MEDIA_ROOT).resolve()),
+        ("the print cache (TUMORBOARD_PRINT_CACHE_DIR)", Path(settings.PRINT_CACHE_DIR).resolve()),
+    ]
+    return [
+        Error(
+            f"TUMORBOARD_AUDIT_CHECKPOINTS ({sink}) lies inside {place} ({folder}): keep the checkpoints in a "
+            "folder of their own, outside it.",
+            id="tumorboard.E003",
+        )
+        for place, folder in places
+        if folder is not None and folder in sink.parents
+    ]

@@ -567,6 +567,28 @@ def audit_search(
     return events.order_by("-id")
 
 
+def audit_export(events: QuerySet[AuditEvent], *, limit: int) -> tuple[QuerySet[AuditEvent], dict]:
+    """The events an export streams, and what it returns: how many, and the first `limit` event, patient and case ids.
+
+    The export is fixed at the newest event counted here, so it holds exactly what its audit event names (events
+    written while it streams, its own event among them, stay out). Four queries, however many events.
+    """
+    totals = events.aggregate(count=Count("pk"), last=Max("pk"))
+    events = events.filter(pk__lte=totals["last"] or 0)
+
+    def distinct(field: str) -> list[int]:
+        values = events.exclude(**{field: None}).order_by(field).values_list(field, flat=True).distinct()
+        return list(values[:limit])
+
+    returned = {
+        "count": totals["count"],
+        "ids": list(events.values_list("pk", flat=True)[:limit]),
+        "patient_ids": distinct("patient_id"),
+        "case_ids": distinct("case_id"),
+    }
+    return events, returned
+
+
 def case_viewers(*, case_id: int) -> list[dict]:
     """Who opened or printed this case: one row per person, with how often and when last."""
     rows = list(

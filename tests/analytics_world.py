@@ -14,6 +14,12 @@ M4 (20 Mar, cancelled). Cases:
 - D routine, registered 1 Mar: pending at M3; discussed at the cancelled M4.
 - E routine, registered 1 Nov 2025: amended (no discrepancy) 1 Dec 2025, discussed at M0, signed 11 Dec
   2025, discussed again at M1. A surveillance visit due 1 Mar, not done.
+- B's report was amended (major) on 10 Apr, after the quarter: B's decision rests on superseded pathology, so its
+  second action, due 30 Mar and still open, is suspended.
+- W routine, registered 12 Jan, withdrawn 28 Mar (registered on the wrong patient): it would touch every
+  table but attendance. Discussed at M2 (10 min, 6 taken); report W1 (14 Jan) amended (major) 15 Feb; decision
+  signed 11 Feb (30 days) on W1: not concordant, trial considered but not eligible, palliative. Actions: done
+  20 Feb; deviated (clinician's preference) 2 Mar; open, due 20 Mar.
 """
 
 from dataclasses import dataclass
@@ -139,6 +145,7 @@ def build_quarter() -> QuarterWorld:
     c = _case(board, "routine", "2026-01-20")
     d = _case(board, "routine", "2026-03-01")
     e = _case(board, "routine", "2025-11-01")
+    w = _case(board, "routine", "2026-01-12")
 
     reports = {}
     reports["A1"] = _report(a, pathologist, "2025-12-20")
@@ -148,6 +155,9 @@ def build_quarter() -> QuarterWorld:
     reports["C2"] = _report(c, pathologist, "2026-02-20", supersedes=reports["C1"], discrepancy="minor")
     reports["E1"] = _report(e, pathologist, "2025-11-10")
     reports["E2"] = _report(e, pathologist, "2025-12-01", supersedes=reports["E1"], discrepancy="none")
+    reports["B2"] = _report(b, pathologist, "2026-04-10", supersedes=reports["B1"], discrepancy="major")
+    reports["W1"] = _report(w, pathologist, "2026-01-14")
+    reports["W2"] = _report(w, pathologist, "2026-02-15", supersedes=reports["W1"], discrepancy="major")
 
     _listing(meeting["M0"], e, 1, "discussed")
     _listing(meeting["M1"], a, 1, "discussed", 10, 12)
@@ -155,6 +165,7 @@ def build_quarter() -> QuarterWorld:
     _listing(meeting["M1"], e, 3, "discussed", 10)
     _listing(meeting["M2"], b, 1, "deferred")
     _listing(meeting["M2"], c, 2, "discussed", 20, 30)
+    _listing(meeting["M2"], w, 3, "discussed", 10, 6)
     _listing(meeting["M3"], b, 1, "discussed", 15)
     _listing(meeting["M3"], c, 2, "discussed", 10, 8)
     _listing(meeting["M3"], d, 3, "pending")
@@ -206,6 +217,19 @@ def build_quarter() -> QuarterWorld:
         treatment_intent="curative",
     )
 
+    decisions["W"] = _decision(
+        w,
+        chair,
+        meeting["M2"],
+        "2026-02-11",
+        reports["W1"],
+        guideline_concordance="no",
+        concordance_reason="Not followed.",
+        trial_considered=True,
+        trial_eligible=False,
+        treatment_intent="palliative",
+    )
+
     _action(decisions["A"], "2026-02-08", status="done", completed="2026-01-31")
     _action(
         decisions["A"],
@@ -216,11 +240,26 @@ def build_quarter() -> QuarterWorld:
         reason="Declined.",
     )
     _action(decisions["B"], "2026-04-12", status="done", completed="2026-07-13")
+    _action(decisions["B"], "2026-03-30", status="suspended")
     _action(decisions["D1"], "2026-03-12")
     _action(decisions["D2"], "2026-03-25", status="done", completed="2026-05-01")
     _action(decisions["D2"], "2026-03-25", status="done", completed="2026-03-05", code="other", reason="Postponed.")
+    _action(decisions["W"], "2026-03-01", status="done", completed="2026-02-20")
+    _action(
+        decisions["W"],
+        "2026-03-15",
+        status="deviated",
+        completed="2026-03-02",
+        code="clinician_preference",
+        reason="Observation preferred.",
+    )
+    _action(decisions["W"], "2026-03-20")
     for due in ("2026-03-01", "2026-04-15"):
         m.FollowUp.objects.create(
             case=e, kind=m.FollowUpKind.SURVEILLANCE, description="Visit", due_on=date.fromisoformat(due)
         )
-    return QuarterWorld(board, users, {"A": a, "B": b, "C": c, "D": d, "E": e, "meetings": meeting}, reports, decisions)
+    m.Case.objects.filter(pk=w.pk).update(
+        withdrawn_at=at("2026-03-28"), withdrawn_by=users["coordinator"], withdrawal_reason="Wrong patient."
+    )
+    cases = {"A": a, "B": b, "C": c, "D": d, "E": e, "W": w, "meetings": meeting}
+    return QuarterWorld(board, users, cases, reports, decisions)

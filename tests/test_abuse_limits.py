@@ -8,8 +8,10 @@ import stat
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from PIL import Image
 
+from cases import models as m
 from cases.services import imaging
 from tests import factories as f
 
@@ -103,6 +105,12 @@ def test_fifty_usernames_from_one_address_are_slowed_then_refused_on_portal_admi
         else:
             answers.append(api.post("/api/v1/auth/token/", credentials, REMOTE_ADDR="203.0.113.7").status_code)
     assert slept == [0.5, 1.0, 2.0]  # progressive, before the refusals
+    delayed = m.AuditEvent.objects.filter(action="auth.address_delayed").order_by("id")
+    assert [(e.changes, e.ip_address, e.object_type) for e in delayed] == [
+        ({"failures": 3, "seconds": 0.5}, "203.0.113.7", "address"),
+        ({"failures": 4, "seconds": 1.0}, "203.0.113.7", "address"),
+        ({"failures": 5, "seconds": 2.0}, "203.0.113.7", "address"),
+    ]
     throttled = answers.count(429)  # the API's own login throttle (10/min) answers some before any check
     assert m.AuditEvent.objects.filter(action="auth.address_limited").count() == 50 - 6 - throttled
     # The right password from that address is refused too, until the window passes; another address signs in.
@@ -147,3 +155,21 @@ def test_the_api_and_the_portal_say_so_too(api, signed_in, case, coordinator):
     assert "At most 20,000 characters" in str(response.json())
     case.refresh_from_db()
     assert case.history != "x" * 20_001
+    before = (case.version, case.history, m.AuditEvent.objects.filter(action="case.update").count())
+    data = {
+        "version": case.version,
+        "referring_clinician": case.referring_clinician,
+        "clinical_question": case.clinical_question,
+        "key_labs": case.key_labs,
+        "priority": case.priority,
+        "history": "x" * 20_001,
+    }
+    page = signed_in(coordinator).post(reverse("referral-edit", args=[case.pk]), data)
+    assert page.status_code == 400
+    assert (
+        "At most 20,000 characters here (this has 20,001): shorten it, or attach the full text to the record it "
+        "comes from." in page.content.decode()
+    )
+    assert page.context["form"].errors["history"]  # shown at the field it is about
+    case.refresh_from_db()
+    assert (case.version, case.history, m.AuditEvent.objects.filter(action="case.update").count()) == before

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from cases import models as m
 from cases.analytics import metrics
 from cases.analytics.metrics import Period, board_report, discordance_register, percentile
 from tests import factories as f
@@ -82,16 +83,18 @@ def test_attendance_by_specialty(quarter):
 
 def test_pathology_figures(quarter):
     report = board_report(board=quarter.board, period=PERIOD, today=TODAY)
+    # Read as of the report's day: B's amendment of 10 April counts for the quarter's discussions and decisions.
     assert figures(report, "pathology") == {
-        "amended_any": (3, 4),  # of A, B, C, E discussed in Q1: A (major), C (minor), E (no discrepancy)
-        "amended_major": (1, 4),
+        "amended_any": (4, 4),  # of A, B, C, E discussed in Q1: A and B (major), C (minor), E (no discrepancy)
+        "amended_major": (2, 4),
         "amended_minor": (1, 4),
         "amended_none": (1, 4),
-        "decisions_on_superseded": (1, 4),  # D1 was signed on C1, amended eight days later
+        "decisions_on_superseded": (2, 4),  # D1 on C1 (amended eight days later), B's on B1; of A, B, D1, D2
     }
 
 
 def test_the_discordance_register_lists_the_periods_amendments(quarter):
+    # Not B2 (April), nor W2 (its case is withdrawn).
     rows = list(discordance_register(board=quarter.board, period=PERIOD))
     assert [(r.pk, r.supersedes_id, r.discrepancy, r.decided_on_original) for r in rows] == [
         (quarter.reports["C2"].pk, quarter.reports["C1"].pk, "minor", True),
@@ -101,12 +104,87 @@ def test_the_discordance_register_lists_the_periods_amendments(quarter):
 
 def test_implementation_of_planned_actions(quarter):
     report = board_report(board=quarter.board, period=PERIOD, today=TODAY)
-    # The standing decisions of Q1 are A, B and D2 (D1 was superseded): five actions.
+    # The standing decisions of Q1 are A, B and D2 (D1 was superseded, W's case withdrawn): five actions, B's
+    # suspended one left out.
     assert figures(report, "implementation") == {
         "done_within_30": (2, 5),  # A's first; D2's deviated-then-done one (8 days)
         "done_within_90": (3, 5),  # and D2's first (65 days)
         "done_within_180": (4, 5),  # and B's (120 days); A's deviated one never
         "overdue": (2, 5),  # due in Q1: D2's first (done only in May) and E's visit; D1's action is replaced
+    }
+
+
+def every_figure(quarter) -> dict:
+    report = board_report(board=quarter.board, period=PERIOD, today=TODAY)
+    return {(t.key, fig.key): (fig.numerator, fig.denominator) for t in report.tables for fig in t.figures}
+
+
+def changed_figures(before: dict, after: dict) -> dict:
+    return {key: value for key, value in after.items() if before[key] != value}
+
+
+def test_a_withdrawn_case_leaves_every_cohort(quarter):
+    """W is withdrawn: every figure above holds without it. Were it not, these (and only these) would change."""
+    withdrawn = every_figure(quarter)
+    m.Case.objects.filter(pk=quarter.cases["W"].pk).update(withdrawn_at=None, withdrawn_by=None, withdrawal_reason="")
+    assert changed_figures(withdrawn, every_figure(quarter)) == {
+        # W's first decision took 30 days: all 10, 23, 30, 69; routine 10, 23, 30.
+        ("time_to_decision", "all_median"): (None, 4),
+        ("time_to_decision", "all_p90"): (None, 4),
+        ("time_to_decision", "routine_median"): (None, 3),
+        ("time_to_decision", "routine_p90"): (None, 3),
+        ("meetings", "cases_per_meeting"): (9, 3),
+        ("meetings", "planned_minutes_per_case"): (75, 6),
+        ("meetings", "planned_minutes_per_timed_case"): (50, 4),
+        ("meetings", "actual_minutes_per_case"): (56, 4),
+        ("meetings", "deferral_rate"): (2, 8),
+        ("meetings", "rediscussion_rate"): (2, 5),
+        ("pathology", "amended_any"): (5, 5),
+        ("pathology", "amended_major"): (3, 5),
+        ("pathology", "amended_minor"): (1, 5),
+        ("pathology", "amended_none"): (1, 5),
+        ("pathology", "decisions_on_superseded"): (3, 5),
+        ("implementation", "done_within_30"): (3, 8),  # W's done in 9 days
+        ("implementation", "done_within_90"): (4, 8),
+        ("implementation", "done_within_180"): (5, 8),
+        ("implementation", "overdue"): (3, 8),  # W's three were due in March, the last one still open
+        ("deviations", "patient_choice"): (1, 2),
+        ("deviations", "performance_status"): (0, 2),
+        ("deviations", "new_information"): (0, 2),
+        ("deviations", "clinician_preference"): (1, 2),
+        ("deviations", "other"): (0, 2),
+        ("decision_quality", "concordance_recorded"): (4, 4),
+        ("decision_quality", "concordant"): (1, 3),
+        ("decision_quality", "not_applicable"): (1, 4),
+        ("decision_quality", "trial_considered"): (2, 3),
+        ("decision_quality", "trial_eligible"): (1, 2),
+        ("decision_quality", "curative"): (2, 4),
+    }
+    report = board_report(board=quarter.board, period=PERIOD, today=TODAY)
+    assert values(report, "time_to_decision") == {
+        "all_median": 26.5,  # 23 + (30 − 23) × 0.5
+        "all_p90": 57.3,  # 30 + (69 − 30) × 0.7
+        "routine_median": 23.0,
+        "routine_p90": 28.6,  # 23 + (30 − 23) × 0.8
+        "urgent_median": 69.0,
+        "urgent_p90": 69.0,
+    }
+    register = discordance_register(board=quarter.board, period=PERIOD)
+    assert [r.pk for r in register] == [quarter.reports[k].pk for k in ("C2", "W2", "A2")]
+
+
+def test_a_suspended_follow_up_is_neither_done_nor_deviated_nor_overdue(quarter):
+    """B's second action is suspended (B's pathology was amended in April): left out of the implementation and
+    overdue denominators. Were it still planned, it would be one more action not done, and one more overdue."""
+    suspended = m.FollowUp.objects.get(decision=quarter.decisions["B"], status="suspended")
+    assert suspended.due_on == date(2026, 3, 30)
+    before = every_figure(quarter)
+    m.FollowUp.objects.filter(pk=suspended.pk).update(status="planned")
+    assert changed_figures(before, every_figure(quarter)) == {
+        ("implementation", "done_within_30"): (2, 6),
+        ("implementation", "done_within_90"): (3, 6),
+        ("implementation", "done_within_180"): (4, 6),
+        ("implementation", "overdue"): (3, 6),
     }
 
 

@@ -10,8 +10,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from pypdf import PdfReader
 
 from cases import models as m
+from cases.analytics import charts, metrics
+from cases.analytics.metrics import Period
 from tests import factories as f
 from tests.analytics_world import Q1, build_quarter
 from tests.conftest import pdf_pages_text
@@ -112,6 +115,36 @@ def test_a_tables_csv_has_every_figure_with_numerator_and_denominator(quarter):
     )
 
 
+# One row per table worked out by hand (tests/test_analytics.py); a median has no numerator.
+CSV_ROWS = {
+    "time_to_decision": ["all_p90", "All cases: 90th percentile", "days", "", "3", "59.8"],
+    "meetings": ["cases_per_meeting", "Cases listed per meeting", "per meeting", "8", "3", "2.6667"],
+    "attendance": ["pathology", "Pathology", "share", "1", "2", "0.5"],
+    "pathology": ["amended_major", "… major discrepancy", "share", "2", "4", "0.5"],
+    "implementation": ["done_within_180", "Done within 180 days of signing", "share", "4", "5", "0.8"],
+    "deviations": ["patient_choice", "Patient's choice", "share", "1", "1", "1.0"],
+    "decision_quality": ["curative", "Curative intent", "share", "2", "3", "0.6667"],
+}
+
+
+def test_every_tables_csv_holds_each_of_its_figures(quarter):
+    client = client_for(quarter.users["coordinator"])
+    report = metrics.board_report(board=quarter.board, period=Period(*Q1))
+    assert sorted(CSV_ROWS) == sorted(table.key for table in report.tables)
+    for table in report.tables:
+        response = client.get(reverse("board-analytics-csv", args=[quarter.board.pk, table.key]), QUERY)
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/csv"), table.key
+        assert response["Content-Disposition"] == (
+            f'attachment; filename="board-{quarter.board.pk}-{table.key}-2026-01-01-2026-03-31.csv"'
+        )
+        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        assert rows[0] == ["figure", "label", "unit", "numerator", "denominator", "value"]
+        cell = lambda value: "" if value is None else str(value)  # noqa: E731 - as the CSV writes it
+        expected = [(fig.key, cell(fig.numerator), cell(fig.denominator)) for fig in table.figures]
+        assert [(row[0], row[3], row[4]) for row in rows[1:]] == expected, table.key
+        assert CSV_ROWS[table.key] in rows, table.key
+
+
 def test_reading_analytics_is_audited(quarter):
     client = client_for(quarter.users["coordinator"])
     client.get(page_url(quarter), QUERY)
@@ -121,7 +154,7 @@ def test_reading_analytics_is_audited(quarter):
     assert [e.changes["view"] for e in events] == ["page", "csv:pathology", "register"]
     assert all(e.object_type == "board" and e.object_id == str(quarter.board.pk) for e in events)
     assert events[0].changes["from"] == "2026-01-01" and events[0].actor_username == "q-coordinator"
-    assert sorted(events[2].changes["cases"]) == sorted([quarter.cases["A"].pk, quarter.cases["C"].pk])
+    assert events[2].changes["case_ids"] == sorted([quarter.cases["A"].pk, quarter.cases["C"].pk])
 
 
 def test_the_discordance_register_lists_each_amendment_and_exports_it(quarter):
@@ -206,25 +239,68 @@ def test_the_api_hides_another_boards_metrics(api, quarter, outsider, other_boar
 # Paper ----------------------------------------------------------------------------------------
 
 
+def chart_bars(content: bytes) -> tuple[int, list[float]]:
+    """The charts as drawn on paper (vector operators of every page): how many tracks, and each bar's width
+    (a bar of width 0 sets its colour and draws no rectangle)."""
+    track_fill, bar_fill = (
+        " ".join(f"{int(colour[i : i + 2], 16) / 255:.6f}" for i in (1, 3, 5)) + " rg"
+        for colour in (charts.TRACK_FILL, charts.BAR_FILL)
+    )
+    tracks, bars = 0, []
+    for page in PdfReader(io.BytesIO(content)).pages:
+        stream = page.get_contents().get_data().decode("latin-1")
+        tracks += stream.count(track_fill)
+        for drawn in stream.split(bar_fill)[1:]:
+            rectangle = re.search(r"[\d.]+ [\d.]+ ([\d.]+) [\d.]+ re", drawn.split("\nQ")[0])
+            bars.append(float(rectangle.group(1)) if rectangle else 0.0)
+    return tracks, bars
+
+
 def test_the_quarterly_report_pdf_has_every_table_and_its_charts(quarter):
     client = client_for(quarter.users["chair"])
     response = client.get(reverse("board-report-pdf", args=[quarter.board.pk]), QUERY)
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == 'attachment; filename="quality-board-report-2026-01-01-2026-03-31.pdf"'
-    text = " ".join(pdf_pages_text(response.content))
+    text = re.sub(r"\s+", " ", " ".join(pdf_pages_text(response.content)))
     for phrase in ("Quality board — board quality report", "Q1 2026", "Referral to signed decision", "59.8 days"):
         assert phrase in text
     for title in (
         "Meetings",
         "Attendance by specialty",
         "Pathology review",
+        "Implementation of the plan",
         "Deviations by reason",
         "Decision quality",
     ):
         assert title in text
+    # Each table's rows, as worked out in tests/test_analytics.py: figure, numerator, denominator, value.
+    for row in (
+        "Done within 30 days of signing 2 5 40.0 %",
+        "Done within 90 days of signing 3 5 60.0 %",
+        "Done within 180 days of signing 4 5 80.0 %",
+        "Follow-ups due in the period and still open 2 5 40.0 %",
+        "Listings deferred 2 7 28.6 %",
+        "… major discrepancy 2 4 50.0 %",
+        "Curative intent 2 3 66.7 %",
+    ):
+        assert row in text, row
+    # The charts: one track per charted figure, each bar as long as its value (shares fill the track at 100 %,
+    # days the longest), and the chart's own labels (shortened where the table has the full one).
+    report = metrics.board_report(board=quarter.board, period=Period(*Q1))
+    charted = [(figure, charts._scale(table)) for table in report.tables for figure in table.charted]
+    track = charts.WIDTH - charts.LABEL_WIDTH - charts.VALUE_WIDTH
+    assert chart_bars(response.content) == (
+        len(charted),
+        [round(track * min((figure.value or 0) / scale, 1.0), 1) for figure, scale in charted],
+    )
+    assert len(charted) == 33 and chart_bars(response.content)[1][:2] == [76.7, 199.3]  # 23 and 59.8 of 69 days
+    assert "Cases discussed again after an earlier…" in text and "Decisions signed on pathology later sup…" in text
     assert "Confidential" in text
-    assert "Discordance register" in text and str(quarter.cases["C"].pk) in text
-    assert quarter.cases["C"].patient.mrn not in text  # the paper register names cases by number only
+    # The register on paper names cases by number only: amended on, case, class, decided on the original.
+    assert "Discordance register" in text
+    assert f"20 Feb 2026 {quarter.cases['C'].pk} Minor yes" in text
+    assert f"5 Jan 2026 {quarter.cases['A'].pk} Major — diagnosis or management changes no" in text
+    assert quarter.cases["C"].patient.mrn not in text
     event = m.AuditEvent.objects.get(action="analytics.print")
     assert event.changes["from"] == "2026-01-01" and event.changes["document"] == "board_report"
     assert client.get(reverse("board-report-pdf", args=[quarter.board.pk]), {"from": "soon"}).status_code == 400

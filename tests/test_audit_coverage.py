@@ -4,6 +4,8 @@ The walk enumerates the URL resolver and the OpenAPI schema: a new page or opera
 patient data without an event fails here, as does one missing from the tables below.
 """
 
+import csv
+import io
 import json
 
 import pytest
@@ -14,6 +16,7 @@ from rest_framework.test import APIClient
 
 from cases import models as m
 from cases.admin import ReadOnlyAdmin
+from cases.services.pathology import pathology_report_amend
 from tests import factories as f
 from tests.hostile.api_operations import RESOURCE_OBJECTS
 from tests.hostile.schema import OPERATIONS
@@ -136,20 +139,49 @@ PORTAL = {
 }
 
 
-def portal_names() -> list[str]:
+# Pages that list patients or cases, or rows of theirs: their one event holds the query and the ids of the rows,
+# patients and cases the page showed (issue 11). Every page whose address names no object must be here or below.
+LIST_PAGES = {
+    "dashboard",
+    "case-list",
+    "patient-list",
+    "meeting-list",
+    "meeting-detail",
+    "audit-log",
+    "break-glass-review",
+    "board-discordance",
+}
+# Pages whose address names no object and that list no patient or case: an empty form, and teaching sets named by
+# their teaching codes only.
+NOT_LISTS = {"patient-new", "meeting-new", "teaching-list"}
+LIST_KEYS = {"query", "count", "ids", "patient_ids", "case_ids"}
+# Searches (POSTed, so that names and MRNs stay out of addresses) and exports, with what each is asked for.
+SEARCHES = {"patient-list": ("coordinator", lambda w: {"q": w.patient.family_name})}
+EXPORTS = {
+    "audit-log": ("auditor", lambda w: {"format": "csv"}),
+    "board-discordance": ("coordinator", lambda w: {"format": "csv"}),
+}
+
+
+def portal_patterns() -> dict[str, bool]:
+    """Each portal page's name, and whether its address names an object."""
     from cases.web import urls
 
-    names = []
+    names = {}
 
     def walk(patterns):
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns)
             elif isinstance(pattern, URLPattern) and pattern.name:
-                names.append(pattern.name)
+                names[pattern.name] = bool(pattern.pattern.converters)
 
     walk(urls.urlpatterns)
     return names
+
+
+def portal_names() -> list[str]:
+    return list(portal_patterns())
 
 
 def events_of(response) -> list[m.AuditEvent]:
@@ -157,7 +189,7 @@ def events_of(response) -> list[m.AuditEvent]:
 
 
 @pytest.fixture
-def walk_world(world, django_user_model):  # noqa: F811 - the fixture imported above
+def walk_world(world, django_user_model, make_case):  # noqa: F811 - the fixture imported above
     from django.contrib.auth.models import Permission
 
     study = world.study
@@ -165,12 +197,33 @@ def walk_world(world, django_user_model):  # noqa: F811 - the fixture imported a
     auditor = django_user_model.objects.create_user("auditor", password="correct-horse-battery", is_staff=True)
     auditor.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
     world.users["auditor"] = auditor
+    break_glass_access(world)  # the review queue then lists one access
+    amended = make_case("pathology")
+    pathology_report_amend(
+        report=amended.pathology_reports.get(status="final"),
+        by=world.user("pathologist"),
+        diagnosis="Callus with tumoral calcinosis; no tumour.",
+        amendment_reason="Expert review found no tumour.",
+        discrepancy="major",
+    )  # the discordance register then lists one amendment
     return world
+
+
+def assert_lists_what_it_showed(name, event):
+    """A list's event names the query and every row, patient and case it returned (at least one row here)."""
+    assert set(event.changes) >= LIST_KEYS, (name, sorted(event.changes))
+    assert event.changes["count"] == len(event.changes["ids"]) > 0, (name, event.changes)
 
 
 def test_the_portal_table_names_every_page():
     missing = set(portal_names()) - set(PORTAL) - NOT_PATIENT_DATA
     assert not missing, f"Portal pages with no row in PORTAL of {__file__}: {sorted(missing)}"
+
+
+def test_every_page_that_names_no_object_is_a_list_or_says_why_not():
+    unnamed = {name for name, named in portal_patterns().items() if not named} - NOT_PATIENT_DATA
+    unsorted = unnamed - LIST_PAGES - NOT_LISTS
+    assert not unsorted, f"Put these pages in LIST_PAGES or NOT_LISTS of {__file__}: {sorted(unsorted)}"
 
 
 @pytest.mark.parametrize("name", sorted(set(portal_names()) - NOT_PATIENT_DATA))
@@ -185,6 +238,75 @@ def test_every_portal_page_that_shows_patient_data_is_audited(name, walk_world):
     events = events_of(response)
     assert len(events) == 1, (name, [e.action for e in events])
     assert events[0].actor == walk_world.user(role)
+    if name in LIST_PAGES:
+        assert_lists_what_it_showed(name, events[0])
+
+
+@pytest.mark.parametrize("name", sorted(SEARCHES))
+def test_every_portal_search_records_the_query_and_what_it_found(name, walk_world):
+    role, data = SEARCHES[name]
+    client = Client()
+    client.force_login(walk_world.user(role))
+    query = data(walk_world)
+    response = client.post(reverse(name), query)
+    assert response.status_code == 200, (name, response.status_code)
+    (event,) = events_of(response)
+    assert_lists_what_it_showed(name, event)
+    assert event.changes["query"] == query
+
+
+@pytest.mark.parametrize("name", sorted(EXPORTS))
+def test_every_portal_export_records_the_query_and_what_it_returned(name, walk_world):
+    role, params = EXPORTS[name]
+    client = Client()
+    client.force_login(walk_world.user(role))
+    response = client.get(reverse(name, args=PORTAL[name][1](walk_world)), params(walk_world))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv"), name
+    (event,) = events_of(response)
+    assert_lists_what_it_showed(name, event)
+    assert event.changes["query"]["format"] == "csv"
+
+
+def test_the_patient_search_names_every_patient_it_found_and_nothing_else(walk_world):
+    client = Client()
+    client.force_login(walk_world.user("coordinator"))
+    family_name = walk_world.patient.family_name
+    response = client.post(reverse("patient-list"), {"q": family_name})
+    found = [patient.pk for patient in response.context["results"]]
+    (event,) = events_of(response)
+    assert event.action == "patient.search" and event.changes["query"] == {"q": family_name}
+    assert walk_world.patient.pk in found and event.changes["patient_ids"] == sorted(found)
+    assert event.changes["ids"] == found and event.changes["count"] == len(found)
+    paged = client.get(reverse("patient-list"))
+    (event,) = events_of(paged)
+    assert event.action == "patient.list"
+    assert event.changes["patient_ids"] == sorted(p.pk for p in paged.context["page"].object_list)
+
+
+def test_the_audit_export_names_the_patients_and_cases_of_the_events_it_returned(walk_world):
+    client = Client()
+    client.force_login(walk_world.user("coordinator"))
+    client.get(reverse("case-detail", args=[walk_world.pathology.pk]))
+    client.force_login(walk_world.user("auditor"))
+    mrn = walk_world.pathology.patient.mrn
+    response = client.get(reverse("audit-log"), {"mrn": mrn, "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    (event,) = events_of(response)
+    assert event.action == "audit.export" and event.changes["query"] == {"mrn": mrn, "format": "csv"}
+    assert event.changes["count"] == len(rows) > 0
+    assert event.changes["ids"] == [int(row["sequence"]) for row in rows]
+    assert event.changes["patient_ids"] == [walk_world.pathology.patient_id]
+    assert event.changes["case_ids"] == sorted({int(row["case_id"]) for row in rows if row["case_id"]})
+    assert event.patient_id is None  # reading the trail does not add itself to the patient's trail
+
+
+def test_the_break_glass_review_names_each_access_and_its_patient(walk_world):
+    access = break_glass_access(walk_world)
+    client = Client()
+    client.force_login(walk_world.user("coordinator"))
+    (event,) = events_of(client.get(reverse("break-glass-review")))
+    assert event.action == "break_glass.review_view"
+    assert (event.changes["ids"], event.changes["patient_ids"]) == ([access.pk], [walk_world.patient.pk])
 
 
 # API resources that hold no patient data: boards, and background jobs (their downloads are audited when fetched).

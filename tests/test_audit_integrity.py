@@ -256,6 +256,25 @@ def test_a_checkpoint_file_of_another_database_is_reported_as_such_not_as_tamper
         call_command("seal_audit", stdout=io.StringIO())
 
 
+def test_rewriting_the_database_id_to_hide_a_truncation_still_fails_verification(sealed):
+    """The id in the database is as writable as the events: rewritten, verify_audit cannot match the checkpoints to
+    the trail, so it names no deletion, but it fails, naming the mismatch; sealing stops until someone looks."""
+    mine = str(m.AuditDatabase.objects.get().database_id)
+    tamper(
+        (f"DELETE FROM {TABLE} WHERE id > %s", [sealed[9]]),
+        ("UPDATE cases_auditdatabase SET database_id = %s", ["00000000-0000-4000-8000-000000000002"]),
+    )
+    report, problems = verify_problems()
+    assert problems == [
+        f"the checkpoint file {sink_path()} belongs to database {mine}, not to this one "
+        "(00000000-0000-4000-8000-000000000002): its checkpoints say nothing about this trail"
+    ]
+    with pytest.raises(CommandError):
+        call_command("verify_audit", "--no-seal", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="belongs to database"):
+        call_command("seal_audit", stdout=io.StringIO())
+
+
 def test_without_a_key_no_event_is_written(settings, case, coordinator):
     settings.TUMORBOARD_AUDIT_KEY = ""
     with pytest.raises(ImproperlyConfigured, match="TUMORBOARD_AUDIT_KEY is not set"):
@@ -287,19 +306,69 @@ def test_the_database_refuses_update_and_delete_even_in_raw_sql(sealed):
     assert audit_verify(seal=False).ok
 
 
-def test_sqlite_triggers_refuse_another_client_too(tmp_path):
-    import sqlite3
+SQLITE_PROBE = """
+import json, sqlite3
+from django.db import DatabaseError, connection, transaction
+from cases.models import AuditEvent
+from cases.services.audit import audit_record
 
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite only: PostgreSQL's trigger is tested above")
-    database = sqlite3.connect(tmp_path / "copy.sqlite3")
-    database.execute(f"CREATE TABLE {TABLE} (id INTEGER PRIMARY KEY, action TEXT)")
-    for statement in audit_guard.SQLITE_CREATE:
-        database.execute(statement)
-    database.execute(f"INSERT INTO {TABLE} (action) VALUES ('case.view')")
-    for sql in (f"UPDATE {TABLE} SET action = 'x'", f"DELETE FROM {TABLE}"):
-        with pytest.raises(sqlite3.OperationalError, match="no such function: tumorboard_audit_guard"):
-            database.execute(sql)
+event = audit_record(actor=None, action="auth.login_failed", object_type="user", object_id="probe")
+with connection.cursor() as cursor:
+    cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'cases_auditevent'")
+    out = {"triggers": sorted(row[0] for row in cursor.fetchall()), "app": {}, "other": {}}
+other = sqlite3.connect(connection.settings_dict["NAME"])
+for sql in ("UPDATE cases_auditevent SET action = 'x' WHERE id = ?", "DELETE FROM cases_auditevent WHERE id = ?"):
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql.replace("?", "%s"), [event.pk])
+        out["app"][sql.split()[0]] = "allowed"
+    except DatabaseError as error:
+        out["app"][sql.split()[0]] = str(error)
+    try:
+        with other:
+            other.execute(sql, [event.pk])
+        out["other"][sql.split()[0]] = "allowed"
+    except sqlite3.Error as error:
+        out["other"][sql.split()[0]] = str(error)
+out["left"] = list(AuditEvent.objects.filter(pk=event.pk).values_list("action", flat=True))
+print(json.dumps(out))
+"""
+
+
+def test_sqlite_triggers_refuse_the_app_and_another_client_whatever_database_the_suite_runs_on(tmp_path):
+    """Runs on every engine (CI runs the suite on PostgreSQL): an SQLite database of its own, built by the app's
+    migrations in a process of its own, must refuse UPDATE and DELETE of an audit event from the app's connection
+    and from a client without the app's guard function (the sqlite3 shell)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TUMORBOARD_", "DATABASE_URL"))}
+    env = {
+        **clean,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'audit.sqlite3'}",
+        "TUMORBOARD_VAR_DIR": str(tmp_path / "var"),
+        "DJANGO_SECRET_KEY": "sqlite-trigger-test-only",
+        "TUMORBOARD_AUDIT_KEY": "sqlite-trigger-test-only",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+    }
+
+    def manage(*args):
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=root, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    manage("migrate", "--noinput")
+    out = json.loads(manage("shell", "-c", SQLITE_PROBE).strip().splitlines()[-1])
+    assert out["triggers"] == [f"{TABLE}_no_delete", f"{TABLE}_no_update"]
+    for operation in ("UPDATE", "DELETE"):
+        assert out["app"][operation] == f"{TABLE} is append-only: {operation} refused"
+        assert out["other"][operation] == "no such function: tumorboard_audit_guard"
+    assert out["left"] == ["auth.login_failed"]
 
 
 def test_a_deleted_middle_event_without_renumbering_is_named_with_its_window(sealed, case, coordinator):

@@ -54,7 +54,10 @@ def test_an_auditor_filters_by_user_patient_object_and_date(auditor, trail, radi
 def test_reading_the_trail_is_itself_audited(auditor, trail):
     client_for(auditor).get("/audit/", {"username": "radiologist"})
     event = m.AuditEvent.objects.get(action="audit.view")
-    assert (event.actor, event.changes) == (auditor, {"username": "radiologist"})
+    shown = m.AuditEvent.objects.filter(actor_username="radiologist").order_by("-id")
+    assert (event.actor, event.changes["query"]) == (auditor, {"username": "radiologist"})
+    assert event.changes["ids"] == [e.pk for e in shown]
+    assert event.changes["patient_ids"] == sorted({e.patient_id for e in shown})
 
 
 def test_the_export_is_a_csv_of_the_filtered_events_with_formulas_made_inert(auditor, trail, coordinator):

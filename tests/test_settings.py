@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -117,3 +119,54 @@ def test_with_debug_on_a_development_audit_key_is_derived():
         timeout=60,
     )
     assert out.stdout.strip().startswith("development-") and len(out.stdout.strip()) == 76
+
+
+# Where the audit checkpoints live (issue 11: never inside the database's folder) ---------------------------------
+
+
+def fresh(tmp_path, *command, **env):
+    """`command` in a var/ folder of its own, with no database or folder setting but those given."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TUMORBOARD_", "DATABASE_URL"))}
+    return subprocess.run(
+        list(command) or [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_DEBUG": "1", "TUMORBOARD_VAR_DIR": str(tmp_path / "var"), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_by_default_the_database_has_a_folder_of_its_own_and_the_checkpoints_live_outside_it(tmp_path):
+    result = fresh(tmp_path)
+    assert result.returncode == 0, result.stderr
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.DATABASES['default']['NAME'])"
+    name = fresh(tmp_path, sys.executable, "-c", code, DJANGO_SETTINGS_MODULE="tumorboard.settings")
+    assert Path(name.stdout.strip()) == tmp_path / "var" / "db" / "tumorboard.sqlite3"
+
+
+def test_checkpoints_inside_the_database_folder_are_refused_however_deep(tmp_path):
+    database = tmp_path / "data" / "tb.sqlite3"
+    for sink in (tmp_path / "data" / "checkpoints.jsonl", tmp_path / "data" / "audit" / "seals" / "checkpoints.jsonl"):
+        result = fresh(tmp_path, DATABASE_URL=f"sqlite:///{database}", TUMORBOARD_AUDIT_CHECKPOINTS=str(sink))
+        assert result.returncode != 0
+        assert "tumorboard.E003" in result.stderr
+        assert f"lies inside the database's folder ({tmp_path / 'data'})" in result.stderr, result.stderr
+    beside = fresh(
+        tmp_path,
+        DATABASE_URL=f"sqlite:///{database}",
+        TUMORBOARD_AUDIT_CHECKPOINTS=str(tmp_path / "seals" / "checkpoints.jsonl"),
+    )
+    assert beside.returncode == 0, beside.stderr
+
+
+@pytest.mark.parametrize(("setting", "place"), [("MEDIA_ROOT", "stored files"), ("PRINT_CACHE_DIR", "print cache")])
+def test_checkpoints_among_the_stored_files_or_the_print_cache_are_refused(settings, tmp_path, setting, place):
+    from cases.checks import audit_checkpoints_live_apart
+
+    setattr(settings, setting, tmp_path / "folder")
+    settings.TUMORBOARD_AUDIT_CHECKPOINTS = tmp_path / "folder" / "deep" / "checkpoints.jsonl"
+    (error,) = audit_checkpoints_live_apart(None)
+    assert error.id == "tumorboard.E003" and place in error.msg and str(tmp_path / "folder") in error.msg
+    settings.TUMORBOARD_AUDIT_CHECKPOINTS = tmp_path / "elsewhere" / "checkpoints.jsonl"
+    assert audit_checkpoints_live_apart(None) == []

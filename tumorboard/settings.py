@@ -122,10 +122,11 @@ TEMPLATES = [
 # Forms render with the project's templates too (templates/includes/form_fields.html).
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
-# SQLite file under var/ unless DATABASE_URL points elsewhere (postgres://user@host:port/name).
+# SQLite file in a folder of its own under var/ (the audit checkpoints must live outside the database's folder:
+# cases/checks.py) unless DATABASE_URL points elsewhere (postgres://user@host:port/name).
 DATABASES = {
     "default": dj_database_url.config(
-        default=f"sqlite:///{VAR_DIR / 'tumorboard.sqlite3'}",
+        default=f"sqlite:///{VAR_DIR / 'db' / 'tumorboard.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from .. import permissions, selectors
 from ..models import Patient
-from ..services.audit import audit_record
+from ..services.audit import audit_list, audit_record
 from ..web.common import form_page, submit, submit_once
 from ..web.views.cases import case_page_context
 from . import oidc, passkeys, services
@@ -271,7 +271,13 @@ def break_glass_review(request):
     if not (permissions.can_read_audit(request.user) or services.reviews_break_glass(request.user)):
         raise PermissionDenied("Only a board's coordinators and the auditors review emergency accesses.")
     page = Paginator(accesses, 25).get_page(request.GET.get("page"))
-    audit_record(actor=request.user, action="break_glass.review_view", object_type="break_glass_access")
+    audit_list(
+        actor=request.user,
+        action="break_glass.review_view",
+        query=request.GET,
+        rows=page,
+        object_type="break_glass_access",
+    )
     return render(request, "identity/break_glass_review.html", {"page": page, "form": AcknowledgeForm()})
 
 

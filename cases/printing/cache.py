@@ -3,7 +3,7 @@
 A fingerprint changes with any change of content, template or option, so an entry is never
 stale: it is only ever replaced by a new name. Old entries are removed when the directory
 holds more than PRINT_CACHE_MAX_FILES, oldest first. The files hold patient data: the
-directory lives beside the database (var/ by default) and is private to the app's user.
+directory lives under var/ by default (beside the database's own folder) and is private to the app's user.
 """
 
 import os

@@ -1,15 +1,27 @@
 """Reading board analytics is a read of patient-data aggregates: each page, CSV, register and report is audited."""
 
 from ..models import AuditEvent, Board
-from .audit import audit_record
+from .audit import audit_list, audit_record
 
 
-def analytics_read_record(*, by, board: Board, period, view: str, case_ids: list[int] | None = None) -> AuditEvent:
-    """After `by` read `view` (the page, a table's CSV, the discordance register, the API) of the board's figures."""
+def analytics_read_record(*, by, board: Board, period, view: str, query=None, rows=None) -> AuditEvent:
+    """After `by` read `view` (the page, a table's CSV, the discordance register, the API) of the board's figures.
+
+    Figures name no one; a view that lists rows (the discordance register, its CSV) records the query and the ids
+    of the rows, patients and cases it returned.
+    """
     changes = {"view": view, "from": period.start.isoformat(), "to": period.end.isoformat()}
-    if case_ids is not None:
-        changes["cases"] = case_ids
-    return audit_record(actor=by, action="analytics.view", obj=board, changes=changes)
+    if rows is None:
+        return audit_record(actor=by, action="analytics.view", obj=board, changes=changes)
+    return audit_list(
+        actor=by,
+        action="analytics.view",
+        query=query,
+        rows=rows,
+        object_type="board",
+        object_id=board.pk,
+        extra=changes,
+    )
 
 
 def board_report_print_record(*, board: Board, by, options: dict) -> AuditEvent:

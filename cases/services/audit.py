@@ -182,21 +182,29 @@ LIST_IDS_LIMIT = 500
 
 
 def _row_patient_and_case(row) -> tuple[int | None, int | None]:
-    """From what a row already holds (no query): a patient, a case, or a row of a case."""
+    """From what a row already holds (no query): a patient, a case, or a row of a case (or of a patient)."""
     if isinstance(row, Patient):
         return row.pk, None
     if isinstance(row, Case):
         return row.patient_id, row.pk
     case_id = getattr(row, "case_id", None)
     cached = row._state.fields_cache.get("case") if hasattr(row, "_state") else None
-    return (cached.patient_id if cached is not None else None), case_id
+    patient_id = getattr(row, "patient_id", None)  # an audit event, an emergency access
+    return (patient_id if patient_id is not None else cached.patient_id if cached is not None else None), case_id
 
 
-def audit_list(*, actor, action: str, query=None, rows=(), object_type: str = "", extra: dict | None = None):
-    """One event for a page of a list, a search or an export: the query and the ids it returned.
+@dataclass(frozen=True)
+class Returned:
+    """What a list, search or export returned: how many rows, and the ids of the rows, patients and cases."""
 
-    Ids are taken from the rows as loaded (no query of their own); a case's patient is known from the case.
-    """
+    count: int
+    ids: list
+    patient_ids: list[int]
+    case_ids: list[int]
+
+
+def returned_by(rows) -> Returned:
+    """Ids taken from the rows as loaded (no query of their own); a case's patient is known from the case."""
     ids, patient_ids, case_ids = [], set(), set()
     for row in rows:
         ids.append(row.pk)
@@ -205,22 +213,46 @@ def audit_list(*, actor, action: str, query=None, rows=(), object_type: str = ""
             patient_ids.add(patient)
         if case is not None:
             case_ids.add(case)
+    return Returned(len(ids), ids, sorted(patient_ids), sorted(case_ids))
+
+
+def audit_list(
+    *,
+    actor,
+    action: str,
+    query=None,
+    rows=(),
+    returned: Returned | None = None,
+    object_type: str = "",
+    object_id: str | int = "",
+    extra: dict | None = None,
+    anchor: bool = True,
+):
+    """One event for a page of a list, a search or an export: the query and the ids it returned.
+
+    The ids come from `rows`, or from `returned` when the rows are streamed after the event (an export).
+    With one patient (or case) the event is filed under it, so the patient's trail shows the read; `anchor=False`
+    leaves that out, for reads of the trail itself (each reading would otherwise join the trail it filters).
+    """
+    returned = returned or returned_by(rows)
     if hasattr(query, "lists"):
         query = {name: values if len(values) > 1 else values[0] for name, values in query.lists()}
     changes = {
         "query": {name: value for name, value in (query or {}).items() if name != "csrfmiddlewaretoken"},
-        "count": len(ids),
-        "ids": ids[:LIST_IDS_LIMIT],
-        "patient_ids": sorted(patient_ids)[:LIST_IDS_LIMIT],
-        "case_ids": sorted(case_ids)[:LIST_IDS_LIMIT],
+        "count": returned.count,
+        "ids": returned.ids[:LIST_IDS_LIMIT],
+        "patient_ids": returned.patient_ids[:LIST_IDS_LIMIT],
+        "case_ids": returned.case_ids[:LIST_IDS_LIMIT],
         **(extra or {}),
     }
+    single = anchor and len(returned.patient_ids) == 1, anchor and len(returned.case_ids) == 1
     return audit_record(
         actor=actor,
         action=action,
-        object_type=object_type or (rows[0]._meta.model_name if len(ids) else ""),
-        patient_id=next(iter(patient_ids)) if len(patient_ids) == 1 else None,
-        case_id=next(iter(case_ids)) if len(case_ids) == 1 else None,
+        object_type=object_type or (rows[0]._meta.model_name if returned.count and rows else ""),
+        object_id=object_id,
+        patient_id=returned.patient_ids[0] if single[0] else None,
+        case_id=returned.case_ids[0] if single[1] else None,
         changes=changes,
     )
 

@@ -178,6 +178,19 @@ def test_local_passwords_can_be_turned_off_for_everyone(client, sso, settings, c
     assert response.status_code == 400 and "_auth_user_id" not in client.session
 
 
+def test_with_local_passwords_off_for_everyone_the_token_endpoint_refuses_a_password(client, settings, coordinator):
+    from knox.models import AuthToken
+
+    credentials = {"username": "coordinator", "password": "correct-horse-battery"}
+    settings.PASSWORD_LOGIN_ENABLED = False
+    token = client.post("/api/v1/auth/token/", credentials)
+    assert token.status_code == 401 and "token" not in token.json()
+    assert not AuthToken.objects.filter(user=coordinator).exists()
+    assert "auth.login_failed" in audit_actions() and "api_token.create" not in audit_actions()
+    settings.PASSWORD_LOGIN_ENABLED = True  # the same password, with passwords on: a token
+    assert client.post("/api/v1/auth/token/", credentials).status_code == 200
+
+
 def test_single_sign_on_is_absent_until_configured(client, db):
     assert client.get("/login/sso/").status_code == 404
     assert b"hospital account" not in client.get(reverse("login")).content

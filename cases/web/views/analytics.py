@@ -121,7 +121,10 @@ def discordance_register(request, pk):
         number, error = "1", error or "The page must be a number, e.g. 2."
     rows = metrics.discordance_register(board=board, period=period)
     if request.GET.get("format") == "csv" and not error:
-        analytics_read_record(by=request.user, board=board, period=period, view="register:csv")
+        rows = list(rows)
+        analytics_read_record(
+            by=request.user, board=board, period=period, view="register:csv", query=request.GET, rows=rows
+        )
         return _csv(
             f"board-{board.pk}-discordance-{period.start}-{period.end}.csv",
             ["amended_on", "case", "mrn", "patient", "original", "amended", "class", "reason", "decided_on_original"],
@@ -142,7 +145,7 @@ def discordance_register(request, pk):
         )
     page = Paginator(rows, REGISTER_PAGE).get_page(number)
     analytics_read_record(
-        by=request.user, board=board, period=period, view="register", case_ids=[r.case_id for r in page.object_list]
+        by=request.user, board=board, period=period, view="register", query=request.GET, rows=page.object_list
     )
     context = {"board": board, "period": period, "error": error, "query": _query(period), "page": page}
     return render(request, "analytics/discordance_register.html", context, status=400 if error else 200)

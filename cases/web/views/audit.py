@@ -10,7 +10,7 @@ from django.shortcuts import render
 
 from ... import permissions, selectors
 from ...models import AuditEvent
-from ...services.audit import audit_record
+from ...services.audit import LIST_IDS_LIMIT, Returned, audit_list
 from ..forms import AuditFilterForm
 
 PAGE_SIZE = 50
@@ -36,10 +36,18 @@ def audit_log(request):
     # A filter that cannot be read shows nothing (and says why), never the whole trail.
     events = selectors.audit_search(**form.filters()) if form.is_valid() else AuditEvent.objects.none()
     if request.GET.get("format") == "csv":
-        audit_record(actor=request.user, action="audit.export", object_type="audit", changes=form.described())
+        events, returned = selectors.audit_export(events, limit=LIST_IDS_LIMIT)
+        audit_list(
+            actor=request.user,
+            action="audit.export",
+            query=request.GET,
+            returned=Returned(**returned),
+            object_type="audit",
+            anchor=False,
+        )
         return csv_response(events)
-    audit_record(actor=request.user, action="audit.view", object_type="audit", changes=form.described())
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    audit_list(actor=request.user, action="audit.view", query=request.GET, rows=page, object_type="audit", anchor=False)
     return render(request, "audit/audit_log.html", {"form": form, "page": page})
 
 

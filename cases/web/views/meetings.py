@@ -47,8 +47,10 @@ def meeting_list(request):
         "cancelled": selectors.meeting_list(user=user, cancelled=True)[:PAST_LIMIT],
         "can_schedule": permissions.can_anywhere(user, "meeting.manage"),
     }
-    context["upcoming"], context["past"] = list(context["upcoming"]), list(context["past"])
-    audit_list(actor=user, action="meeting.list", rows=[*context["upcoming"], *context["past"]], object_type="meeting")
+    for shown in ("upcoming", "awaiting", "past"):
+        context[shown] = list(context[shown])
+    rows = [*context["upcoming"], *context["past"], *context["awaiting"]]  # awaiting: agenda items of cases
+    audit_list(actor=user, action="meeting.list", query=request.GET, rows=rows, object_type="meeting")
     return render(request, "meetings/meeting_list.html", context)
 
 

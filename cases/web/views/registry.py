@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 
 from ... import permissions, selectors
 from ...services import records
-from ...services.audit import audit_record
+from ...services.audit import audit_list
 from ..common import already_made, case_url, form_page, refused_status, submit, submit_once
 from ..forms import MergeChooseForm, PatientSearchForm, WithdrawForm
 
@@ -22,13 +22,12 @@ def patient_list(request):
     if form.is_bound and form.is_valid():
         term = form.cleaned_data["q"]
         found = list(selectors.patient_find(user=request.user, term=term)[: SEARCH_LIMIT + 1])
-        audit_record(
-            actor=request.user, action="patient.search", object_type="patient", changes={"results": len(found)}
-        )
-        context = {"form": form, "results": found[:SEARCH_LIMIT], "more": len(found) > SEARCH_LIMIT, "term": term}
+        results = found[:SEARCH_LIMIT]
+        audit_list(actor=request.user, action="patient.search", query={"q": term}, rows=results, object_type="patient")
+        context = {"form": form, "results": results, "more": len(found) > SEARCH_LIMIT, "term": term}
     else:
         page = Paginator(selectors.patient_find(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-        audit_record(actor=request.user, action="patient.list", object_type="patient", changes={"page": page.number})
+        audit_list(actor=request.user, action="patient.list", query=request.GET, rows=page, object_type="patient")
         context = {"form": form, "page": page}
     context["can_register"] = any(
         permissions.can(request.user, "patient.create", b) for b in permissions.visible_board_ids(request.user)
