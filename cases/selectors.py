@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from . import permissions
 from .models import (
+    REPORT_FIELDS,
     AgendaItem,
     Attendance,
     AuditEvent,
@@ -584,13 +585,18 @@ def case_viewers(*, case_id: int) -> list[dict]:
 
 # After an amendment: what changed, and what needs review -------------------------------------
 
-CHANGE_FIELDS = [
-    ("diagnosis", "Diagnosis"),
-    ("specimen", "Specimen and laterality"),
-    ("procedure", "Procedure"),
-    ("icdo3_code", "ICD-O-3 code"),
-    ("collected_on", "Collected"),
-]
+# A label for every field an amendment can change: a report field added without one fails at import.
+CHANGE_LABELS = {
+    "diagnosis": "Diagnosis",
+    "specimen": "Specimen",
+    "laterality": "Laterality",
+    "procedure": "Procedure",
+    "collected_on": "Collected",
+    "topography": "ICD-O-3 topography",
+    "morphology": "ICD-O-3 morphology",
+    "icdo3_code": "ICD-O-3 (free text)",
+}
+CHANGE_FIELDS = [(name, CHANGE_LABELS[name]) for name in REPORT_FIELDS]
 
 
 def _field_value(report: PathologyReport, name: str) -> str:
@@ -598,9 +604,19 @@ def _field_value(report: PathologyReport, name: str) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else (value or "").strip()
 
 
+def _readable(report: PathologyReport, name: str) -> str:
+    """The value as the report page shows it: a code with its title, a choice by its label."""
+    if name in ("topography", "morphology"):
+        return " ".join(part for part in (getattr(report, name), getattr(report, f"{name}_display")) if part)
+    if name == "laterality":
+        return report.get_laterality_display() if report.laterality else ""
+    return _field_value(report, name)
+
+
 def _changed_fields(before: PathologyReport, after: PathologyReport) -> list[dict]:
+    # Compared by value (a code, not its title), shown as read.
     return [
-        {"field": name, "label": label, "before": _field_value(before, name), "after": _field_value(after, name)}
+        {"field": name, "label": label, "before": _readable(before, name), "after": _readable(after, name)}
         for name, label in CHANGE_FIELDS
         if _field_value(before, name) != _field_value(after, name)
     ]

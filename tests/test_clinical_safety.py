@@ -369,3 +369,55 @@ def test_what_changed_covers_the_whole_chain_field_by_field(make_case, pathologi
     }
     assert [[c["field"] for c in step["fields"]] for step in chain["steps"]] == [["diagnosis"], ["specimen"]]
     assert chain["steps"][1]["report"].amendment_reason == "Laterality corrected."
+
+
+@pytest.fixture
+def coded_case(make_case):
+    """A final report coded left, osteosarcoma, on the site's (synthetic) morphology list."""
+    for code, display in (("9180/3", "Osteosarcoma, not otherwise specified"), ("9186/3", "Central osteosarcoma")):
+        m.CodeConcept.objects.create(list_name="icd-o-3-morphology", code=code, display=display)
+    case = make_case("consensus")
+    m.PathologyReport.objects.filter(case=case).update(
+        laterality="left", morphology="9180/3", morphology_display="Osteosarcoma, not otherwise specified"
+    )
+    return case
+
+
+def what_changed(html: str) -> str:
+    start = html.index('id="what-changed"')
+    return " ".join(html[start : html.index("</section>", start)].split())
+
+
+@pytest.mark.parametrize(
+    ("change", "label", "before", "after"),
+    [
+        ({"laterality": "right"}, "Laterality", "Left", "Right"),
+        (
+            {"morphology": "9186/3"},
+            "ICD-O-3 morphology",
+            "9180/3 Osteosarcoma, not otherwise specified",
+            "9186/3 Central osteosarcoma",
+        ),
+    ],
+)
+def test_an_amendment_of_one_coded_field_shows_in_what_changed_on_screen_and_page_one(
+    coded_case, pathologist, coordinator, signed_in, change, label, before, after
+):
+    from cases.printing.documents import render_case_summary
+    from tests.conftest import pdf_pages_text
+
+    amend(
+        coded_case.pathology_reports.get(),
+        pathologist,
+        diagnosis=coded_case.pathology_reports.get().diagnosis,
+        **change,
+    )
+    page = what_changed(signed_in(coordinator).get(f"/cases/{coded_case.pk}/").content.decode())
+    assert f'<th scope="row">{label}</th><td><del>{before}</del></td><td><strong>{after}</strong></td>' in page
+    assert f"Changed: {label}</div>" in page
+    first = " ".join(pdf_pages_text(render_case_summary(user=coordinator, case_id=coded_case.pk).content)[0].split())
+    block = first[first.index("WHAT CHANGED") : first.index("Clinical question")]
+    # The table's cells wrap, so each value is found word by word within the block.
+    for value in (label, before, after):
+        assert all(word in block for word in value.split()), value
+    assert f"changed: {label} Reason" in block

@@ -65,7 +65,7 @@ def test_the_three_report_chain_is_on_page_one_field_by_field(chain_case, coordi
     assert "High-grade osteosarcoma" in first and "Tumoral calcinosis; devitalised bone" in first
     assert "Left distal femur" in first and "Right distal femur" in first
     assert "Interdisciplinary re-review." in first and "Laterality corrected." in first
-    assert "Minor discrepancy" in first and "changed: specimen and laterality" in first
+    assert "Minor discrepancy" in first and "changed: Specimen Reason" in first
 
 
 def test_a_decision_on_superseded_pathology_prints_under_the_review_header_not_signed(chain_case, coordinator):

@@ -151,7 +151,7 @@ def _chain(chain: dict) -> dict:
                 "reason": step["report"].amendment_reason,
                 "when": _when(step["report"].signed_out_at),
                 "pathologist": person(step["report"].pathologist),
-                "fields": [change["label"].lower() for change in step["fields"]],
+                "fields": [change["label"] for change in step["fields"]],
             }
             for step in chain["steps"]
         ],
