@@ -213,7 +213,11 @@ def meeting_list(*, user, upcoming: bool | None = None, cancelled: bool = False)
 
 
 def _item_review_flags() -> dict:
+    """What an agenda row says about an amendment: any (even with nothing stale), a decision or input to review."""
     return {
+        "pathology_amended": Exists(
+            PathologyReport.objects.filter(case=OuterRef("case_id"), status=ReportStatus.AMENDED)
+        ),
         "decision_under_review": Exists(
             Decision.objects.filter(
                 case=OuterRef("case_id"), status="signed", superseded_at__isnull=True, stale_since__isnull=False

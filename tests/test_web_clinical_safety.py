@@ -109,3 +109,30 @@ def test_the_case_list_with_flags_has_a_constant_query_count(
     assert_constant(
         signed_in(coordinator), reverse("case-list"), grow, 10, django_assert_num_queries
     )  # +1: its read audit
+
+
+def test_the_agenda_row_of_an_amended_case_carries_a_marker_even_when_nothing_is_stale(
+    signed_in, coordinator, board, pathologist
+):
+    from cases.printing.documents import render_meeting_packet
+    from tests.conftest import build_case, pdf_pages_text
+
+    amended, plain = build_case(board, stage="pathology"), build_case(board, stage="pathology")
+    pathology.pathology_report_amend(
+        report=amended.pathology_reports.get(),
+        by=pathologist,
+        diagnosis="Tumoral calcinosis.",
+        amendment_reason="Laterality corrected.",
+        discrepancy="minor",
+        laterality="right",
+    )
+    assert not amended.opinions.exists() and not amended.decisions.exists()
+    meeting = f.MeetingFactory(board=board, starts_at=timezone.now() + timedelta(days=2))
+    for position, case in enumerate((amended, plain), start=1):
+        m.AgendaItem.objects.create(meeting=meeting, case=case, position=position)
+    page = signed_in(coordinator).get(reverse("meeting-detail", args=[meeting.pk])).content.decode()
+    rows = page.split('<li class="agenda-item')[1:]
+    assert [("Pathology amended" in row) for row in rows] == [True, False]
+    agenda = " ".join(pdf_pages_text(render_meeting_packet(user=coordinator, meeting_id=meeting.pk).content)[1].split())
+    assert agenda.count("PATHOLOGY AMENDED") == 1
+    assert agenda.index(amended.patient.mrn) < agenda.index("PATHOLOGY AMENDED") < agenda.index(plain.patient.mrn)
