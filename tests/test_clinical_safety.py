@@ -135,6 +135,28 @@ def test_participants_are_who_was_present_when_signed(make_case, board, coordina
     assert m.AuditEvent.objects.get(action="decision.sign").changes["attendance"] == decision.attendance_snapshot
 
 
+def test_the_api_and_the_portal_show_who_was_present_when_signed_and_a_correction_leaves_it(
+    api, signed_in, make_case, coordinator, chair, quorate_meeting, specialists
+):
+    from django.utils.html import escape
+
+    case = make_case("consensus")
+    decision = decisions.decision_sign(decision=record(case, coordinator, quorate_meeting), by=chair)
+    meetings.attendance_correct(
+        meeting=quorate_meeting, by=coordinator, user=specialists["radiology"], present=False, reason="Left early."
+    )
+    expected = [
+        {"user": user.pk, "name": user.get_full_name(), "specialty": specialty}
+        for specialty, user in sorted(specialists.items())
+    ]
+    body = api(coordinator).get(f"/api/v1/decisions/{decision.pk}/").json()
+    assert body["attendance_snapshot"] == expected
+    page = " ".join(signed_in(coordinator).get(f"/cases/{case.pk}/").content.decode().split())
+    shown = page[page.index("Present when signed") :]
+    for specialty, user in specialists.items():
+        assert f"<li>{escape(user.get_full_name())} — {m.Specialty(specialty).label}</li>" in shown
+
+
 def test_attendance_is_frozen_once_a_decision_is_signed_and_a_correction_never_changes_it(
     make_case, coordinator, chair, quorate_meeting, radiologist
 ):
