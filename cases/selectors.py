@@ -669,9 +669,9 @@ def with_review_flags(queryset: QuerySet) -> QuerySet:
 
 
 def cases_needing_review(*, user) -> QuerySet[Case]:
-    """Cases whose signed decision or specialty input rests on pathology amended since."""
+    """Cases whose signed decision or specialty input rests on pathology amended since (withdrawn ones left out)."""
     return (
-        with_review_flags(permissions.cases_visible_to(user))
+        with_review_flags(permissions.cases_visible_to(user).filter(withdrawn_at__isnull=True))
         .filter(Q(decision_under_review=True) | Q(has_stale_input=True))
         .select_related("patient", "board")
         .order_by("-priority", "-updated_at", "id")
@@ -679,13 +679,13 @@ def cases_needing_review(*, user) -> QuerySet[Case]:
 
 
 def awaiting_a_meeting(*, user) -> QuerySet[AgendaItem]:
-    """Cases deferred (or left by a cancelled meeting) that no later meeting has taken up yet."""
+    """Cases deferred (or left by a cancelled meeting) that no later meeting has taken up yet, and still open."""
     listed = AgendaItem.objects.filter(
         case=OuterRef("case_id"), meeting__status__in=[MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS]
     )
     return (
         permissions.agenda_items_visible_to(user)
-        .filter(outcome="deferred", rolled_to__isnull=True)
+        .filter(outcome="deferred", rolled_to__isnull=True, case__withdrawn_at__isnull=True)
         .exclude(case__stage=Stage.CLOSED)
         .exclude(Exists(listed))
         .select_related("case__patient", "meeting__board")
