@@ -443,3 +443,14 @@ def test_an_amendment_of_one_coded_field_shows_in_what_changed_on_screen_and_pag
     for value in (label, before, after):
         assert all(word in block for word in value.split()), value
     assert f"changed: {label} Reason" in block
+
+
+def test_a_morphology_code_typed_as_free_text_beside_another_coded_one_is_refused_not_dropped(coded_case, pathologist):
+    report = coded_case.pathology_reports.get()
+    with pytest.raises(ValidationError) as refused:
+        amend(report, pathologist, icdo3_code="9186/3", morphology="9180/3")
+    assert "9186/3" in refused.value.message_dict["icdo3_code"][0]
+    assert coded_case.pathology_reports.count() == 1
+    # The same code in both fields is one code, kept once.
+    same = amend(report, pathologist, icdo3_code="9180/3", morphology="9180/3")
+    assert (same.morphology, same.icdo3_code) == ("9180/3", "")
