@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from . import permissions
 from .models import (
+    REPORT_FIELDS,
     AgendaItem,
     Attendance,
     AuditEvent,
@@ -212,7 +213,11 @@ def meeting_list(*, user, upcoming: bool | None = None, cancelled: bool = False)
 
 
 def _item_review_flags() -> dict:
+    """What an agenda row says about an amendment: any (even with nothing stale), a decision or input to review."""
     return {
+        "pathology_amended": Exists(
+            PathologyReport.objects.filter(case=OuterRef("case_id"), status=ReportStatus.AMENDED)
+        ),
         "decision_under_review": Exists(
             Decision.objects.filter(
                 case=OuterRef("case_id"), status="signed", superseded_at__isnull=True, stale_since__isnull=False
@@ -606,13 +611,18 @@ def case_viewers(*, case_id: int) -> list[dict]:
 
 # After an amendment: what changed, and what needs review -------------------------------------
 
-CHANGE_FIELDS = [
-    ("diagnosis", "Diagnosis"),
-    ("specimen", "Specimen and laterality"),
-    ("procedure", "Procedure"),
-    ("icdo3_code", "ICD-O-3 code"),
-    ("collected_on", "Collected"),
-]
+# A label for every field an amendment can change: a report field added without one fails at import.
+CHANGE_LABELS = {
+    "diagnosis": "Diagnosis",
+    "specimen": "Specimen",
+    "laterality": "Laterality",
+    "procedure": "Procedure",
+    "collected_on": "Collected",
+    "topography": "ICD-O-3 topography",
+    "morphology": "ICD-O-3 morphology",
+    "icdo3_code": "ICD-O-3 (free text)",
+}
+CHANGE_FIELDS = [(name, CHANGE_LABELS[name]) for name in REPORT_FIELDS]
 
 
 def _field_value(report: PathologyReport, name: str) -> str:
@@ -620,9 +630,19 @@ def _field_value(report: PathologyReport, name: str) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else (value or "").strip()
 
 
+def _readable(report: PathologyReport, name: str) -> str:
+    """The value as the report page shows it: a code with its title, a choice by its label."""
+    if name in ("topography", "morphology"):
+        return " ".join(part for part in (getattr(report, name), getattr(report, f"{name}_display")) if part)
+    if name == "laterality":
+        return report.get_laterality_display() if report.laterality else ""
+    return _field_value(report, name)
+
+
 def _changed_fields(before: PathologyReport, after: PathologyReport) -> list[dict]:
+    # Compared by value (a code, not its title), shown as read.
     return [
-        {"field": name, "label": label, "before": _field_value(before, name), "after": _field_value(after, name)}
+        {"field": name, "label": label, "before": _readable(before, name), "after": _readable(after, name)}
         for name, label in CHANGE_FIELDS
         if _field_value(before, name) != _field_value(after, name)
     ]
@@ -671,9 +691,9 @@ def with_review_flags(queryset: QuerySet) -> QuerySet:
 
 
 def cases_needing_review(*, user) -> QuerySet[Case]:
-    """Cases whose signed decision or specialty input rests on pathology amended since."""
+    """Cases whose signed decision or specialty input rests on pathology amended since (withdrawn ones left out)."""
     return (
-        with_review_flags(permissions.cases_visible_to(user))
+        with_review_flags(permissions.cases_visible_to(user).filter(withdrawn_at__isnull=True))
         .filter(Q(decision_under_review=True) | Q(has_stale_input=True))
         .select_related("patient", "board")
         .order_by("-priority", "-updated_at", "id")
@@ -681,13 +701,13 @@ def cases_needing_review(*, user) -> QuerySet[Case]:
 
 
 def awaiting_a_meeting(*, user) -> QuerySet[AgendaItem]:
-    """Cases deferred (or left by a cancelled meeting) that no later meeting has taken up yet."""
+    """Cases deferred (or left by a cancelled meeting) that no later meeting has taken up yet, and still open."""
     listed = AgendaItem.objects.filter(
         case=OuterRef("case_id"), meeting__status__in=[MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS]
     )
     return (
         permissions.agenda_items_visible_to(user)
-        .filter(outcome="deferred", rolled_to__isnull=True)
+        .filter(outcome="deferred", rolled_to__isnull=True, case__withdrawn_at__isnull=True)
         .exclude(case__stage=Stage.CLOSED)
         .exclude(Exists(listed))
         .select_related("case__patient", "meeting__board")

@@ -135,6 +135,28 @@ def test_participants_are_who_was_present_when_signed(make_case, board, coordina
     assert m.AuditEvent.objects.get(action="decision.sign").changes["attendance"] == decision.attendance_snapshot
 
 
+def test_the_api_and_the_portal_show_who_was_present_when_signed_and_a_correction_leaves_it(
+    api, signed_in, make_case, coordinator, chair, quorate_meeting, specialists
+):
+    from django.utils.html import escape
+
+    case = make_case("consensus")
+    decision = decisions.decision_sign(decision=record(case, coordinator, quorate_meeting), by=chair)
+    meetings.attendance_correct(
+        meeting=quorate_meeting, by=coordinator, user=specialists["radiology"], present=False, reason="Left early."
+    )
+    expected = [
+        {"user": user.pk, "name": user.get_full_name(), "specialty": specialty}
+        for specialty, user in sorted(specialists.items())
+    ]
+    body = api(coordinator).get(f"/api/v1/decisions/{decision.pk}/").json()
+    assert body["attendance_snapshot"] == expected
+    page = " ".join(signed_in(coordinator).get(f"/cases/{case.pk}/").content.decode().split())
+    shown = page[page.index("Present when signed") :]
+    for specialty, user in specialists.items():
+        assert f"<li>{escape(user.get_full_name())} — {m.Specialty(specialty).label}</li>" in shown
+
+
 def test_attendance_is_frozen_once_a_decision_is_signed_and_a_correction_never_changes_it(
     make_case, coordinator, chair, quorate_meeting, radiologist
 ):
@@ -369,3 +391,66 @@ def test_what_changed_covers_the_whole_chain_field_by_field(make_case, pathologi
     }
     assert [[c["field"] for c in step["fields"]] for step in chain["steps"]] == [["diagnosis"], ["specimen"]]
     assert chain["steps"][1]["report"].amendment_reason == "Laterality corrected."
+
+
+@pytest.fixture
+def coded_case(make_case):
+    """A final report coded left, osteosarcoma, on the site's (synthetic) morphology list."""
+    for code, display in (("9180/3", "Osteosarcoma, not otherwise specified"), ("9186/3", "Central osteosarcoma")):
+        m.CodeConcept.objects.create(list_name="icd-o-3-morphology", code=code, display=display)
+    case = make_case("consensus")
+    m.PathologyReport.objects.filter(case=case).update(
+        laterality="left", morphology="9180/3", morphology_display="Osteosarcoma, not otherwise specified"
+    )
+    return case
+
+
+def what_changed(html: str) -> str:
+    start = html.index('id="what-changed"')
+    return " ".join(html[start : html.index("</section>", start)].split())
+
+
+@pytest.mark.parametrize(
+    ("change", "label", "before", "after"),
+    [
+        ({"laterality": "right"}, "Laterality", "Left", "Right"),
+        (
+            {"morphology": "9186/3"},
+            "ICD-O-3 morphology",
+            "9180/3 Osteosarcoma, not otherwise specified",
+            "9186/3 Central osteosarcoma",
+        ),
+    ],
+)
+def test_an_amendment_of_one_coded_field_shows_in_what_changed_on_screen_and_page_one(
+    coded_case, pathologist, coordinator, signed_in, change, label, before, after
+):
+    from cases.printing.documents import render_case_summary
+    from tests.conftest import pdf_pages_text
+
+    amend(
+        coded_case.pathology_reports.get(),
+        pathologist,
+        diagnosis=coded_case.pathology_reports.get().diagnosis,
+        **change,
+    )
+    page = what_changed(signed_in(coordinator).get(f"/cases/{coded_case.pk}/").content.decode())
+    assert f'<th scope="row">{label}</th><td><del>{before}</del></td><td><strong>{after}</strong></td>' in page
+    assert f"Changed: {label}</div>" in page
+    first = " ".join(pdf_pages_text(render_case_summary(user=coordinator, case_id=coded_case.pk).content)[0].split())
+    block = first[first.index("WHAT CHANGED") : first.index("Clinical question")]
+    # The table's cells wrap, so each value is found word by word within the block.
+    for value in (label, before, after):
+        assert all(word in block for word in value.split()), value
+    assert f"changed: {label} Reason" in block
+
+
+def test_a_morphology_code_typed_as_free_text_beside_another_coded_one_is_refused_not_dropped(coded_case, pathologist):
+    report = coded_case.pathology_reports.get()
+    with pytest.raises(ValidationError) as refused:
+        amend(report, pathologist, icdo3_code="9186/3", morphology="9180/3")
+    assert "9186/3" in refused.value.message_dict["icdo3_code"][0]
+    assert coded_case.pathology_reports.count() == 1
+    # The same code in both fields is one code, kept once.
+    same = amend(report, pathologist, icdo3_code="9180/3", morphology="9180/3")
+    assert (same.morphology, same.icdo3_code) == ("9180/3", "")

@@ -3,6 +3,7 @@
 import urllib.parse
 
 from django.urls import reverse
+from django.utils import timezone
 
 from cases import models as m
 from tests import factories as f
@@ -77,6 +78,27 @@ def test_withdrawing_a_case_keeps_it_readable_and_takes_it_off_worklists_and_age
     listed = client.get(reverse("case-list")).context["page"].object_list
     assert case not in list(listed)
     assert case not in list(signed_in(radiologist).get(reverse("dashboard")).context["awaiting"])
+
+
+def test_a_withdrawn_case_leaves_the_review_and_awaiting_a_meeting_worklists_and_its_reminders(board, coordinator):
+    from cases import selectors
+    from cases.services import records
+    from cases.services.notify import notify_follow_ups_due
+
+    deferred, stale = f.CaseFactory(board=board, stage="consensus"), f.CaseFactory(board=board, stage="consensus")
+    held = f.MeetingFactory(board=board, status="held")
+    m.AgendaItem.objects.create(meeting=held, case=deferred, position=1, outcome="deferred", deferral_reason="Scan.")
+    f.OpinionFactory(case=stale, stale_since=timezone.now())
+    assert [item.case for item in selectors.awaiting_a_meeting(user=coordinator)] == [deferred]
+    assert list(selectors.cases_needing_review(user=coordinator)) == [stale]
+    for case in (deferred, stale):
+        records.case_withdraw(case=case, by=coordinator, reason=f"Duplicate of case {case.pk + 10}")
+    assert list(selectors.awaiting_a_meeting(user=coordinator)) == []
+    assert list(selectors.cases_needing_review(user=coordinator)) == []
+    # Its planned follow-up no longer reminds its owner.
+    due = timezone.localdate() + timezone.timedelta(days=3)
+    m.FollowUp.objects.create(case=deferred, kind="action", description="Clinic.", owner=coordinator, due_on=due)
+    assert notify_follow_ups_due(today=timezone.localdate()) == []
 
 
 def test_withdrawing_needs_a_reason_and_changes_nothing_without_one(signed_in, board, coordinator):

@@ -2,6 +2,7 @@
 stale inputs marked, the current report first, preliminary never current, warnings that survive
 greyscale, and two identifiers on every page of a clinical packet. Read back with pdftotext."""
 
+import html
 import io
 import re
 import shutil
@@ -65,7 +66,13 @@ def test_the_three_report_chain_is_on_page_one_field_by_field(chain_case, coordi
     assert "High-grade osteosarcoma" in first and "Tumoral calcinosis; devitalised bone" in first
     assert "Left distal femur" in first and "Right distal femur" in first
     assert "Interdisciplinary re-review." in first and "Laterality corrected." in first
-    assert "Minor discrepancy" in first and "changed: specimen and laterality" in first
+    assert "Minor discrepancy" in first and "changed: Specimen Reason" in first
+    # Each amendment says when it was signed out and by whom, inside the what-changed block.
+    block = first[first.index("WHAT CHANGED") : first.index("Clinical question")]
+    for report in chain_case.pathology_reports.exclude(supersedes=None):
+        when = timezone.localtime(report.signed_out_at).strftime("%d %b %Y %H:%M")
+        assert f"Report {report.pk} replaces {report.supersedes_id} · " in block
+        assert f"discrepancy · {when} · {report.pathologist.get_full_name()} · changed:" in block
 
 
 def test_a_decision_on_superseded_pathology_prints_under_the_review_header_not_signed(chain_case, coordinator):
@@ -112,7 +119,10 @@ def test_every_page_of_a_clinical_packet_carries_name_and_mrn(board, coordinator
         assert name in page and patient.mrn in page, page[:400]
     agenda = " ".join(pages[1].split())
     assert "REVIEW: SUPERSEDED PATHOLOGY" in agenda
-    assert "WHAT CHANGED" in " ".join(section_pages[0].split())
+    first = " ".join(section_pages[0].split())
+    assert "WHAT CHANGED" in first
+    # A reader may stop at the section's first page: the signed decision's review is said there.
+    assert "BASED ON SUPERSEDED PATHOLOGY: REVIEW" in first and "needs the board's review" in first
 
 
 def dark_bands(pdf: bytes) -> int:
@@ -134,8 +144,72 @@ def dark_bands(pdf: bytes) -> int:
     return rows
 
 
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "greyscale"
+DPI = 100
+
+
+def greyscale_page_one(pdf: bytes, name: str) -> tuple[Image.Image, list[tuple[str, float, float, float, float]]]:
+    """Page 1 as a greyscale PNG (kept in test-artifacts/greyscale/ to look at), and its words with their
+    boxes in pixels: (word, left, top, right, bottom)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    target = ARTIFACTS / name
+    subprocess.run(
+        ["pdftoppm", "-gray", "-png", "-r", str(DPI), "-f", "1", "-l", "1", "-singlefile", "-", str(target)],
+        input=pdf,
+        check=True,
+    )
+    layout = subprocess.run(
+        ["pdftotext", "-bbox", "-f", "1", "-l", "1", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    scale = DPI / 72
+    words = [
+        (html.unescape(text), *(float(value) * scale for value in box))
+        for *box, text in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', layout
+        )
+    ]
+    return Image.open(f"{target}.png").convert("L"), words
+
+
+def framed(image: Image.Image, words, phrase: str) -> bool:
+    """Whether the (last) line that starts with `phrase` runs inside a frame: at the right edge of the text
+    column, beside the line and 2 mm above and below it, a column of pixels prints dark (below 50% grey) over
+    a quarter of that height at least, as a solid or a dashed border does. The pale patient header has
+    its bar on the left only."""
+    texts, wanted = [w[0] for w in words], phrase.split()
+    at = [i for i in range(len(texts)) if texts[i : i + len(wanted)] == wanted][-1]
+    margin = int(2 / 25.4 * DPI)
+    rows = range(int(words[at][2]) - margin, int(words[at][4]) + margin)
+    right, pixels = int(max(w[3] for w in words)), image.load()
+    return any(
+        sum(1 for y in rows if pixels[x, y] < 128) >= len(rows) / 4
+        for x in range(right - margin, min(image.width, right + margin))
+    )
+
+
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler's pdftoppm")
 def test_the_warnings_survive_greyscale_as_borders_and_bands(chain_case, make_case, coordinator):
     plain = make_case("consensus")
     assert dark_bands(render_case_summary(user=coordinator, case_id=plain.pk).content) == 0
-    assert dark_bands(render_case_summary(user=coordinator, case_id=chain_case.pk).content) >= 4
+    warned = render_case_summary(user=coordinator, case_id=chain_case.pk).content
+    assert dark_bands(warned) >= 4
+    image, words = greyscale_page_one(warned, "summary-after-amendment")
+    patient = chain_case.patient.family_name.upper() + ","
+    preliminary = make_case("pathology", report_status="preliminary")
+    prelim_image, prelim_words = greyscale_page_one(
+        render_case_summary(user=coordinator, case_id=preliminary.pk).content, "summary-preliminary"
+    )
+    frames = {
+        "patient header": framed(image, words, patient),
+        "preliminary's patient header": framed(
+            prelim_image, prelim_words, preliminary.patient.family_name.upper() + ","
+        ),
+        "review": framed(image, words, "BASED ON SUPERSEDED PATHOLOGY: REVIEW"),
+        "stale input": framed(image, words, "SPECIALTY INPUT TO RE-CONFIRM:"),
+        "what changed": framed(image, words, "PATHOLOGY AMENDED"),
+        "preliminary": framed(
+            prelim_image, prelim_words, f"Report {preliminary.pathology_reports.get().pk} · Preliminary"
+        ),
+    }
+    # In greyscale every warning is a framed box, and the pale patient header is not: none reads as another.
+    assert frames == {name: not name.endswith("patient header") for name in frames}

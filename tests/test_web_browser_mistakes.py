@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.utils import timezone
 
@@ -132,7 +133,13 @@ def overflowing(page) -> list[str]:
     return page.evaluate(OVERFLOWING)
 
 
-def test_mistakes_are_prevented_or_mended_in_a_real_browser(sign_in, board, coordinator, radiologist):  # noqa: F811
+def test_mistakes_are_prevented_or_mended_in_a_real_browser(
+    sign_in,  # noqa: F811
+    board,
+    coordinator,
+    radiologist,
+    pathologist,
+):
     page = sign_in(coordinator)
     case = register_with_a_double_click_then_back_and_resubmit(page, board)
     find_the_patient_without_accents(page, case)
@@ -162,30 +169,57 @@ def test_mistakes_are_prevented_or_mended_in_a_real_browser(sign_in, board, coor
         diagnosis="No tumour: callus and tumoral calcinosis (discordant with the first report).",
         signed_out_at=timezone.now(),
     )  # fmt: skip
-    phone = sign_in(coordinator, width=PHONE)
+    auditor = f.UserFactory(username="auditor", is_staff=True)
+    auditor.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    phones = {user: sign_in(user, width=PHONE) for user in (coordinator, radiologist, pathologist, auditor)}
     pages = {
-        "dashboard": "/",
-        "patients": "/patients/",
-        "patient": f"/patients/{case.patient_id}/",
-        "patient-new": "/patients/new/",
-        "case-new": f"/patients/{case.patient_id}/cases/new/",
-        "cases": "/cases/",
-        "case": f"/cases/{case.pk}/",
-        "withdrawn-case": f"/cases/{duplicate_case.pk}/",
-        "meetings": "/meetings/",
-        "meeting": f"/meetings/{meeting.pk}/",
-        "meeting-run": f"/meetings/{meeting.pk}/run/",
-        "merge": f"/patients/{twice.pk}/merge/?keep={case.patient.mrn}",
-        "imaging-new": f"/cases/{case.pk}/imaging/new/",
-        "referral": f"/cases/{case.pk}/referral/",
-        "not-found": "/no-such-page/",
+        "dashboard": (coordinator, "/"),
+        "patients": (coordinator, "/patients/"),
+        "patient": (coordinator, f"/patients/{case.patient_id}/"),
+        "patient-new": (coordinator, "/patients/new/"),
+        "case-new": (coordinator, f"/patients/{case.patient_id}/cases/new/"),
+        "cases": (coordinator, "/cases/"),
+        "case": (coordinator, f"/cases/{case.pk}/"),
+        "withdrawn-case": (coordinator, f"/cases/{duplicate_case.pk}/"),
+        "meetings": (coordinator, "/meetings/"),
+        "meeting": (coordinator, f"/meetings/{meeting.pk}/"),
+        "meeting-run": (coordinator, f"/meetings/{meeting.pk}/run/"),
+        "merge": (coordinator, f"/patients/{twice.pk}/merge/?keep={case.patient.mrn}"),
+        "imaging-new": (radiologist, f"/cases/{case.pk}/imaging/new/"),
+        "referral": (coordinator, f"/cases/{case.pk}/referral/"),
+        "decision-form": (coordinator, f"/cases/{case.pk}/decision/"),
+        "inbox": (coordinator, "/inbox/"),
+        "analytics": (coordinator, "/analytics/"),
+        "opinion-form": (radiologist, f"/cases/{case.pk}/input/"),
+        "pathology-form": (pathologist, f"/cases/{case.pk}/pathology/new/"),
+        "audit-log": (auditor, "/audit/"),
+        "not-found": (coordinator, "/no-such-page/"),
     }
     wide = []
-    for name, url in pages.items():
-        phone.goto(url)
+    for name, (user, url) in pages.items():
+        phone = phones[user]
+        response = phone.goto(url)
+        assert response.status == (404 if name == "not-found" else 200), f"{name} ({url}): {response.status}"
         if not fits_the_width(phone):
             width = phone.evaluate("document.documentElement.scrollWidth")
             wide.append(f"{name} ({url}): {width} px, {overflowing(phone)}")
-        if name in ("case", "meeting-run", "patients", "dashboard"):
+        if name in ("case", "meeting-run", "patients", "dashboard", "audit-log", "analytics", "decision-form"):
             shoot(phone, f"mistakes-phone-{name}")
     assert not wide, "scrolls sideways at 390 px: " + "; ".join(wide)
+
+    in_meeting_on_a_projector(sign_in(coordinator), meeting, case)
+
+
+def in_meeting_on_a_projector(page, meeting, case) -> None:
+    """1920×1080: nothing sticks out, and the key image is shown large (at least half the screen's height)."""
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(f"/meetings/{meeting.pk}/run/{meeting.agenda_items.get(case=case).pk}/")
+    page.get_by_role("heading", name=case.patient.full_name, exact=True).wait_for()
+    image = page.locator(".run-image img").first
+    image.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    assert fits_the_width(page) and not overflowing(page), overflowing(page)
+    box = image.bounding_box()
+    assert box["height"] >= 1080 / 2 and box["width"] >= 1920 / 3, box
+    page.screenshot(path=str(shoot_path("mistakes-projector-meeting-run")))
+    shoot(page, "mistakes-projector-meeting-run-full")

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -109,3 +110,117 @@ def test_the_case_list_with_flags_has_a_constant_query_count(
     assert_constant(
         signed_in(coordinator), reverse("case-list"), grow, 10, django_assert_num_queries
     )  # +1: its read audit
+
+
+def test_the_agenda_row_of_an_amended_case_carries_a_marker_even_when_nothing_is_stale(
+    signed_in, coordinator, board, pathologist
+):
+    from cases.printing.documents import render_meeting_packet
+    from tests.conftest import build_case, pdf_pages_text
+
+    amended, plain = build_case(board, stage="pathology"), build_case(board, stage="pathology")
+    pathology.pathology_report_amend(
+        report=amended.pathology_reports.get(),
+        by=pathologist,
+        diagnosis="Tumoral calcinosis.",
+        amendment_reason="Laterality corrected.",
+        discrepancy="minor",
+        laterality="right",
+    )
+    assert not amended.opinions.exists() and not amended.decisions.exists()
+    meeting = f.MeetingFactory(board=board, starts_at=timezone.now() + timedelta(days=2))
+    for position, case in enumerate((amended, plain), start=1):
+        m.AgendaItem.objects.create(meeting=meeting, case=case, position=position)
+    page = signed_in(coordinator).get(reverse("meeting-detail", args=[meeting.pk])).content.decode()
+    rows = page.split('<li class="agenda-item')[1:]
+    assert [("Pathology amended" in row) for row in rows] == [True, False]
+    agenda = " ".join(pdf_pages_text(render_meeting_packet(user=coordinator, meeting_id=meeting.pk).content)[1].split())
+    assert agenda.count("PATHOLOGY AMENDED") == 1
+    assert agenda.index(amended.patient.mrn) < agenda.index("PATHOLOGY AMENDED") < agenda.index(plain.patient.mrn)
+
+
+@pytest.fixture
+def cancelled_meeting(board, coordinator, make_case):
+    meeting = f.MeetingFactory(board=board, created_by=coordinator, starts_at=timezone.now() + timedelta(days=3))
+    meetings.agenda_add(meeting=meeting, case=make_case("consensus"), by=coordinator)
+    meetings.agenda_publish(meeting=meeting, by=coordinator)
+    return meetings.meeting_cancel(meeting=meeting, by=coordinator, reason="The room is closed for works.")
+
+
+def test_a_cancelled_meeting_page_offers_nothing_but_its_record(signed_in, coordinator, cancelled_meeting):
+    meeting = cancelled_meeting
+    item = meeting.agenda_items.get()
+    html = signed_in(coordinator).get(reverse("meeting-detail", args=[meeting.pk])).content.decode()
+    page = " ".join(html.split())
+    # The record: the status, the reason, the agenda as it was, and where its case went.
+    assert "Cancelled." in page and "The room is closed for works." in page
+    assert item.case.patient.mrn in page and "Deferred: Meeting cancelled" in page
+    for offered in (
+        "Print packet",
+        "Prepare a teaching set",
+        "In-meeting mode",
+        "Start the meeting",
+        "Cancel the meeting",
+        "Publish the agenda",
+        "Back to draft",
+        "Add to the agenda",
+        "Record attendance",
+        "Correct the attendance",
+    ):
+        assert offered not in page, offered
+    for name, args in (
+        ("meeting-packet-pdf", [meeting.pk]),
+        ("teaching-new-meeting", [meeting.pk]),
+        ("meeting-run", [meeting.pk]),
+        ("meeting-status", [meeting.pk]),
+        ("agenda-add", [meeting.pk]),
+        ("agenda-reorder", [meeting.pk]),
+        ("agenda-unpublish", [meeting.pk]),
+        ("attendance-record", [meeting.pk]),
+        ("attendance-correct", [meeting.pk]),
+        ("agenda-item-update", [item.pk]),
+        ("agenda-item-remove", [item.pk]),
+        ("agenda-outcome", [item.pk]),
+    ):
+        assert f'"{reverse(name, args=args)}"' not in html, name
+
+
+def test_a_cancelled_meeting_refuses_every_action_with_a_sentence(
+    signed_in, api, coordinator, chair, board, cancelled_meeting, make_case, radiologist
+):
+    from cases.services import teaching
+    from cases.services.errors import Conflict
+
+    meeting, item = cancelled_meeting, cancelled_meeting.agenda_items.get()
+    client = signed_in(coordinator)
+    packet = client.get(reverse("meeting-packet-pdf", args=[meeting.pk]))
+    assert packet.status_code == 409 and "The meeting was cancelled" in packet.content.decode()
+    refused = api(coordinator).get(f"/api/v1/meetings/{meeting.pk}/packet.pdf")
+    assert (refused.status_code, refused.json()["code"]) == (409, "meeting_cancelled")
+    refusals = {
+        "presenter": lambda: meetings.agenda_item_update(item=item, by=coordinator, minutes=25),
+        "unpublish": lambda: meetings.agenda_unpublish(meeting=meeting, by=coordinator),
+        "correction": lambda: meetings.attendance_correct(
+            meeting=meeting, by=coordinator, user=radiologist, present=True, reason="Was there."
+        ),
+        "outcome": lambda: meetings.agenda_item_record_outcome(item=item, by=coordinator, outcome="discussed"),
+    }
+    for what, call in refusals.items():
+        with pytest.raises(Conflict) as error:
+            call()
+        assert (error.value.code, "cancelled" in error.value.message) == ("meeting_closed", True), what
+    with pytest.raises(ValidationError) as decision:
+        decisions.decision_record(
+            case=make_case("consensus"), by=coordinator, meeting=meeting, consensus_diagnosis="X.", plan=PLAN
+        )
+    assert "cancelled" in decision.value.message_dict["meeting"][0]
+    with pytest.raises(ValidationError) as teaching_set:
+        teaching.teaching_set_create(by=coordinator, cases=[item.case], meeting=meeting)
+    assert "cancelled" in teaching_set.value.message_dict["meeting"][0]
+    item.refresh_from_db()
+    assert (item.minutes, item.outcome, meeting.decisions.count(), m.TeachingSet.objects.count()) == (
+        10,
+        "deferred",
+        0,
+        0,
+    )

@@ -504,14 +504,15 @@ class MeetingViewSet(ResourceViewSet):
     @extend_schema(
         operation_id="v1_meetings_packet_pdf_retrieve",
         parameters=[s.PacketPdfQuerySerializer],
-        responses={**PDF_DOWNLOAD, 410: s.ErrorSerializer},
+        responses={**PDF_DOWNLOAD, 409: s.ErrorSerializer, 410: s.ErrorSerializer},
         filters=False,
     )
     @action(detail=True, url_path=r"packet\.pdf", **download)
     def packet_pdf(self, request, pk=None):
         """The meeting packet as a PDF (`?pdfa=1` for PDF/A-3b); watermarked DRAFT while the agenda is
-        unpublished. Every download is audited (`meeting.print`, naming its cases). `?deidentify=1` answers
-        410: teaching copies are teaching sets (`/api/v1/teaching-sets/`)."""
+        unpublished. Every download is audited (`meeting.print`, naming its cases). A cancelled meeting has
+        no packet (409 `meeting_cancelled`). `?deidentify=1` answers 410: teaching copies are teaching sets
+        (`/api/v1/teaching-sets/`)."""
         if request.query_params.get("deidentify", "").strip().lower() not in ("", "0", "false", "no", "off"):
             return Response(
                 {"detail": DEIDENTIFIED_GONE, "code": "deidentified_packet_gone", "see": "/api/v1/teaching-sets/"},

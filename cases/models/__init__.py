@@ -23,7 +23,7 @@ from .jobs import Job, JobStatus
 from .meetings import AgendaItem, Attendance, Meeting, MeetingStatus, Outcome
 from .notifications import Delivery, EmailStatus, Notification, NotificationKind, NotificationPreference
 from .opinions import Opinion
-from .pathology import Discrepancy, PathologyReport, ReportStatus
+from .pathology import REPORT_FIELDS, Discrepancy, PathologyReport, ReportStatus
 from .patients import Patient, Sex
 from .referrals import ReferralIntake
 from .teaching import TeachingCase, TeachingImage, TeachingSet, TeachingStatus, TeachingText
@@ -76,6 +76,7 @@ __all__ = [
     "Opinion",
     "Outcome",
     "PathologyReport",
+    "REPORT_FIELDS",
     "Patient",
     "PerformanceStatus",
     "PlanCategory",

@@ -17,6 +17,19 @@ class Discrepancy(models.TextChoices):
     MAJOR = "major", "Major — diagnosis or management changes"
 
 
+# What a report says, in reading order: every field an author writes and an amendment may change.
+REPORT_FIELDS = [
+    "diagnosis",
+    "specimen",
+    "laterality",
+    "procedure",
+    "collected_on",
+    "topography",
+    "morphology",
+    "icdo3_code",
+]
+
+
 class PathologyReport(models.Model):
     """A pathology report. Amending creates a new report that supersedes this one, which then never changes."""
 

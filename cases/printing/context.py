@@ -151,7 +151,7 @@ def _chain(chain: dict) -> dict:
                 "reason": step["report"].amendment_reason,
                 "when": _when(step["report"].signed_out_at),
                 "pathologist": person(step["report"].pathologist),
-                "fields": [change["label"].lower() for change in step["fields"]],
+                "fields": [change["label"] for change in step["fields"]],
             }
             for step in chain["steps"]
         ],
@@ -235,6 +235,7 @@ def agenda_rows(meeting: Meeting, identities: dict[int, Identity]) -> list[dict]
                 "patient": who,
                 # The running header of every page of the section: two identifiers.
                 "running": f"{who.name} · {who.mrn}",
+                "pathology_amended": bool(getattr(item, "pathology_amended", False)),
                 "needs_review": bool(getattr(item, "decision_under_review", False)),
                 "stale_input": bool(getattr(item, "has_stale_input", False)),
                 "question": item.case.clinical_question,

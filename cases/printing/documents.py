@@ -37,6 +37,7 @@ from django.utils.text import slugify
 
 from .. import selectors
 from ..interop import fhir as fhir_export
+from ..models import MeetingStatus
 from ..services.errors import ServiceError
 from . import context, engine
 from .cache import cache_get, cache_put
@@ -61,6 +62,12 @@ class MissingGlyphs(PrintRefused):
     """A PDF/A print would draw characters as empty boxes: refused, naming the text (HTTP 409)."""
 
     code = "missing_glyphs"
+
+
+class MeetingCancelled(PrintRefused):
+    """A cancelled meeting offers nothing but its record: no packet is handed out for it (HTTP 409)."""
+
+    code = "meeting_cancelled"
 
 
 class PrintTooLarge(PrintRefused):
@@ -308,6 +315,11 @@ def render_meeting_packet(
     cache (the request then hands the work to a background job, cases/jobs/tasks.py, keyed by the
     fingerprint). `progress(done, total)` hears of each case section rendered."""
     meeting, cases = selectors.meeting_packet(user=user, pk=meeting_id)
+    if meeting.status == MeetingStatus.CANCELLED:
+        # Before the cache too: a packet pre-rendered while the meeting was on is not handed out after.
+        raise MeetingCancelled(
+            "The meeting was cancelled, so it has no packet to print. Its agenda and record stay on the meeting page."
+        )
     now = timezone.now()
     front, sections = _sections(meeting, cases)
     doc = _packet_doc(meeting, front)

@@ -52,6 +52,14 @@ def apply_codes(obj: Diagnosis | PathologyReport) -> None:
 def apply_legacy_icdo3(report: PathologyReport) -> None:
     """Free text typed as "ICD-O-3": a morphology code moves to its coded field, anything else is flagged."""
     moved, leftover = codes.split_legacy_icdo3(report.icdo3_code)
+    if moved and report.morphology and moved != report.morphology:
+        # Two morphologies: dropping either would change the report without anyone seeing it.
+        raise ValidationError(
+            {
+                "icdo3_code": f"{moved} is a morphology code, and the morphology field holds {report.morphology}. "
+                "Put the code you mean in the morphology field and leave this one empty."
+            }
+        )
     if moved and not report.morphology:
         report.morphology = moved
     report.icdo3_code = leftover if not moved else ""

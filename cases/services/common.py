@@ -13,7 +13,7 @@ from ..models import BoardMembership, Case, CaseEvent
 from ..models.dates import OUT_OF_RANGE, is_plausible
 from .audit import audit_record, diff, snapshot
 from .errors import Conflict, StaleVersion
-from .plausibility import UNIQUE_SENTENCES, constraint_sentence, readable
+from .plausibility import integrity_sentence, readable
 
 M = TypeVar("M", bound=models.Model)
 Changes = dict[str, list[Any]]
@@ -116,9 +116,7 @@ def save_validated(obj: models.Model, *, update_fields: list[str] | None = None)
         with transaction.atomic():
             obj.save(update_fields=update_fields)
     except IntegrityError as error:
-        sentence = constraint_sentence(str(error)) or next(
-            (text for name, text in UNIQUE_SENTENCES.items() if name in str(error)), ""
-        )
+        sentence = integrity_sentence(type(obj), str(error))
         if not sentence:
             raise
         raise ValidationError(sentence) from None

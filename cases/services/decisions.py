@@ -65,6 +65,8 @@ def _check_quality(decision: Decision) -> None:
 def _check_meeting(case: Case, meeting: Meeting | None) -> None:
     if meeting is not None and meeting.board_id != case.board_id:
         raise ValidationError({"meeting": "The meeting belongs to another board."})
+    if meeting is not None and meeting.status == MeetingStatus.CANCELLED:
+        raise ValidationError({"meeting": "The meeting was cancelled: record the decision at another meeting."})
 
 
 def decision_record(

@@ -69,6 +69,12 @@ def _require_open(meeting: Meeting) -> None:
         )
 
 
+def _refuse_cancelled(meeting: Meeting, what: str) -> None:
+    """A cancelled meeting offers nothing but its record (held ones still take outcomes and corrections)."""
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise Conflict(f"The meeting was cancelled; its {what} is closed.", code="meeting_closed")
+
+
 def meeting_schedule(
     *, board: Board, by, starts_at, location: str = "", video_link: str = "", back_entry: bool = False
 ) -> Meeting:
@@ -156,7 +162,7 @@ def agenda_item_update(*, item: AgendaItem, by, presenter=None, minutes: int | N
     permissions.require(by, "meeting.manage", item.meeting.board_id)
     _require_presenter(item.meeting.board_id, presenter)
     with transaction.atomic():
-        lock(item.meeting)
+        _require_open(lock(item.meeting))
         item = lock(item)
         data = {"presenter": presenter} | ({"minutes": minutes} if minutes is not None else {})
         changes = model_update(instance=item, fields=AGENDA_ITEM_FIELDS, data=data)
@@ -225,6 +231,7 @@ def agenda_unpublish(*, meeting: Meeting, by) -> Meeting:
     permissions.require(by, "meeting.manage", meeting.board_id)
     with transaction.atomic():
         meeting = lock(meeting)
+        _require_open(meeting)
         if meeting.status != MeetingStatus.SCHEDULED or meeting.starts_at <= timezone.now():
             raise Conflict("An agenda is unpublished only before its meeting starts.", code="meeting_started")
         if not meeting.is_published:
@@ -386,8 +393,7 @@ def attendance_record(*, meeting: Meeting, by, user, present: bool = True, speci
     member = _attendee(meeting, user, specialty)
     with transaction.atomic():
         meeting = lock(meeting)
-        if meeting.status == MeetingStatus.CANCELLED:
-            raise Conflict("The meeting was cancelled; its attendance is closed.", code="meeting_closed")
+        _refuse_cancelled(meeting, "attendance")
         if attendance_is_frozen(meeting):
             raise Conflict(
                 "Attendance is frozen: the meeting is held or a decision of it is signed. "
@@ -414,6 +420,7 @@ def attendance_correct(*, meeting: Meeting, by, user, present: bool, reason: str
         raise ValidationError({"reason": "Say why the attendance of a held meeting is corrected."})
     with transaction.atomic():
         meeting = lock(meeting)
+        _refuse_cancelled(meeting, "attendance")
         if not attendance_is_frozen(meeting):
             raise Conflict("Attendance is still open: record it instead.", code="attendance_open")
         row = Attendance.objects.filter(meeting=meeting, user=user).select_for_update().first()
@@ -452,7 +459,7 @@ def agenda_item_record_outcome(
     if outcome == Outcome.DEFERRED and not reason.strip():
         raise ValidationError({"deferral_reason": "Say why the case is deferred."})
     with transaction.atomic():
-        lock(item.meeting)
+        _refuse_cancelled(lock(item.meeting), "agenda")
         item = lock(item)
         if item.outcome != Outcome.PENDING:
             raise Conflict("The outcome of this case is already recorded.", code="outcome_recorded")

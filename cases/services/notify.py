@@ -179,10 +179,14 @@ def notify_decision_signed(*, case, decision) -> Notification | None:
 
 
 def notify_follow_ups_due(*, today, within_days: int = 7) -> list[Notification]:
-    """Owners of planned follow-ups due within a week, or overdue: once per follow-up and state."""
+    """Owners of planned follow-ups due within a week, or overdue: once per follow-up and state (a withdrawn
+    case's follow-up reminds no one)."""
     sent = []
     due = FollowUp.objects.filter(
-        status=FollowUpStatus.PLANNED, owner__isnull=False, due_on__lte=today + timedelta(days=within_days)
+        status=FollowUpStatus.PLANNED,
+        owner__isnull=False,
+        due_on__lte=today + timedelta(days=within_days),
+        case__withdrawn_at__isnull=True,
     ).select_related("owner", "case")
     told = set(
         Notification.objects.filter(kind=NotificationKind.FOLLOW_UP_DUE).values_list("user_id", "case_id", "subject")

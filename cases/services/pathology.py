@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from .. import permissions
 from ..models import (
+    REPORT_FIELDS,
     Case,
     CaseEventKind,
     Decision,
@@ -30,16 +31,6 @@ from .notifications import tell_basis_superseded
 from .plausibility import check_icdo3, check_record_date
 from .workflow import apply_stage_locked
 
-REPORT_FIELDS = [
-    "specimen",
-    "procedure",
-    "collected_on",
-    "diagnosis",
-    "icdo3_code",
-    "topography",
-    "morphology",
-    "laterality",
-]
 # What the codes decide beside what was sent: titles from the lists, free text moved or flagged.
 CODED_DERIVED = ["icdo3_code", "icdo3_needs_review", "morphology", "topography_display", "morphology_display"]
 # An amendment of a case already past pathology goes back to the board, closed cases included.

@@ -18,6 +18,7 @@ from ..models import (
     Case,
     KeyImage,
     Meeting,
+    MeetingStatus,
     TeachingCase,
     TeachingImage,
     TeachingSet,
@@ -64,6 +65,8 @@ def _check_cases(*, by, cases: list[Case], meeting: Meeting | None) -> int:
     if meeting is not None:
         if meeting.board_id != board_id:
             raise ValidationError({"meeting": "The meeting belongs to another board."})
+        if meeting.status == MeetingStatus.CANCELLED:
+            raise ValidationError({"meeting": "The meeting was cancelled: prepare the teaching set from its cases."})
         on_agenda = set(meeting.agenda_items.values_list("case_id", flat=True))
         if any(case.pk not in on_agenda for case in cases):
             raise ValidationError({"cases": "Every case must be on the agenda of the meeting."})

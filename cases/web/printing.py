@@ -64,7 +64,11 @@ def meeting_packet_pdf(request, pk: int):
     # A packet already rendered (a reprint, or pre-rendered when the agenda was published) downloads at once;
     # otherwise a background job renders it and the coordinator watches its progress.
     flags = {"pdfa": pdfa}
-    pdf = render_meeting_packet(user=request.user, meeting_id=pk, only_cached=True, **flags)
+    try:
+        pdf = render_meeting_packet(user=request.user, meeting_id=pk, only_cached=True, **flags)
+    except PrintRefused as error:
+        context = {"heading": "The packet is not printed", "message": error.message}
+        return render(request, "400.html", context, status=409)
     if pdf.content is None:
         job = packet_job_start(by=request.user, meeting=pdf.subject, fingerprint=pdf.fingerprint, **flags)
         ready = packet_from_cache(pdf) if job.status == JobStatus.DONE else None
