@@ -341,6 +341,24 @@ def test_the_next_signed_decision_closes_or_carries_over_the_suspended_follow_up
     assert not signed.needs_review
 
 
+def test_a_surveillance_schedule_applied_after_signing_is_suspended_with_the_decision(
+    closed_case, coordinator, pathologist
+):
+    """The visits a schedule template plans follow from the signed plan: an amendment puts them on hold too, and
+    they cannot be ticked done while the board reviews its decision."""
+    case = closed_case
+    decision = case.decisions.get()
+    template = m.FollowUpTemplate.objects.first()
+    visits = followups.follow_up_apply_template(
+        case=case, template=template, by=coordinator, start_on=timezone.localdate()
+    )
+    assert {visit.decision_id for visit in visits} == {decision.pk}
+    amend(case.pathology_reports.get(), pathologist)
+    assert set(m.FollowUp.objects.filter(template=template).values_list("status", flat=True)) == {"suspended"}
+    with pytest.raises(Conflict):
+        followups.follow_up_complete(follow_up=m.FollowUp.objects.filter(template=template).first(), by=coordinator)
+
+
 def test_closing_the_suspended_follow_up_as_superseded(closed_case, coordinator, chair, pathologist, specialists):
     case = closed_case
     amend(case.pathology_reports.get(), pathologist)

@@ -501,10 +501,10 @@ def _in_force(decision: Decision) -> bool:
 
 
 def _follow_ups_of(case: Case, decision: Decision) -> tuple[list, list]:
-    """(the decision's own follow-ups, the surveillance visits a schedule template generated).
+    """(the decision's own follow-ups, the surveillance visits a schedule template generated before any decision).
 
-    Template visits are made by no decision; they belong to the case's plan in force, so they are
-    activities of the signed decision not superseded, and of no other CarePlan.
+    Those visits are made by no decision; they belong to the case's plan in force, so they are activities of the
+    signed decision not superseded, and of no other CarePlan. A schedule applied after signing is the decision's own.
     """
     own = [f for f in case.follow_ups.all() if f.decision_id == decision.pk]
     visits = [f for f in case.follow_ups.all() if f.decision_id is None] if _in_force(decision) else []

@@ -12,6 +12,7 @@ from ..models import (
     BoardMembership,
     Case,
     CaseEventKind,
+    DecisionStatus,
     DeviationCode,
     FollowUp,
     FollowUpKind,
@@ -175,9 +176,12 @@ def follow_up_apply_template(
         case = lock(case)
         if case.follow_ups.filter(template=template, status=FollowUpStatus.PLANNED).exists():
             raise Conflict("This schedule is already applied to the case.", code="template_applied")
+        # The visits follow from the plan in force: an amendment that puts that plan under review suspends them too.
+        in_force = case.decisions.filter(status=DecisionStatus.SIGNED, superseded_at__isnull=True).first()
         visits = FollowUp.objects.bulk_create(
             FollowUp(
                 case=case,
+                decision=in_force,
                 template=template,
                 kind=FollowUpKind.SURVEILLANCE,
                 category="surveillance",
