@@ -166,8 +166,10 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     user, meeting = build()
     workers = engine.default_workers()
-    if workers > 1:  # a long-running server has its worker processes already started
-        engine.render_jobs([engine.Job("warm-up", "<p>x</p>", {})] * workers * 2, workers=workers)
+    # A long-running server has its worker processes started and their fonts loaded: warm both shapes measured.
+    limits = documents.print_limits()
+    for count in sorted({workers, 1}):
+        engine.render_jobs([engine.Job("warm-up", "<p>x</p>", {})] * count * 2, workers=count, limits=limits)
     render = lambda: documents.render_meeting_packet(user=user, meeting_id=meeting.pk)  # noqa: E731
     folder = save_baseline_html(user, meeting)
 
@@ -176,8 +178,8 @@ def main() -> None:
     for run in range(args.runs):
         parallel, pdf = cold(render, workers)
         if run == 0:
-            pool = engine._pool
-            peak = vm_hwm_mb() + sum(vm_hwm_mb(p) for p in (pool._processes if pool else {}))
+            pool = engine.worker_pool(workers, limits)
+            peak = vm_hwm_mb() + sum(vm_hwm_mb(p) for p in pool._processes)
         warm = timed(render)[0]
         opinion = m.Opinion.objects.filter(case__agenda_items__meeting=meeting).order_by("?").first()
         opinion.assessment += f" Revised in run {run}."

@@ -51,7 +51,7 @@ def test_an_image_past_the_memory_limit_stops_its_worker_only():
     with pytest.raises(engine.LimitExceeded) as refused:
         engine.render_jobs([_big_image_job()], workers=1, limits=tight)
     assert refused.value.key == "huge" and refused.value.what in {"memory", "stopped"}
-    assert engine._pool is None  # the worker that went past the limit is gone; the next print starts a fresh one
+    assert (1, tight) not in engine._pools  # the worker that went past the limit is gone; the next print starts afresh
     roomy = engine.Limits(seconds=60, memory_bytes=1536 * 2**20)
     pdf = engine.render_jobs([engine.Job("small", "<p>Fine.</p>", {})], workers=1, limits=roomy)["small"]
     assert pdf.startswith(b"%PDF")
@@ -78,7 +78,8 @@ WORKERS_THEN_WAIT = textwrap.dedent(
     if __name__ == "__main__":
         jobs = [engine.Job(f"k{n}", "<p>x</p>", {}) for n in range(4)]
         engine.render_jobs(jobs, workers=2, limits=engine.Limits(seconds=60, memory_bytes=1536 * 2**20))
-        print(" ".join(str(pid) for pid in engine._pool._processes), flush=True)
+        pool = engine.worker_pool(2, engine.Limits(seconds=60, memory_bytes=1536 * 2**20))
+        print(" ".join(str(pid) for pid in pool._processes), flush=True)
         time.sleep(600)
     """
 )

@@ -30,8 +30,8 @@ from .fetcher import ORIGIN, AppURLFetcher, Loader
 logger = logging.getLogger(__name__)
 
 _font_config: FontConfiguration | None = None
-_pool: ProcessPoolExecutor | None = None
-_pool_shape: tuple[int, "Limits | None"] | None = None
+# One pool per shape (worker count, limits): a server uses one; a benchmark comparing shapes keeps each warm.
+_pools: dict[tuple[int, "Limits | None"], ProcessPoolExecutor] = {}
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,7 @@ def render_jobs(
 def _render_in_workers(
     jobs: list[Job], *, workers: int, limits: Limits | None, on_done: Callable[[int], None] | None
 ) -> dict[str, bytes]:
-    pool = _worker_pool(workers, limits)
+    pool = worker_pool(workers, limits)
     seconds = limits.seconds if limits else None
     pending = {pool.submit(render_job, job, seconds): job.key for job in jobs}
     results = {}
@@ -241,7 +241,7 @@ def _render_in_workers(
                 if on_done:
                     on_done(len(results))
     except LimitExceeded:
-        _stop_pool()  # another worker may still be busy past its limit; the next print starts afresh
+        stop_pool(workers, limits)  # another worker may still be busy past its limit; the next print starts afresh
         raise
     return results
 
@@ -252,27 +252,23 @@ def _backstop(seconds: float | None, pending: int, workers: int) -> float | None
     return None if seconds is None else seconds * (pending / workers + 1) + 10
 
 
-def _worker_pool(workers: int, limits: Limits | None = None) -> ProcessPoolExecutor:
+def worker_pool(workers: int, limits: Limits | None = None) -> ProcessPoolExecutor:
     # forkserver: workers start from a clean single-threaded process that has imported only
     # WeasyPrint and this module, never from a web process holding threads and database sockets.
-    global _pool, _pool_shape
-    if _pool is not None and _pool_shape != (workers, limits):
-        _stop_pool()
-    if _pool is None:
+    shape = (workers, limits)
+    if shape not in _pools:
         context = get_context("forkserver")
         context.set_forkserver_preload([__name__])
         memory = limits.memory_bytes if limits else 0
-        _pool = ProcessPoolExecutor(
+        _pools[shape] = ProcessPoolExecutor(
             max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(memory,)
         )
-        _pool_shape = (workers, limits)
-    return _pool
+    return _pools[shape]
 
 
-def _stop_pool() -> None:
-    """Kill the workers (one may be stuck past its limit) and forget the pool; the next print starts afresh."""
-    global _pool, _pool_shape
-    pool, _pool, _pool_shape = _pool, None, None
+def stop_pool(workers: int, limits: Limits | None = None) -> None:
+    """Kill the pool's workers (one may be stuck past its limit) and forget it; the next print starts afresh."""
+    pool = _pools.pop((workers, limits), None)
     if pool is None:
         return
     for process in list((pool._processes or {}).values()):
