@@ -67,3 +67,14 @@ def test_a_name_that_is_a_clinical_word_matches_only_where_it_stands_as_a_name()
         "The mass is 4 cm. Mass effect. It rose in size."
     )
     assert scrub("Rose Mass attended; Mrs Mass agreed.", known) == "[name] attended; Mrs [name] agreed."
+
+
+@pytest.mark.parametrize("surname", ["Brown", "King", "Hill", "Bell", "Mass"])
+def test_a_surname_that_is_an_ordinary_word_is_a_name_when_capitalised_inside_a_sentence(surname):
+    """Found on PostgreSQL by a random factory surname: "Call Hill on …" kept "Hill" (no title, no first name)."""
+    known = Known(names=("Ada", surname))
+    assert scrub(f"Call {surname} on 020 7946 0958.", known) == "Call [name] on [phone]."
+    # At the start of a sentence, a heading or a list item the capital says nothing: the word stays.
+    assert scrub(f"{surname} of the thigh. Plan: {surname} review.", known) == (
+        f"{surname} of the thigh. Plan: {surname} review."
+    )

@@ -12,7 +12,8 @@ Two kinds of evidence (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)):
   places after "lives in", "works at".
 
 A name part that is also an ordinary (or clinical) word, such as "Mass", "Rose" or "Grant", is
-matched only where it stands as a name: capitalised, and beside another name part or after a title.
+matched only where it stands as a name: capitalised, and beside another name part, after a title, or
+inside a sentence (where an ordinary word would be written in lower case: "call Brown on…").
 
 This is the preview's suggestion and the approval's safety net, not a guarantee: a person reviews
 every text that goes into a teaching copy. No Django here.
@@ -63,6 +64,8 @@ TITLES = (
 )
 TITLE_BEFORE = re.compile(rf"(?:^|[^\w])(?:{TITLES}|patient|pt)\.?\s*$", re.IGNORECASE)
 HONORIFIC_AFTER = re.compile(r"^\s*(?:さん|様|さま|氏|君|くん|ちゃん|先生|殿)")
+# Where a capitalised word starts a sentence, a heading or a list item, and so says nothing of being a name.
+SENTENCE_START = re.compile(r"(?:^|[.!?:;•\n\r(\[\"“‘'-])\s*$")
 NAME_JOIN = re.compile(r"^(?:\s+|\s*,\s*|\s*[-‐]\s*|\s+(?:[^\W\d_]\.?\s+)+|\s*・\s*)$")
 CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\uf900-\ufaff\u0e00-\u0e7f]")
 
@@ -257,7 +260,9 @@ def _confirmed_names(text: str, candidates) -> list[Finding]:
                 continue
             neighbours = [c for i, c in enumerate(candidates) if i != n and _adjacent(text, (start, end), c)]
             titled = TITLE_BEFORE.search(text[:start]) or HONORIFIC_AFTER.match(text[end:])
-            if not titled and not any(not c[2] or text[c[0]].isupper() or CJK.search(text[c[0]]) for c in neighbours):
+            inside = not CJK.search(text[start:end]) and not SENTENCE_START.search(text[:start])
+            named = any(not c[2] or text[c[0]].isupper() or CJK.search(text[c[0]]) for c in neighbours)
+            if not titled and not inside and not named:
                 continue
         kept.append(Finding(start, end, "name"))
     return kept
