@@ -94,7 +94,9 @@ def memberships_of(user: AnyUser) -> dict[int, BoardMembership]:
             m.board_id: m
             for m in BoardMembership.objects.filter(user=user, board__is_active=True).select_related("board")
         }
-        user.__dict__["_tb_memberships"] = cached  # forget_memberships drops it
+        # A cache of our own on the user object (forget_memberships drops it); set as an attribute, so that on
+        # request.user (a lazy proxy) it lands on the user itself. The stubs declare no room for it.
+        user._tb_memberships = cached  # type: ignore[attr-defined]
     return cached
 
 
