@@ -92,9 +92,11 @@ scale-check: setup
 fuzz: setup
 	scripts/fuzz-api.sh
 
+# mypy type-checks the services, selectors and permissions (the files and settings are in pyproject.toml).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
 # Known vulnerabilities in the pinned runtime requirements (pip-audit).
@@ -114,7 +116,7 @@ bench-paper: setup
 	$(PY) bench/paper.py --runs $${RUNS:-3}
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
 
 # The keyed audit trail on PostgreSQL: parallel audited case details against the old global lock, the read-audit
 # overhead, and verify_audit over BENCH_AUDIT_EVENTS (1,000,000) events with events/s and peak memory.

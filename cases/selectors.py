@@ -4,7 +4,8 @@ Each returns its rows with the joins and prefetches it needs, so a page or endpo
 same small number of queries whatever the number of rows.
 """
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import Any, TypedDict
 
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -41,6 +42,7 @@ from .models import (
 )
 from .models.patients import name_key
 from .teaching import fields as teaching_fields
+from .types import AnyUser
 
 CASE_ORDERINGS = {
     "updated": ("-updated_at", "-id"),
@@ -84,7 +86,7 @@ def with_gate_facts(queryset: QuerySet[Case]) -> QuerySet[Case]:
 
 def case_list(
     *,
-    user,
+    user: AnyUser,
     board: int | None = None,
     stage: str | None = None,
     priority: str | None = None,
@@ -113,7 +115,8 @@ def case_list(
     if meeting:
         cases = cases.filter(agenda_items__meeting_id=meeting)
     if has_amended_pathology is not None:
-        cases = cases.filter(has_amended_pathology=has_amended_pathology)
+        # django-stubs forgets an annotation once the queryset has passed through a typed helper (with_review_flags).
+        cases = cases.filter(has_amended_pathology=has_amended_pathology)  # type: ignore[misc]
     cases = case_search(cases, search)
     return cases.order_by(*CASE_ORDERINGS.get(ordering, CASE_ORDERINGS["updated"]))
 
@@ -142,18 +145,18 @@ def record_prefetches() -> list[Prefetch]:
     ]
 
 
-def case_detail(*, user, pk, action: str | None = None) -> Case:
+def case_detail(*, user: AnyUser, pk: int | str, action: str | None = None) -> Case:
     """One case with everything its page, API detail and summary PDF show (404, then 403 if `action` is refused)."""
     queryset = _case_detail_queryset(permissions.cases_visible_to(user))
     return permissions.get_for_user(user, queryset, pk, action=action, board_of=lambda case: case.board_id)
 
 
-def case_detail_for_patient(*, patient, pk) -> Case:
+def case_detail_for_patient(*, patient: Patient, pk: int | str) -> Case:
     """One case of this patient, whatever its board, with what its page shows (break-the-glass reads)."""
     return permissions.get_visible(_case_detail_queryset(Case.objects.filter(patient=patient)), pk)
 
 
-def _case_detail_queryset(queryset):
+def _case_detail_queryset(queryset: QuerySet[Case]) -> QuerySet[Case]:
     return queryset.select_related("patient", "board", "created_by").prefetch_related(
         *record_prefetches(),
         Prefetch("events", queryset=CaseEvent.objects.select_related("actor")),
@@ -169,7 +172,7 @@ def pathology_chain(case: Case) -> list[PathologyReport]:
         report.replaced_by = successor.get(report.pk)
         report.is_current = report.replaced_by is None
         report.diagnosis_changed = bool(
-            report.supersedes_id and report.supersedes.diagnosis.strip() != report.diagnosis.strip()
+            report.supersedes is not None and report.supersedes.diagnosis.strip() != report.diagnosis.strip()
         )
     return reports
 
@@ -192,7 +195,7 @@ def opinions_by_specialty(case: Case) -> tuple[dict[str, list[Opinion]], list[st
     return grouped, missing
 
 
-def meeting_list(*, user, upcoming: bool | None = None, cancelled: bool = False) -> QuerySet[Meeting]:
+def meeting_list(*, user: AnyUser, upcoming: bool | None = None, cancelled: bool = False) -> QuerySet[Meeting]:
     """Meetings the user may see: upcoming, past (held or gone by), or `cancelled` (their own group, newest first)."""
     meetings = (
         permissions.meetings_visible_to(user).select_related("board").annotate(agenda_count=Count("agenda_items"))
@@ -201,7 +204,7 @@ def meeting_list(*, user, upcoming: bool | None = None, cancelled: bool = False)
     if cancelled:
         return meetings.filter(status=MeetingStatus.CANCELLED).order_by("-starts_at", "-id")
     if upcoming is True:
-        meetings = meetings.filter(starts_at__gte=now - timezone.timedelta(hours=12)).exclude(
+        meetings = meetings.filter(starts_at__gte=now - timedelta(hours=12)).exclude(
             status__in=[MeetingStatus.HELD, MeetingStatus.CANCELLED]
         )
     elif upcoming is False:
@@ -212,7 +215,7 @@ def meeting_list(*, user, upcoming: bool | None = None, cancelled: bool = False)
     return meetings.order_by("starts_at", "id")
 
 
-def _item_review_flags() -> dict:
+def _item_review_flags() -> dict[str, Exists]:
     """What an agenda row says about an amendment: any (even with nothing stale), a decision or input to review."""
     return {
         "pathology_amended": Exists(
@@ -227,7 +230,7 @@ def _item_review_flags() -> dict:
     }
 
 
-def meeting_detail(*, user, pk, action: str | None = None) -> Meeting:
+def meeting_detail(*, user: AnyUser, pk: int | str, action: str | None = None) -> Meeting:
     queryset = (
         permissions.meetings_visible_to(user)
         .select_related("board", "created_by")
@@ -248,7 +251,7 @@ def meeting_detail(*, user, pk, action: str | None = None) -> Meeting:
 CALENDAR_PAST_DAYS = 90
 
 
-def meetings_for_calendar(*, user, pk=None) -> list[Meeting]:
+def meetings_for_calendar(*, user: AnyUser, pk: int | str | None = None) -> list[Meeting]:
     """The user's boards' meetings for a calendar (from 90 days back, or one meeting), agenda minutes included.
 
     A calendar leaves the hospital, so nothing of a patient is loaded: agenda items bring their minutes,
@@ -257,7 +260,7 @@ def meetings_for_calendar(*, user, pk=None) -> list[Meeting]:
     meetings = permissions.meetings_visible_to(user).select_related("board")
     if pk is not None:
         return [permissions.get_visible(meetings.prefetch_related(_calendar_items()), pk)]
-    since = timezone.now() - timezone.timedelta(days=CALENDAR_PAST_DAYS)
+    since = timezone.now() - timedelta(days=CALENDAR_PAST_DAYS)
     return list(meetings.filter(starts_at__gte=since).order_by("starts_at", "id").prefetch_related(_calendar_items()))
 
 
@@ -288,17 +291,18 @@ def other_upcoming_listings(meeting: Meeting, case_ids: list[int]) -> dict[int, 
     return found
 
 
-def agenda_time_slots(meeting: Meeting) -> list[tuple[AgendaItem, object, object]]:
+def agenda_time_slots(meeting: Meeting) -> list[tuple[AgendaItem, datetime, datetime]]:
     """(item, starts, ends) for each agenda item, from the meeting start and the minutes allotted."""
-    slots, start = [], meeting.starts_at
+    slots: list[tuple[AgendaItem, datetime, datetime]] = []
+    start = meeting.starts_at
     for item in meeting.agenda_items.all():
-        end = start + timezone.timedelta(minutes=item.minutes)
+        end = start + timedelta(minutes=item.minutes)
         slots.append((item, start, end))
         start = end
     return slots
 
 
-def cases_awaiting_input(*, user) -> QuerySet[Case]:
+def cases_awaiting_input(*, user: AnyUser) -> QuerySet[Case]:
     """Open cases on the user's boards that need input from the user's specialty and do not have it."""
     pairs = [
         (m.board_id, m.specialty)
@@ -309,7 +313,8 @@ def cases_awaiting_input(*, user) -> QuerySet[Case]:
         return Case.objects.none()
     wanted = Q()
     for board_id, specialty in pairs:
-        wanted |= Q(board_id=board_id) & ~Exists(Opinion.objects.filter(case=OuterRef("pk"), specialty=specialty))
+        # Q & Exists is a Q (Q combines with any boolean expression); django-stubs types it Combinable.
+        wanted |= Q(board_id=board_id) & ~Exists(Opinion.objects.filter(case=OuterRef("pk"), specialty=specialty))  # type: ignore[assignment]
     open_stages = [Stage.IMAGING, Stage.PATHOLOGY, Stage.REVISED_PATHOLOGY, Stage.CONSENSUS]
     return (
         permissions.cases_visible_to(user)
@@ -319,7 +324,7 @@ def cases_awaiting_input(*, user) -> QuerySet[Case]:
     )
 
 
-def overdue_follow_ups(*, user) -> QuerySet[FollowUp]:
+def overdue_follow_ups(*, user: AnyUser) -> QuerySet[FollowUp]:
     return (
         permissions.follow_ups_visible_to(user)
         .filter(status=FollowUpStatus.PLANNED, due_on__lt=timezone.localdate(), case__withdrawn_at__isnull=True)
@@ -336,12 +341,12 @@ def _printable_cases(queryset: QuerySet[Case]) -> QuerySet[Case]:
     return queryset.select_related("patient", "board").prefetch_related(*record_prefetches())
 
 
-def case_printable(*, user, pk) -> Case:
+def case_printable(*, user: AnyUser, pk: int | str) -> Case:
     """One case with what its summary PDF shows (404 when not visible)."""
     return permissions.get_visible(_printable_cases(permissions.cases_visible_to(user)), pk)
 
 
-def meeting_packet(*, user, pk) -> tuple[Meeting, list[Case]]:
+def meeting_packet(*, user: AnyUser, pk: int | str) -> tuple[Meeting, list[Case]]:
     """A meeting with its agenda, attendance and board members, and its cases in agenda order.
 
     The query count does not depend on the number of cases.
@@ -392,12 +397,12 @@ def agenda_candidates(*, meeting: Meeting) -> QuerySet[Case]:
     )
 
 
-def patient_cases(*, user, patient: Patient) -> QuerySet[Case]:
+def patient_cases(*, user: AnyUser, patient: Patient) -> QuerySet[Case]:
     """The patient's cases on boards the user may see; other boards' cases stay hidden."""
     return permissions.cases_visible_to(user).filter(patient=patient).select_related("board").order_by("-created_at")
 
 
-def open_cases_of(*, user, patient: Patient) -> list[Case]:
+def open_cases_of(*, user: AnyUser, patient: Patient) -> list[Case]:
     """The patient's open cases (not closed, not withdrawn) on boards the user may see."""
     return list(
         permissions.cases_visible_to(user)
@@ -408,7 +413,7 @@ def open_cases_of(*, user, patient: Patient) -> list[Case]:
     )
 
 
-def cases_to_move_on(*, user) -> QuerySet[Case]:
+def cases_to_move_on(*, user: AnyUser) -> QuerySet[Case]:
     """Open cases on the boards the user coordinates, with what the gates read prefetched."""
     boards = [m.board_id for m in permissions.memberships_of(user).values() if m.role == Role.COORDINATOR]
     cases = (
@@ -459,7 +464,7 @@ def patient_search(patients: QuerySet[Patient], term: str) -> QuerySet[Patient]:
 DAY_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
 
 
-def _day(term: str):
+def _day(term: str) -> date | None:
     for day_format in DAY_FORMATS:
         try:
             return datetime.strptime(term, day_format).date()
@@ -468,7 +473,7 @@ def _day(term: str):
     return None
 
 
-def patient_find(*, user, term: str = "") -> QuerySet[Patient]:
+def patient_find(*, user: AnyUser, term: str = "") -> QuerySet[Patient]:
     """Patients the user may see, with how many of their cases the user may see, newest first.
 
     `term` matches an exact MRN, a birth date, or every word of the name (accents and case ignored).
@@ -495,11 +500,11 @@ def patient_find(*, user, term: str = "") -> QuerySet[Patient]:
     return rows.filter(wanted).order_by("family_name", "given_name", "id")
 
 
-def patient_list(*, user) -> QuerySet[Patient]:
+def patient_list(*, user: AnyUser) -> QuerySet[Patient]:
     return permissions.patients_visible_to(user).order_by("family_name", "given_name", "id")
 
 
-def imaging_study_list(*, user) -> QuerySet[ImagingStudy]:
+def imaging_study_list(*, user: AnyUser) -> QuerySet[ImagingStudy]:
     return (
         permissions.imaging_studies_visible_to(user)
         .select_related("radiologist", "case")  # the case: its patient goes into the list's audit event
@@ -508,7 +513,7 @@ def imaging_study_list(*, user) -> QuerySet[ImagingStudy]:
     )
 
 
-def pathology_report_list(*, user) -> QuerySet[PathologyReport]:
+def pathology_report_list(*, user: AnyUser) -> QuerySet[PathologyReport]:
     # `superseded_by` is the reverse one-to-one: joined here so each row's successor costs no query.
     return (
         permissions.pathology_reports_visible_to(user)
@@ -517,11 +522,11 @@ def pathology_report_list(*, user) -> QuerySet[PathologyReport]:
     )
 
 
-def opinion_list(*, user) -> QuerySet[Opinion]:
+def opinion_list(*, user: AnyUser) -> QuerySet[Opinion]:
     return permissions.opinions_visible_to(user).select_related("author", "case").order_by("-updated_at", "-id")
 
 
-def decision_list(*, user) -> QuerySet[Decision]:
+def decision_list(*, user: AnyUser) -> QuerySet[Decision]:
     return (
         permissions.decisions_visible_to(user)
         .select_related("recorded_by", "signed_by", "case")
@@ -530,7 +535,7 @@ def decision_list(*, user) -> QuerySet[Decision]:
     )
 
 
-def follow_up_list(*, user) -> QuerySet[FollowUp]:
+def follow_up_list(*, user: AnyUser) -> QuerySet[FollowUp]:
     return permissions.follow_ups_visible_to(user).select_related("owner", "case").order_by("due_on", "id")
 
 
@@ -550,8 +555,8 @@ def audit_search(
     object_type: str = "",
     object_id: str = "",
     action: str = "",
-    date_from=None,
-    date_to=None,
+    date_from: date | None = None,
+    date_to: date | None = None,
 ) -> QuerySet[AuditEvent]:
     """Audit events, newest first, by who, which patient (MRN), which object and when."""
     events = AuditEvent.objects.all()
@@ -572,7 +577,14 @@ def audit_search(
     return events.order_by("-id")
 
 
-def audit_export(events: QuerySet[AuditEvent], *, limit: int) -> tuple[QuerySet[AuditEvent], dict]:
+class ExportReturned(TypedDict):
+    count: int
+    ids: list[int]
+    patient_ids: list[int]
+    case_ids: list[int]
+
+
+def audit_export(events: QuerySet[AuditEvent], *, limit: int) -> tuple[QuerySet[AuditEvent], ExportReturned]:
     """The events an export streams, and what it returns: how many, and the first `limit` event, patient and case ids.
 
     The export is fixed at the newest event counted here, so it holds exactly what its audit event names (events
@@ -585,7 +597,7 @@ def audit_export(events: QuerySet[AuditEvent], *, limit: int) -> tuple[QuerySet[
         values = events.exclude(**{field: None}).order_by(field).values_list(field, flat=True).distinct()
         return list(values[:limit])
 
-    returned = {
+    returned: ExportReturned = {
         "count": totals["count"],
         "ids": list(events.values_list("pk", flat=True)[:limit]),
         "patient_ids": distinct("patient_id"),
@@ -594,7 +606,7 @@ def audit_export(events: QuerySet[AuditEvent], *, limit: int) -> tuple[QuerySet[
     return events, returned
 
 
-def case_viewers(*, case_id: int) -> list[dict]:
+def case_viewers(*, case_id: int) -> list[dict[str, Any]]:
     """Who opened or printed this case: one row per person, with how often and when last."""
     rows = list(
         AuditEvent.objects.filter(case_id=case_id, action__in=VIEW_ACTIONS)
@@ -639,7 +651,29 @@ def _readable(report: PathologyReport, name: str) -> str:
     return _field_value(report, name)
 
 
-def _changed_fields(before: PathologyReport, after: PathologyReport) -> list[dict]:
+class FieldChange(TypedDict):
+    field: str
+    label: str
+    before: str
+    after: str
+
+
+class AmendmentStep(TypedDict):
+    report: PathologyReport
+    replaces: PathologyReport
+    fields: list[FieldChange]
+
+
+class AmendedChain(TypedDict):
+    original: PathologyReport
+    current: PathologyReport
+    reports: list[PathologyReport]
+    overall: list[FieldChange]
+    steps: list[AmendmentStep]
+    major: bool
+
+
+def _changed_fields(before: PathologyReport, after: PathologyReport) -> list[FieldChange]:
     # Compared by value (a code, not its title), shown as read.
     return [
         {"field": name, "label": label, "before": _readable(before, name), "after": _readable(after, name)}
@@ -648,7 +682,7 @@ def _changed_fields(before: PathologyReport, after: PathologyReport) -> list[dic
     ]
 
 
-def pathology_changes(case: Case) -> list[dict]:
+def pathology_changes(case: Case) -> list[AmendedChain]:
     """Each amended chain of reports, original → … → current, field by field (from prefetched rows).
 
     `overall` compares the first report with the current one; `steps` says what each amendment changed,
@@ -656,12 +690,12 @@ def pathology_changes(case: Case) -> list[dict]:
     """
     reports = list(case.pathology_reports.all())
     successor = {r.supersedes_id: r for r in reports if r.supersedes_id}
-    chains = []
+    chains: list[AmendedChain] = []
     for root in (r for r in reports if r.supersedes_id is None and r.pk in successor):
         chain = [root]
         while chain[-1].pk in successor:
             chain.append(successor[chain[-1].pk])
-        steps = [
+        steps: list[AmendmentStep] = [
             {"report": after, "replaces": before, "fields": _changed_fields(before, after)}
             for before, after in zip(chain, chain[1:], strict=False)
         ]
@@ -678,7 +712,7 @@ def pathology_changes(case: Case) -> list[dict]:
     return chains
 
 
-def with_review_flags(queryset: QuerySet) -> QuerySet:
+def with_review_flags(queryset: QuerySet[Case]) -> QuerySet[Case]:
     """Annotate cases with `decision_under_review` and `has_stale_input` (two subqueries, no per-row query)."""
     return queryset.annotate(
         decision_under_review=Exists(
@@ -690,7 +724,7 @@ def with_review_flags(queryset: QuerySet) -> QuerySet:
     )
 
 
-def cases_needing_review(*, user) -> QuerySet[Case]:
+def cases_needing_review(*, user: AnyUser) -> QuerySet[Case]:
     """Cases whose signed decision or specialty input rests on pathology amended since (withdrawn ones left out)."""
     return (
         with_review_flags(permissions.cases_visible_to(user).filter(withdrawn_at__isnull=True))
@@ -700,7 +734,7 @@ def cases_needing_review(*, user) -> QuerySet[Case]:
     )
 
 
-def awaiting_a_meeting(*, user) -> QuerySet[AgendaItem]:
+def awaiting_a_meeting(*, user: AnyUser) -> QuerySet[AgendaItem]:
     """Cases deferred (or left by a cancelled meeting) that no later meeting has taken up yet, and still open."""
     listed = AgendaItem.objects.filter(
         case=OuterRef("case_id"), meeting__status__in=[MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS]
@@ -718,7 +752,7 @@ def awaiting_a_meeting(*, user) -> QuerySet[AgendaItem]:
 # Teaching sets -------------------------------------------------------------------------------
 
 
-def teaching_set_list(*, user) -> QuerySet[TeachingSet]:
+def teaching_set_list(*, user: AnyUser) -> QuerySet[TeachingSet]:
     return (
         permissions.teaching_sets_visible_to(user)
         .select_related("board", "meeting", "prepared_by", "approved_by")
@@ -727,7 +761,9 @@ def teaching_set_list(*, user) -> QuerySet[TeachingSet]:
     )
 
 
-def teaching_set_detail(*, user, pk, with_codes: bool = False) -> tuple[TeachingSet, dict[int, Case]]:
+def teaching_set_detail(
+    *, user: AnyUser, pk: int | str, with_codes: bool = False
+) -> tuple[TeachingSet, dict[int, Case]]:
     """A set with its cases, texts and images, and each case's record (by case id); 404 when not visible.
     `with_codes` adds the coded diagnoses and stagings the printed copy shows (two queries, whatever the size)."""
     teaching_set = permissions.get_visible(
@@ -753,11 +789,18 @@ def teaching_set_detail(*, user, pk, with_codes: bool = False) -> tuple[Teaching
 # Coded data (cases/codes/) -------------------------------------------------------------------
 
 
-def case_coding(*, case: Case) -> dict:
+class CaseCoding(TypedDict):
+    primary: Diagnosis | None
+    comorbidities: list[Diagnosis]
+    stagings: list[TnmStaging]
+    current: dict[str, TnmStaging]  # the newest staging of each kind (clinical, pathological)
+
+
+def case_coding(*, case: Case) -> CaseCoding:
     """The case's primary diagnosis, comorbidities and TNM staging history (oldest first), in two queries."""
     diagnoses = list(Diagnosis.objects.filter(case=case).order_by("created_at", "id"))
     stagings = list(TnmStaging.objects.filter(case=case).select_related("recorded_by").order_by("created_at", "id"))
-    current = {}
+    current: dict[str, TnmStaging] = {}
     for staging in stagings:
         current[staging.kind] = staging  # the newest of each kind wins
     return {
@@ -768,7 +811,7 @@ def case_coding(*, case: Case) -> dict:
     }
 
 
-def case_fhir(*, user, pk) -> Case:
+def case_fhir(*, user: AnyUser, pk: int | str) -> Case:
     """One case with everything its FHIR Bundle holds (cases/interop/fhir.py), in a fixed number of queries."""
     queryset = (
         permissions.cases_visible_to(user)
@@ -785,11 +828,11 @@ def case_fhir(*, user, pk) -> Case:
     return permissions.get_visible(queryset, pk)
 
 
-def meeting_fhir(*, user, pk) -> tuple[Meeting, list[Case]]:
+def meeting_fhir(*, user: AnyUser, pk: int | str) -> tuple[Meeting, list[Case]]:
     """A meeting and the cases of its decisions, each as case_fhir loads it (queries fixed per meeting)."""
     meeting = permissions.get_visible(permissions.meetings_visible_to(user).select_related("board"), pk)
     case_ids = Decision.objects.filter(meeting=meeting).values("case_id")
-    cases = (
+    queryset = (
         Case.objects.filter(pk__in=case_ids)
         .select_related("patient", "board")
         .prefetch_related(
@@ -802,7 +845,7 @@ def meeting_fhir(*, user, pk) -> tuple[Meeting, list[Case]]:
         .order_by("id")
     )
     memberships = list(BoardMembership.objects.filter(board_id=meeting.board_id).select_related("user"))
-    cases = list(cases)
+    cases = list(queryset)
     for case in cases:
         case.board = meeting.board
         case.fhir_memberships = memberships

@@ -1,5 +1,10 @@
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
+
+if TYPE_CHECKING:
+    from .boards import BoardMembership
 
 
 class Stage(models.TextChoices):
@@ -54,6 +59,9 @@ class Case(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Not a column: the board's members, set on the cases selectors.meeting_fhir returns (cases/interop/fhir.py).
+    fhir_memberships: "list[BoardMembership]"
 
     class Meta:
         ordering = ["-updated_at", "-id"]

@@ -34,6 +34,9 @@ class ImagingStudy(models.Model):
     amendment_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Not a column: set on the rows selectors.imaging_record returns (False once a study supersedes this one).
+    current: bool
+
     class Meta:
         ordering = ["performed_on", "id"]
         verbose_name_plural = "imaging studies"

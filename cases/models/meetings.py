@@ -114,6 +114,9 @@ class AgendaItem(models.Model):
     )
     added_at = models.DateTimeField(auto_now_add=True)
 
+    # Not a column: where agenda_item_record_outcome rolled a deferred case (None when no meeting is scheduled yet).
+    deferred_to: Meeting | None
+
     class Meta:
         ordering = ["position", "id"]
         constraints = [

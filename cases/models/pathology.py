@@ -58,6 +58,11 @@ class PathologyReport(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Not columns: set on the rows selectors.pathology_chain returns, from the case's prefetched reports.
+    replaced_by: "PathologyReport | None"
+    is_current: bool
+    diagnosis_changed: bool
+
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [

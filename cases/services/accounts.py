@@ -6,12 +6,13 @@ from django.db.models import F
 from knox.models import get_token_model
 
 from ..models import CredentialEpoch
+from ..types import User
 from .audit import audit_record
 
 EPOCH_SESSION_KEY = "_tb_credential_epoch"
 
 
-def credentials_revoke(*, user, by, reason: str) -> int:
+def credentials_revoke(*, user: User, by: User | None, reason: str) -> int:
     """End every session and token of `user`; returns how many tokens were deleted. Audited."""
     with transaction.atomic():
         CredentialEpoch.objects.get_or_create(user=user)
@@ -27,7 +28,7 @@ def credentials_revoke(*, user, by, reason: str) -> int:
     return tokens
 
 
-def credential_epoch(user) -> int:
+def credential_epoch(user: User) -> int:
     """The user's current epoch; the session backend loads it with the user (no extra query per request)."""
     epoch = getattr(user, "tb_credential_epoch", None)
     if epoch is None:

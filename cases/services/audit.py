@@ -9,23 +9,31 @@ import contextvars
 import hashlib
 import hmac
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from django.utils.ipv6 import clean_ipv6_address
 
-from ..models import AuditEvent, Case, Patient
+from ..models import AuditEvent, Case, ImagingStudy, Patient
+from ..types import AnyUser, User
+
+if TYPE_CHECKING:
+    from .audit_seal import AuditReport
 
 
 @dataclass(frozen=True)
 class RequestContext:
     request_id: str = ""
     ip_address: str | None = None
-    request: object = None
+    request: HttpRequest | None = None
 
 
 _NO_REQUEST = RequestContext()
@@ -34,22 +42,24 @@ _request_context: contextvars.ContextVar[RequestContext | None] = contextvars.Co
 )
 
 
-def bind_request_context(*, request_id: str, ip_address: str | None, request=None) -> contextvars.Token:
+def bind_request_context(
+    *, request_id: str, ip_address: str | None, request: HttpRequest | None = None
+) -> contextvars.Token[RequestContext | None]:
     return _request_context.set(RequestContext(request_id=request_id, ip_address=ip_address, request=request))
 
 
-def current_actor():
+def current_actor() -> User | None:
     """The signed-in user of the request being served (for changes made through signals), or None."""
     context = _request_context.get() or _NO_REQUEST
     user = getattr(context.request, "user", None)
     return user if getattr(user, "is_authenticated", False) else None
 
 
-def reset_request_context(token: contextvars.Token) -> None:
+def reset_request_context(token: contextvars.Token[RequestContext | None]) -> None:
     _request_context.reset(token)
 
 
-def jsonable(value):
+def jsonable(value: object) -> object:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, models.Model):
@@ -57,23 +67,27 @@ def jsonable(value):
     return value
 
 
-def snapshot(obj: models.Model, fields: list[str]) -> dict:
+def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
     return {name: jsonable(getattr(obj, name)) for name in fields}
 
 
-def diff(before: dict, after: dict) -> dict:
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
     """{"field": [before, after]} for each field that changed."""
     return {name: [before.get(name), after[name]] for name in after if before.get(name) != after[name]}
 
 
-def _patient_and_case(obj) -> tuple[int | None, int | None]:
+class _OfAStudy(Protocol):
+    study: ImagingStudy
+
+
+def _patient_and_case(obj: models.Model) -> tuple[int | None, int | None]:
     if isinstance(obj, Patient):
         return obj.pk, None
     if isinstance(obj, Case):
         return obj.patient_id, obj.pk
     case = getattr(obj, "case", None)
     if case is None and getattr(obj, "study_id", None):
-        case = obj.study.case
+        case = cast(_OfAStudy, obj).study.case  # a key image, an addendum: a row of a study
     if isinstance(case, Case):
         return case.patient_id, case.pk
     return None, None
@@ -91,7 +105,7 @@ def key_id_of(key: bytes) -> str:
     return hashlib.sha256(b"tumorboard-audit-key-id:" + key).hexdigest()[:16]
 
 
-_keys_cache: dict[tuple, AuditKeys] = {}
+_keys_cache: dict[tuple[str, tuple[str, ...]], AuditKeys] = {}
 
 
 def audit_keys() -> AuditKeys:
@@ -126,24 +140,24 @@ def _clean_address(address: str | None) -> str | None:
 
 def audit_record(
     *,
-    actor,
+    actor: AnyUser | None,
     action: str,
     obj: models.Model | None = None,
     object_type: str = "",
     object_id: str | int = "",
     patient_id: int | None = None,
     case_id: int | None = None,
-    changes: dict | None = None,
+    changes: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event. Call it inside the transaction of the change it records."""
     if obj is not None:
-        object_type = object_type or obj._meta.model_name
+        object_type = object_type or obj._meta.model_name or ""  # a model always has a model_name
         object_id = object_id or obj.pk
         found_patient, found_case = _patient_and_case(obj)
         patient_id = patient_id or found_patient
         case_id = case_id or found_case
     context = _request_context.get() or _NO_REQUEST
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = actor if actor is not None and actor.is_authenticated else None
     keys = audit_keys()
     event = AuditEvent(
         created_at=timezone.now(),
@@ -163,11 +177,13 @@ def audit_record(
     # One INSERT, no lock: the database's sequence orders concurrent writers.
     event.save(force_insert=True)
     if context.request is not None:
-        context.request.tb_audited = True  # the page-read fallback (middleware) then writes nothing more
+        # The page-read fallback (middleware) then writes nothing more. A flag of our own on the request, the
+        # Django idiom for middleware; django-stubs' HttpRequest declares no room for one.
+        context.request.tb_audited = True  # type: ignore[attr-defined]
     return event
 
 
-def _storable(value):
+def _storable(value: object) -> object:
     """NUL written as \\x00: a probe's query may hold one, and PostgreSQL's JSON cannot (nor any text column)."""
     if isinstance(value, str):
         return value.replace("\x00", "\\x00")
@@ -181,7 +197,7 @@ def _storable(value):
 LIST_IDS_LIMIT = 500
 
 
-def _row_patient_and_case(row) -> tuple[int | None, int | None]:
+def _row_patient_and_case(row: models.Model) -> tuple[int | None, int | None]:
     """From what a row already holds (no query): a patient, a case, or a row of a case (or of a patient)."""
     if isinstance(row, Patient):
         return row.pk, None
@@ -198,14 +214,16 @@ class Returned:
     """What a list, search or export returned: how many rows, and the ids of the rows, patients and cases."""
 
     count: int
-    ids: list
+    ids: list[Any]  # primary keys: numbers, or a user's for a user-keyed row
     patient_ids: list[int]
     case_ids: list[int]
 
 
-def returned_by(rows) -> Returned:
+def returned_by(rows: Iterable[models.Model]) -> Returned:
     """Ids taken from the rows as loaded (no query of their own); a case's patient is known from the case."""
-    ids, patient_ids, case_ids = [], set(), set()
+    ids: list[Any] = []
+    patient_ids: set[int] = set()
+    case_ids: set[int] = set()
     for row in rows:
         ids.append(row.pk)
         patient, case = _row_patient_and_case(row)
@@ -218,16 +236,16 @@ def returned_by(rows) -> Returned:
 
 def audit_list(
     *,
-    actor,
+    actor: AnyUser | None,
     action: str,
-    query=None,
-    rows=(),
+    query: Mapping[str, Any] | None = None,
+    rows: Sequence[models.Model] = (),
     returned: Returned | None = None,
     object_type: str = "",
     object_id: str | int = "",
-    extra: dict | None = None,
+    extra: Mapping[str, Any] | None = None,
     anchor: bool = True,
-):
+) -> AuditEvent:
     """One event for a page of a list, a search or an export: the query and the ids it returned.
 
     The ids come from `rows`, or from `returned` when the rows are streamed after the event (an export).
@@ -235,7 +253,7 @@ def audit_list(
     leaves that out, for reads of the trail itself (each reading would otherwise join the trail it filters).
     """
     returned = returned or returned_by(rows)
-    if hasattr(query, "lists"):
+    if isinstance(query, MultiValueDict):  # request.GET, DRF's query_params: a name may repeat
         query = {name: values if len(values) > 1 else values[0] for name, values in query.lists()}
     changes = {
         "query": {name: value for name, value in (query or {}).items() if name != "csrfmiddlewaretoken"},
@@ -249,7 +267,7 @@ def audit_list(
     return audit_record(
         actor=actor,
         action=action,
-        object_type=object_type or (rows[0]._meta.model_name if returned.count and rows else ""),
+        object_type=object_type or (rows[0]._meta.model_name or "" if returned.count and rows else ""),
         object_id=object_id,
         patient_id=returned.patient_ids[0] if single[0] else None,
         case_id=returned.case_ids[0] if single[1] else None,
@@ -257,7 +275,7 @@ def audit_list(
     )
 
 
-def audit_verify_chain(**kwargs):
+def audit_verify_chain(**kwargs: bool) -> "AuditReport":
     """Kept for callers of the old name: verify_audit's check (services/audit_seal.py)."""
     from .audit_seal import audit_verify
 

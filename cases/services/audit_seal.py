@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -58,7 +59,7 @@ def next_root(root: str, event_id: int, mac: str) -> str:
     return hashlib.sha256(bytes.fromhex(root) + event_id.to_bytes(8, "big") + bytes.fromhex(mac)).hexdigest()
 
 
-def _checkpoint_mac(key: bytes, checkpoint: dict) -> str:
+def _checkpoint_mac(key: bytes, checkpoint: dict[str, Any]) -> str:
     body = {name: value for name, value in checkpoint.items() if name != "mac"}
     return mac_of(key, json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
 
@@ -75,7 +76,7 @@ def _open_sink(path: Path) -> int:
 @dataclass
 class Checkpoint:
     line: int
-    data: dict
+    data: dict[str, Any]
 
     @property
     def through(self) -> int:
@@ -165,7 +166,9 @@ def _settled_through() -> int:
     return through
 
 
-def _events(after: int, through: int | None, chunk: int = 10000, columns=COLUMNS) -> Iterator[tuple]:
+def _events(
+    after: int, through: int | None, chunk: int = 10000, columns: tuple[str, ...] = COLUMNS
+) -> Iterator[tuple[Any, ...]]:
     """Events after #after (up to #through) in order, a page at a time: memory stays constant.
 
     Keyset pages (id > last ORDER BY id LIMIT n): no server-side cursor held open, one index range per page.
@@ -197,7 +200,7 @@ def _events(after: int, through: int | None, chunk: int = 10000, columns=COLUMNS
 
 @dataclass
 class SealResult:
-    checkpoint: dict | None
+    checkpoint: dict[str, Any] | None
     sealed: int
 
 
@@ -265,7 +268,7 @@ class AuditReport:
             self.problems.append(problem)
 
 
-def window(checkpoint: dict) -> str:
+def window(checkpoint: dict[str, Any]) -> str:
     return f"events after #{checkpoint['from']} through #{checkpoint['through']} (sealed {checkpoint['sealed_at']})"
 
 
@@ -286,7 +289,7 @@ def audit_verify(*, seal: bool = True) -> AuditReport:
     sink_problems: list[str] = []
     checkpoints = read_checkpoints(path, sink_problems)
 
-    def next_checkpoint() -> dict | None:
+    def next_checkpoint() -> dict[str, Any] | None:
         for checkpoint in checkpoints:
             if checkpoint.data["database"] != this_database:
                 report.add(
@@ -301,7 +304,7 @@ def audit_verify(*, seal: bool = True) -> AuditReport:
     pending = next_checkpoint()
     root, count, last_id = GENESIS, 0, 0
 
-    def close_window(checkpoint: dict) -> None:
+    def close_window(checkpoint: dict[str, Any]) -> None:
         nonlocal root, count
         if root != checkpoint["root"] or count != checkpoint["count"]:
             if count < checkpoint["count"]:

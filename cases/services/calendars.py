@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..models import CalendarFeed, Meeting
+from ..types import User
 from .audit import audit_record
 
 
@@ -15,7 +16,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def calendar_feed_rotate(*, user) -> str:
+def calendar_feed_rotate(*, user: User) -> str:
     """Give the user a new feed address and return its secret; any earlier address stops working at once."""
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -29,7 +30,7 @@ def calendar_feed_rotate(*, user) -> str:
     return token
 
 
-def calendar_feed_revoke(*, user) -> bool:
+def calendar_feed_revoke(*, user: User) -> bool:
     """Remove the user's feed address; True when there was one."""
     with transaction.atomic():
         feed = CalendarFeed.objects.select_for_update().filter(user=user).first()
@@ -40,7 +41,7 @@ def calendar_feed_revoke(*, user) -> bool:
     return True
 
 
-def calendar_feed_user(*, token: str):
+def calendar_feed_user(*, token: str) -> User | None:
     """The active user whose feed address this is, or None. Records the read (calendar clients poll often)."""
     if not token or len(token) > 100:
         return None

@@ -1,13 +1,19 @@
 """Registering patients and cases, and editing the referral."""
 
-from django.db import transaction
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import QuerySet
 
 from .. import permissions
 from ..models import Board, Case, CaseEventKind, Patient, Stage
+from ..types import User
 from .audit import audit_record, snapshot
 from .common import (
     case_event_add,
     check_version,
+    field_label,
     lock,
     model_update,
     refuse_unknown,
@@ -31,12 +37,12 @@ CASE_FIELDS = [
 ]
 
 
-def field_labels(model, names) -> str:
+def field_labels(model: type[models.Model], names: Iterable[str]) -> str:
     """The fields as the forms label them: "referring clinician, referring email"."""
-    return ", ".join(str(model._meta.get_field(name).verbose_name) for name in names)
+    return ", ".join(field_label(model, name) for name in names)
 
 
-def patient_create(*, board: Board, by, **fields) -> Patient:
+def patient_create(*, board: Board, by: User, **fields: Any) -> Patient:
     permissions.require(by, "patient.create", board.pk)
     refuse_unknown(fields, PATIENT_FIELDS, "patient")
     check_birth_date(fields.get("birth_date"))
@@ -47,7 +53,7 @@ def patient_create(*, board: Board, by, **fields) -> Patient:
     return patient
 
 
-def patient_update(*, patient: Patient, by, **fields) -> Patient:
+def patient_update(*, patient: Patient, by: User, **fields: Any) -> Patient:
     permissions.require(by, "patient.update", patient.registered_board_id)
     check_birth_date(fields.get("birth_date"))
     with transaction.atomic():
@@ -59,12 +65,14 @@ def patient_update(*, patient: Patient, by, **fields) -> Patient:
     return patient
 
 
-def open_cases(*, patient: Patient, board: Board):
+def open_cases(*, patient: Patient, board: Board) -> QuerySet[Case]:
     """The patient's cases on this board that are neither closed nor withdrawn."""
     return Case.objects.filter(patient=patient, board=board, withdrawn_at__isnull=True).exclude(stage=Stage.CLOSED)
 
 
-def case_create(*, patient: Patient, board: Board, by, refuse_second_open_case: bool = False, **fields) -> Case:
+def case_create(
+    *, patient: Patient, board: Board, by: User, refuse_second_open_case: bool = False, **fields: Any
+) -> Case:
     """Register a referral. `refuse_second_open_case`: refuse while the patient has an open case on the board
     (the portal asks the user to confirm that a second case is meant, not a duplicate)."""
     permissions.require(by, "case.create", board.pk)
@@ -93,7 +101,7 @@ def case_create(*, patient: Patient, board: Board, by, refuse_second_open_case: 
     return case
 
 
-def case_update(*, case: Case, by, expected_version: int | None = None, **fields) -> Case:
+def case_update(*, case: Case, by: User, expected_version: int | None = None, **fields: Any) -> Case:
     """Edit the referral. Refused when based on an old version: nobody's edit is silently lost."""
     permissions.require(by, "case.update", case.board_id)
     refuse_unknown(fields, CASE_FIELDS, "case")

@@ -1,7 +1,9 @@
 """Coded data: the case's primary diagnosis and comorbidities, TNM staging, codes on pathology
 reports, and the site's licensed code lists. Every code is checked by cases.codes."""
 
+from collections.abc import Callable, Collection, Mapping
 from datetime import date
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -9,6 +11,7 @@ from django.db import transaction
 from .. import codes, permissions
 from ..codes import tnm
 from ..models import Case, CaseEventKind, CodeConcept, Diagnosis, DiagnosisRole, PathologyReport, TnmStaging
+from ..types import User
 from .audit import audit_record, diff, snapshot
 from .common import case_event_add, check_version, lock, model_update, save_validated
 
@@ -16,9 +19,10 @@ DIAGNOSIS_FIELDS = ["icd10_code", "topography", "morphology", "laterality", "tex
 STAGING_FIELDS = ["kind", "after_therapy", "recurrence", "t", "n", "m", "stage_group", "edition", "staged_on", "note"]
 
 
-def _checked(checks: dict) -> dict:
+def _checked(checks: Mapping[str, tuple[Callable[[str], codes.Coding], str]]) -> dict[str, codes.Coding]:
     """Run each field's check (a cases.codes function); one ValidationError naming every bad field."""
-    results, errors = {}, {}
+    results: dict[str, codes.Coding] = {}
+    errors: dict[str, str] = {}
     for name, (check, value) in checks.items():
         if not value:
             continue
@@ -69,7 +73,7 @@ def apply_legacy_icdo3(report: PathologyReport) -> None:
 # Diagnoses -----------------------------------------------------------------------------------
 
 
-def diagnosis_set_primary(*, case: Case, by, expected_version: int | None = None, **fields) -> Diagnosis:
+def diagnosis_set_primary(*, case: Case, by: User, expected_version: int | None = None, **fields: Any) -> Diagnosis:
     """Code the case's primary cancer; a second call changes it (the audit trail keeps each value)."""
     permissions.require(by, "coding.record", case.board_id)
     _known(fields, DIAGNOSIS_FIELDS)
@@ -77,7 +81,7 @@ def diagnosis_set_primary(*, case: Case, by, expected_version: int | None = None
         lock(case)  # one primary per case: two coders at once queue here
         diagnosis = Diagnosis.objects.filter(case=case, role=DiagnosisRole.PRIMARY).first()
         creating = diagnosis is None
-        if creating:
+        if diagnosis is None:
             diagnosis = Diagnosis(case=case, role=DiagnosisRole.PRIMARY, recorded_by=by)
         else:
             check_version(diagnosis, expected_version, "primary diagnosis")
@@ -99,7 +103,9 @@ def diagnosis_set_primary(*, case: Case, by, expected_version: int | None = None
     return diagnosis
 
 
-def comorbidity_add(*, case: Case, by, icd10_code: str, text: str = "", diagnosed_on: date | None = None) -> Diagnosis:
+def comorbidity_add(
+    *, case: Case, by: User, icd10_code: str, text: str = "", diagnosed_on: date | None = None
+) -> Diagnosis:
     permissions.require(by, "coding.record", case.board_id)
     if not (icd10_code or "").strip():
         raise ValidationError({"icd10_code": "Give the comorbidity's ICD-10-CM code."})
@@ -123,7 +129,7 @@ def comorbidity_add(*, case: Case, by, icd10_code: str, text: str = "", diagnose
     return diagnosis
 
 
-def comorbidity_remove(*, diagnosis: Diagnosis, by, reason: str) -> None:
+def comorbidity_remove(*, diagnosis: Diagnosis, by: User, reason: str) -> None:
     permissions.require(by, "coding.record", diagnosis.case.board_id)
     if diagnosis.role != DiagnosisRole.COMORBIDITY:
         raise ValidationError({"diagnosis": "Only a comorbidity is removed; the primary diagnosis is changed instead."})
@@ -149,7 +155,7 @@ def _label(diagnosis: Diagnosis) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def _known(fields: dict, allowed: list[str]) -> None:
+def _known(fields: Collection[str], allowed: list[str]) -> None:
     unknown = set(fields) - set(allowed)
     if unknown:
         raise TypeError(f"Unknown fields: {sorted(unknown)}")
@@ -158,7 +164,7 @@ def _known(fields: dict, allowed: list[str]) -> None:
 # Staging -------------------------------------------------------------------------------------
 
 
-def staging_record(*, case: Case, by, **fields) -> TnmStaging:
+def staging_record(*, case: Case, by: User, **fields: Any) -> TnmStaging:
     """Record a TNM staging. Never an edit: the earlier stagings stay, so the history is complete."""
     permissions.require(by, "coding.record", case.board_id)
     _known(fields, STAGING_FIELDS)

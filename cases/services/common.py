@@ -1,8 +1,8 @@
 """Small pieces every service uses: row locks, version checks, updates, validation and the case timeline."""
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ..models import BoardMembership, Case, CaseEvent
 from ..models.dates import OUT_OF_RANGE, is_plausible
+from ..types import User
 from .audit import audit_record, diff, snapshot
 from .errors import Conflict, StaleVersion
 from .plausibility import integrity_sentence, readable
@@ -19,12 +20,18 @@ M = TypeVar("M", bound=models.Model)
 Changes = dict[str, list[Any]]
 
 
+class Versioned(Protocol):
+    """A record whose every saved change counts up `version` (the ETag of the API, the hidden field of a form)."""
+
+    version: int
+
+
 def lock(obj: M) -> M:
     """Re-read the row under SELECT … FOR UPDATE; call inside transaction.atomic()."""
     return type(obj)._default_manager.select_for_update().get(pk=obj.pk)
 
 
-def check_version(obj: models.Model, expected: int | None, label: str) -> None:
+def check_version(obj: Versioned, expected: int | None, label: str) -> None:
     if expected is not None and int(expected) != obj.version:
         raise StaleVersion(label, int(expected), obj.version)
 
@@ -51,20 +58,33 @@ def model_update(*, instance: models.Model, fields: Collection[str], data: Mappi
     The shape of HackSoft's `model_update`; nothing is saved, so the caller decides, under its lock,
     whether there is anything to save.
     """
-    refuse_unknown(data, fields, instance._meta.verbose_name)
+    refuse_unknown(data, fields, str(instance._meta.verbose_name))
     before = _columns(instance, data)
     for name, value in data.items():
         setattr(instance, name, value)
     return diff(before, _columns(instance, data))
 
 
+def column(model: type[models.Model] | models.Model, name: str) -> models.Field:
+    """The model's field `name`; services name fields of their own model, never a reverse relation."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"{name} is a reverse relation of {model._meta.label}, not one of its fields")
+    return field
+
+
+def field_label(model: type[models.Model], name: str) -> str:
+    """The field as the forms label it: "referring clinician"."""
+    return str(column(model, name).verbose_name)
+
+
 def _columns(instance: models.Model, names: Collection[str]) -> dict[str, Any]:
     # A foreign key by its id: comparing never loads the related row.
-    attnames = [instance._meta.get_field(name).attname for name in names]
+    attnames = [column(instance, name).attname for name in names]
     return dict(zip(names, snapshot(instance, attnames).values(), strict=True))
 
 
-def save_changes(*, instance: models.Model, changes: Changes, by: Any, action: str) -> None:
+def save_changes(*, instance: models.Model, changes: Changes, by: User, action: str) -> None:
     """Save the changed columns (with the version bumped) and audit the diff, in the caller's transaction.
 
     Call it only when `changes` is not empty: a no-op edit keeps its version (and ETag) and writes no audit row.
@@ -72,7 +92,7 @@ def save_changes(*, instance: models.Model, changes: Changes, by: Any, action: s
     concrete = {f.name for f in instance._meta.concrete_fields}
     columns = [name for name in changes if name in concrete]
     if "version" in concrete:
-        instance.version += 1
+        cast(Versioned, instance).version += 1
         columns.append("version")
     if "updated_at" in concrete:
         columns.append("updated_at")
@@ -87,7 +107,7 @@ def validate_dates(**values: date | datetime | None) -> None:
         raise ValidationError(errors)
 
 
-def _dates_of(obj: models.Model, names: list[str] | None) -> dict:
+def _dates_of(obj: models.Model, names: list[str] | None) -> dict[str, date | None]:
     return {
         f.name: getattr(obj, f.attname)
         for f in obj._meta.concrete_fields
@@ -122,7 +142,7 @@ def save_validated(obj: models.Model, *, update_fields: list[str] | None = None)
         raise ValidationError(sentence) from None
 
 
-def validate_text_lengths(obj: models.Model, update_fields=None) -> None:
+def validate_text_lengths(obj: models.Model, update_fields: list[str] | None = None) -> None:
     """Clinical free text has room for any real history (TUMORBOARD_TEXT_MAX_CHARS, 20,000 characters, about
     eight pages), and no more: a two-megabyte "history" would take a minute to print. Whatever the entry point."""
     limit = settings.TUMORBOARD_TEXT_MAX_CHARS
@@ -141,7 +161,7 @@ def validate_text_lengths(obj: models.Model, update_fields=None) -> None:
 
 
 def case_event_add(
-    *, case: Case, kind: str, summary: str, actor, note: str = "", from_stage: str = "", to_stage: str = ""
+    *, case: Case, kind: str, summary: str, actor: User, note: str = "", from_stage: str = "", to_stage: str = ""
 ) -> CaseEvent:
     """Append to the case timeline; it also marks the case as updated for lists and caches."""
     event = CaseEvent.objects.create(
@@ -165,7 +185,7 @@ NOT_A_MEMBER = {
 }
 
 
-def require_board_members(*, board_id: int, users, field: str) -> None:
+def require_board_members(*, board_id: int, users: Iterable[User | None], field: str) -> None:
     """Refuse, as a field error, anyone named in a write (presenter, participant, owner) who is not on the board."""
     ids = {user.pk for user in users if user is not None}
     if not ids:

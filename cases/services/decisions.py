@@ -3,7 +3,9 @@
 Signing creates a follow-up action for each plan item and tells the referring clinician.
 """
 
+from collections.abc import Collection
 from datetime import timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -25,6 +27,7 @@ from ..models import (
     Stage,
 )
 from ..models.decisions import QUALITY_FIELDS
+from ..types import User
 from .audit import audit_record, snapshot
 from .common import (
     Changes,
@@ -72,12 +75,12 @@ def _check_meeting(case: Case, meeting: Meeting | None) -> None:
 def decision_record(
     *,
     case: Case,
-    by,
+    by: User,
     meeting: Meeting | None = None,
-    participants=(),
+    participants: Collection[User] = (),
     supersedes: Decision | None = None,
     supersede_reason: str = "",
-    **fields,
+    **fields: Any,
 ) -> Decision:
     permissions.require(by, "decision.supersede" if supersedes else "decision.record", case.board_id)
     _check_meeting(case, meeting)
@@ -117,7 +120,12 @@ def decision_record(
 
 
 def decision_update(
-    *, decision: Decision, by, expected_version: int | None = None, participants=None, **fields
+    *,
+    decision: Decision,
+    by: User,
+    expected_version: int | None = None,
+    participants: Collection[User] | None = None,
+    **fields: Any,
 ) -> Decision:
     """Edit a draft. What is left out stays; `meeting=None` clears the meeting, `participants` replaces them."""
     permissions.require(by, "decision.record", decision.case.board_id)
@@ -137,12 +145,12 @@ def decision_update(
         if not changes:
             return decision
         save_changes(instance=decision, changes=changes, by=by, action="decision.update")
-        if "participants" in changes:
+        if participants is not None and "participants" in changes:
             decision.participants.set(participants)
     return decision
 
 
-def _participants_change(decision: Decision, participants) -> Changes:
+def _participants_change(decision: Decision, participants: Collection[User] | None) -> Changes:
     if participants is None:
         return {}
     before = sorted(decision.participants.values_list("pk", flat=True))
@@ -150,7 +158,15 @@ def _participants_change(decision: Decision, participants) -> Changes:
     return {"participants": [before, after]} if before != after else {}
 
 
-def decision_correct(*, decision: Decision, by, reason: str, participants=(), meeting=None, **fields) -> Decision:
+def decision_correct(
+    *,
+    decision: Decision,
+    by: User,
+    reason: str,
+    participants: Collection[User] = (),
+    meeting: Meeting | None = None,
+    **fields: Any,
+) -> Decision:
     """Draft a correction of a signed decision; signing it supersedes the original."""
     if not reason.strip():
         raise ValidationError({"supersede_reason": "Say why the signed decision is corrected."})
@@ -175,7 +191,7 @@ def _meeting_gates(meeting: Meeting | None) -> list[Gate]:
         return [Gate("meeting_missing", "A decision is signed at a meeting: choose the meeting.")]
     if meeting.status == MeetingStatus.CANCELLED:
         return [Gate("meeting_cancelled", "The meeting was cancelled: no decision is signed at it.")]
-    gates = []
+    gates: list[Gate] = []
     if meeting.status == MeetingStatus.SCHEDULED:
         gates.append(
             Gate("meeting_not_in_progress", "A decision is signed at a meeting in progress or held: start it first.")
@@ -199,7 +215,7 @@ def _meeting_gates(meeting: Meeting | None) -> list[Gate]:
 
 
 def _signing_gates(case: Case, decision: Decision, suspended_follow_ups: str) -> list[Gate]:
-    gates = []
+    gates: list[Gate] = []
     if case.stage != Stage.CONSENSUS:
         gates.append(Gate("case_not_in_consensus", "A decision is signed when the case is in consensus."))
     gates += _meeting_gates(decision.meeting)
@@ -227,7 +243,7 @@ def signing_preview(*, decision: Decision) -> list[Gate]:
     return _signing_gates(case, decision, "close")
 
 
-def attendance_snapshot(meeting: Meeting) -> list[dict]:
+def attendance_snapshot(meeting: Meeting) -> list[dict[str, Any]]:
     """Who is present and for which specialty, as attendance says now (kept on the signed decision)."""
     return [
         {
@@ -241,7 +257,7 @@ def attendance_snapshot(meeting: Meeting) -> list[dict]:
 
 
 def decision_sign(
-    *, decision: Decision, by, expected_version: int | None = None, suspended_follow_ups: str = ""
+    *, decision: Decision, by: User, expected_version: int | None = None, suspended_follow_ups: str = ""
 ) -> Decision:
     """The chair signs. `suspended_follow_ups` ("close" or "carry") settles the follow-up of a decision under review."""
     permissions.require(by, "decision.sign", decision.case.board_id)
@@ -251,7 +267,7 @@ def decision_sign(
         check_version(decision, expected_version, "decision")
         if decision.is_signed:
             raise Conflict("This decision is already signed.", code="decision_signed")
-        if decision.meeting_id:
+        if decision.meeting is not None:
             # The meeting's status and attendance are read under its lock: neither changes while we sign.
             decision.meeting = lock(decision.meeting)
         unmet = _signing_gates(case, decision, suspended_follow_ups)
@@ -264,6 +280,7 @@ def decision_sign(
         current = current_pathology_reports(case)
         decision.pathology_report = current[-1] if current else None
         decision.basis = current_report_ids(case)
+        assert decision.meeting is not None  # the gates refuse a decision without a meeting
         decision.attendance_snapshot = attendance_snapshot(decision.meeting)
         decision.status, decision.signed_by, decision.signed_at = DecisionStatus.SIGNED, by, now
         decision.version += 1
@@ -302,7 +319,7 @@ def decision_sign(
     return decision
 
 
-def _settle_suspended(*, case: Case, decision: Decision, choice: str, by) -> list[int]:
+def _settle_suspended(*, case: Case, decision: Decision, choice: str, by: User) -> list[int]:
     ids = list(case.follow_ups.filter(status=FollowUpStatus.SUSPENDED).values_list("pk", flat=True))
     if not ids:
         return []
@@ -320,7 +337,7 @@ def _settle_suspended(*, case: Case, decision: Decision, choice: str, by) -> lis
     return ids
 
 
-def _plan_follow_ups(*, case: Case, decision: Decision, owner) -> list[FollowUp]:
+def _plan_follow_ups(*, case: Case, decision: Decision, owner: User) -> list[FollowUp]:
     due = timezone.localdate() + timedelta(days=FOLLOW_UP_DAYS)
     owners = plan_owners(
         board_id=case.board_id,

@@ -1,6 +1,7 @@
 """Follow-up: were the board's recommendations carried out, and when is the next visit due."""
 
 import calendar
+from collections.abc import Iterable
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -19,6 +20,7 @@ from ..models import (
     FollowUpStatus,
     FollowUpTemplate,
 )
+from ..types import User
 from .audit import audit_record
 from .common import (
     case_event_add,
@@ -42,13 +44,15 @@ def add_months(day: date, months: int) -> date:
 
 # A planned follow-up is done or deviated; a deviated one may still be carried out after all (done),
 # keeping its deviation code and reason as history. A done one is final.
-CLOSABLE_FROM = {
+CLOSABLE_FROM: dict[str, set[str]] = {
     FollowUpStatus.DONE: {FollowUpStatus.PLANNED, FollowUpStatus.DEVIATED},
     FollowUpStatus.DEVIATED: {FollowUpStatus.PLANNED},
 }
 
 
-def _close(*, follow_up: FollowUp, by, status: str, reason: str, code: str, expected_version: int | None) -> FollowUp:
+def _close(
+    *, follow_up: FollowUp, by: User, status: str, reason: str, code: str, expected_version: int | None
+) -> FollowUp:
     permissions.require_follow_up_closer(by, follow_up)
     with transaction.atomic():
         follow_up = lock(follow_up)
@@ -85,7 +89,7 @@ def _close(*, follow_up: FollowUp, by, status: str, reason: str, code: str, expe
     return follow_up
 
 
-def follow_up_complete(*, follow_up: FollowUp, by, expected_version: int | None = None) -> FollowUp:
+def follow_up_complete(*, follow_up: FollowUp, by: User, expected_version: int | None = None) -> FollowUp:
     """Carried out as recommended (also after a deviation, when the plan was taken up after all)."""
     return _close(
         follow_up=follow_up, by=by, status=FollowUpStatus.DONE, reason="", code="", expected_version=expected_version
@@ -95,7 +99,7 @@ def follow_up_complete(*, follow_up: FollowUp, by, expected_version: int | None 
 def follow_up_deviate(
     *,
     follow_up: FollowUp,
-    by,
+    by: User,
     reason: str = "",
     code: str = DeviationCode.OTHER,
     expected_version: int | None = None,
@@ -129,7 +133,9 @@ PLAN_SPECIALTIES = {
 }
 
 
-def plan_owners(*, board_id: int, categories: list[str], participants=(), fallback=None) -> dict:
+def plan_owners(
+    *, board_id: int, categories: list[str], participants: Iterable[User] = (), fallback: User | None = None
+) -> dict[str, User | None]:
     """{category: owner}: a participant of the decision with a fitting specialty, else any member of the
     board with it, else `fallback` (the chair who signs). One query."""
     members = list(
@@ -148,7 +154,7 @@ def plan_owners(*, board_id: int, categories: list[str], participants=(), fallba
 
 
 def follow_up_reassign(
-    *, follow_up: FollowUp, by, owner, due_on: date, expected_version: int | None = None
+    *, follow_up: FollowUp, by: User, owner: User | None, due_on: date, expected_version: int | None = None
 ) -> FollowUp:
     permissions.require(by, "followup.manage", follow_up.case.board_id)
     require_board_members(board_id=follow_up.case.board_id, users=[owner], field="owner")
@@ -164,7 +170,7 @@ def follow_up_reassign(
 
 
 def follow_up_apply_template(
-    *, case: Case, template: FollowUpTemplate, by, start_on: date, owner=None
+    *, case: Case, template: FollowUpTemplate, by: User, start_on: date, owner: User | None = None
 ) -> list[FollowUp]:
     """Generate the template's dated surveillance visits from the start of surveillance."""
     permissions.require(by, "followup.manage", case.board_id)

@@ -15,6 +15,7 @@ from django.apps import apps
 from django.db import IntegrityError, models, transaction
 
 from ..models import IdempotencyKey
+from ..types import User
 from .errors import ServiceError
 
 T = TypeVar("T")
@@ -26,14 +27,14 @@ class IdempotencyKeyReused(ServiceError):
     code = "idempotency_key_reused"
 
 
-def fingerprint_of(data) -> str:
+def fingerprint_of(data: object) -> str:
     """A digest of what was sent, independent of key order and of multipart boundaries."""
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def idempotent_create(
     *,
-    user,
+    user: User,
     key: str,
     scope: str,
     fingerprint: str,
@@ -63,7 +64,7 @@ def idempotent_create(
         return True, result
 
 
-def earlier_result(*, user, key: str, scope: str) -> models.Model | None:
+def earlier_result(*, user: User, key: str, scope: str) -> models.Model | None:
     """What an earlier request with this key and scope made, if there was one."""
     row = IdempotencyKey.objects.filter(user=user, key=key, scope=scope).first()
     return created_object(row) if row is not None else None

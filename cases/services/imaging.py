@@ -1,6 +1,9 @@
 """Imaging studies and their key images."""
 
 import warnings
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from .. import permissions
 from ..models import Case, CaseEventKind, ImagingAddendum, ImagingStudy, KeyImage
 from ..teaching.images import clean_image
+from ..types import User
 from .audit import audit_record, diff, snapshot
 from .common import case_event_add, lock, require_not_withdrawn, save_validated
 from .errors import Conflict
@@ -63,11 +67,13 @@ def too_many_images(count: int) -> ValidationError:
     )
 
 
-def check_study_date(case: Case, day) -> None:
+def check_study_date(case: Case, day: date | None) -> None:
     check_record_date(field="performed_on", label="study date", day=day, birth_date=case.patient.birth_date)
 
 
-def imaging_study_add(*, case: Case, by, key_images: list[tuple[UploadedFile, str]] = (), **fields) -> ImagingStudy:
+def imaging_study_add(
+    *, case: Case, by: User, key_images: Sequence[tuple[UploadedFile, str]] = (), **fields: Any
+) -> ImagingStudy:
     permissions.require(by, "imaging.add", case.board_id)
     if len(key_images) > settings.KEY_IMAGE_MAX_PER_STUDY:
         raise too_many_images(len(key_images))
@@ -103,7 +109,7 @@ def _key_image_save(
     return key_image
 
 
-def key_image_add(*, study: ImagingStudy, by, upload: UploadedFile, caption: str) -> KeyImage:
+def key_image_add(*, study: ImagingStudy, by: User, upload: UploadedFile, caption: str) -> KeyImage:
     permissions.require(by, "imaging.add", study.case.board_id)
     image_format = validate_key_image(upload)
     with transaction.atomic():
@@ -115,7 +121,7 @@ def key_image_add(*, study: ImagingStudy, by, upload: UploadedFile, caption: str
     return key_image
 
 
-def imaging_study_amend(*, study: ImagingStudy, by, amendment_reason: str, **fields) -> ImagingStudy:
+def imaging_study_amend(*, study: ImagingStudy, by: User, amendment_reason: str, **fields: Any) -> ImagingStudy:
     """Correct a study the way pathology is corrected: a new study supersedes it, with a reason.
 
     The original is never overwritten; it stays readable, marked as superseded. Its key images stay with it
@@ -166,7 +172,7 @@ def imaging_study_amend(*, study: ImagingStudy, by, amendment_reason: str, **fie
     return amended
 
 
-def imaging_addendum_add(*, study: ImagingStudy, by, text: str) -> ImagingAddendum:
+def imaging_addendum_add(*, study: ImagingStudy, by: User, text: str) -> ImagingAddendum:
     """Add a note to a reported study (a late comparison, a clarification); the report itself is unchanged."""
     permissions.require(by, "imaging.add", study.case.board_id)
     text = (text or "").strip()

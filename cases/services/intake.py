@@ -4,6 +4,7 @@ a resend of the same Bundle.identifier returns the case it made."""
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -11,6 +12,7 @@ from django.http import Http404
 
 from .. import permissions
 from ..models import Board, Case, Patient, ReferralIntake
+from ..types import User
 from . import cases as case_services
 from . import coding
 from .audit import audit_record
@@ -22,8 +24,8 @@ class Issue:
     diagnostics: str
     expression: str = ""
 
-    def as_dict(self) -> dict:
-        issue = {"severity": "error", "code": self.code, "diagnostics": self.diagnostics}
+    def as_dict(self) -> dict[str, str | list[str]]:
+        issue: dict[str, str | list[str]] = {"severity": "error", "code": self.code, "diagnostics": self.diagnostics}
         if self.expression:
             issue["expression"] = [self.expression]
         return issue
@@ -37,7 +39,7 @@ class IntakeRefused(Exception):
         self.issues, self.status = issues, status
 
 
-def operation_outcome(issues: list[Issue]) -> dict:
+def operation_outcome(issues: list[Issue]) -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": [issue.as_dict() for issue in issues]}
 
 
@@ -76,7 +78,7 @@ class Referral:
         return "\n".join(lines)
 
 
-def _board(*, user, referral: Referral, board_id: int | None) -> Board:
+def _board(*, user: User, referral: Referral, board_id: int | None) -> Board:
     """The board the query names, else the one ServiceRequest.performer[0].display names."""
     visible = permissions.boards_visible_to(user)
     if board_id is not None:
@@ -91,7 +93,7 @@ def _board(*, user, referral: Referral, board_id: int | None) -> Board:
     return board
 
 
-def _patient(*, referral: Referral, board: Board, by) -> tuple[Patient, bool]:
+def _patient(*, referral: Referral, board: Board, by: User) -> tuple[Patient, bool]:
     patient = Patient.objects.filter(mrn=referral.mrn).first()
     if patient is None:
         fields = {name: getattr(referral, name) for name in ("mrn", "given_name", "family_name", "birth_date", "sex")}
@@ -108,7 +110,7 @@ def _patient(*, referral: Referral, board: Board, by) -> tuple[Patient, bool]:
     return patient, False
 
 
-def _diagnoses(*, case: Case, referral: Referral, by) -> None:
+def _diagnoses(*, case: Case, referral: Referral, by: User) -> None:
     if referral.primary is not None:
         fields = {k: v for k, v in vars(referral.primary).items() if v not in ("", None)}
         coding.diagnosis_set_primary(case=case, by=by, **fields)
@@ -122,7 +124,7 @@ def _diagnoses(*, case: Case, referral: Referral, by) -> None:
         )
 
 
-def _resent(referral: Referral, digest: str, by) -> Case | None:
+def _resent(referral: Referral, digest: str, by: User) -> Case | None:
     intake = (
         ReferralIntake.objects.filter(bundle_system=referral.identifier_system, bundle_value=referral.identifier_value)
         .select_related("case")
@@ -139,7 +141,7 @@ def _resent(referral: Referral, digest: str, by) -> Case | None:
     return intake.case
 
 
-def referral_intake(*, referral: Referral, digest: str, by, board_id: int | None = None) -> tuple[Case, bool]:
+def referral_intake(*, referral: Referral, digest: str, by: User, board_id: int | None = None) -> tuple[Case, bool]:
     """(case, created). A refusal (IntakeRefused, PermissionDenied) leaves nothing behind."""
     existing = _resent(referral, digest, by)
     if existing is not None:

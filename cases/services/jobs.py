@@ -1,16 +1,21 @@
 """Enqueueing and retrying background jobs (cases/jobs/). Enqueueing is idempotent on the job's key."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..jobs import broker
 from ..jobs.registry import JOBS
-from ..models import Job, JobStatus
+from ..models import Job, JobStatus, Meeting
+from ..types import AnyUser, User
 from .audit import audit_record
 
 
-def job_enqueue(*, kind: str, args: dict, by=None, key: str | None = None, max_attempts: int = 5) -> Job:
+def job_enqueue(
+    *, kind: str, args: dict[str, Any], by: AnyUser | None = None, key: str | None = None, max_attempts: int = 5
+) -> Job:
     """Queue a job, or return the job with the same key (queued, running or done: the caller joins it)."""
     if kind not in JOBS:
         raise ValueError(f"Unknown job kind {kind!r}.")
@@ -21,7 +26,7 @@ def job_enqueue(*, kind: str, args: dict, by=None, key: str | None = None, max_a
             return existing
         if existing is not None:
             return job_retry(job=existing, by=by)
-    user = by if getattr(by, "is_authenticated", False) else None
+    user = by if by is not None and by.is_authenticated else None
     try:
         with transaction.atomic():
             job = Job.objects.create(
@@ -40,7 +45,7 @@ def job_enqueue(*, kind: str, args: dict, by=None, key: str | None = None, max_a
     return job
 
 
-def job_retry(*, job: Job, by) -> Job:
+def job_retry(*, job: Job, by: AnyUser | None) -> Job:
     """Queue a failed job again from its first attempt (administrators, from the admin)."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
@@ -67,13 +72,13 @@ def job_wait(*, job: Job, seconds: float, step: float = 0.2) -> Job:
     return job
 
 
-def packet_job_start(*, by, meeting, fingerprint: str, pdfa: bool = False) -> Job:
+def packet_job_start(*, by: User, meeting: Meeting, fingerprint: str, pdfa: bool = False) -> Job:
     """Render a packet in the background, or join the job already rendering the same content."""
     args = {"meeting_id": meeting.pk, "user_id": by.pk, "pdfa": pdfa}
     return job_enqueue(kind="packet.render", args=args, by=by, key=f"packet:{fingerprint}")
 
 
-def packet_prerender(*, meeting, by) -> None:
+def packet_prerender(*, meeting: Meeting, by: User) -> None:
     """After the agenda of a published meeting changed: render its packet now, so the print at the start
     of the meeting is a file read. Queued once the change is committed."""
     args = {"meeting_id": meeting.pk, "user_id": by.pk, "pdfa": False}

@@ -1,6 +1,7 @@
 """Meetings: scheduling, the agenda, attendance and each case's outcome."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -21,11 +22,13 @@ from ..models import (
     Outcome,
     Stage,
 )
+from ..types import User
 from .audit import audit_record, snapshot
 from .calendars import meeting_calendar_changed
 from .common import (
     NOT_A_MEMBER,
     case_event_add,
+    field_label,
     lock,
     model_update,
     require_board_members,
@@ -43,7 +46,7 @@ AGENDA_ITEM_FIELDS = ["presenter", "minutes"]
 OPEN_STATUSES = {MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS}
 
 
-def _require_presenter(board_id: int, presenter) -> None:
+def _require_presenter(board_id: int, presenter: User | None) -> None:
     """A presenter is a member of the board and presents for the specialty that membership holds."""
     require_board_members(board_id=board_id, users=[presenter], field="presenter")
     if (
@@ -55,7 +58,7 @@ def _require_presenter(board_id: int, presenter) -> None:
         )
 
 
-def _agenda_changed(meeting: Meeting, by) -> None:
+def _agenda_changed(meeting: Meeting, by: User) -> None:
     """Calendars see a new SEQUENCE; a published agenda's packet is rendered again in the background."""
     meeting_calendar_changed(meeting)
     if meeting.is_published:
@@ -76,7 +79,7 @@ def _refuse_cancelled(meeting: Meeting, what: str) -> None:
 
 
 def meeting_schedule(
-    *, board: Board, by, starts_at, location: str = "", video_link: str = "", back_entry: bool = False
+    *, board: Board, by: User, starts_at: datetime, location: str = "", video_link: str = "", back_entry: bool = False
 ) -> Meeting:
     """Schedule a meeting; cases deferred at an earlier meeting and not yet re-listed roll onto it.
 
@@ -99,12 +102,14 @@ def meeting_schedule(
     return meeting
 
 
-def agenda_add(*, meeting: Meeting, case: Case, by, presenter=None, minutes: int = 10) -> AgendaItem:
+def agenda_add(
+    *, meeting: Meeting, case: Case, by: User, presenter: User | None = None, minutes: int = 10
+) -> AgendaItem:
     permissions.require(by, "meeting.manage", meeting.board_id)
     if case.board_id != meeting.board_id:
         raise ValidationError({"case": "The case belongs to another board."})
     if not case.is_referral_complete:
-        missing = ", ".join(Case._meta.get_field(n).verbose_name for n in case.missing_referral_fields)
+        missing = ", ".join(field_label(Case, n) for n in case.missing_referral_fields)
         raise Conflict(
             f"An incomplete referral cannot go on the agenda (missing: {missing}).", code="referral_incomplete"
         )
@@ -137,7 +142,14 @@ def agenda_add(*, meeting: Meeting, case: Case, by, presenter=None, minutes: int
     return item
 
 
-def _append(*, meeting: Meeting, case: Case, presenter=None, minutes: int = 10, rolled_from=None) -> AgendaItem:
+def _append(
+    *,
+    meeting: Meeting,
+    case: Case,
+    presenter: User | None = None,
+    minutes: int = 10,
+    rolled_from: AgendaItem | None = None,
+) -> AgendaItem:
     if meeting.agenda_items.filter(case=case).exists():
         raise Conflict("This case is already on the agenda.", code="already_listed")
     last = meeting.agenda_items.aggregate(last=Max("position"))["last"] or 0
@@ -158,7 +170,9 @@ def _append(*, meeting: Meeting, case: Case, presenter=None, minutes: int = 10, 
     return item
 
 
-def agenda_item_update(*, item: AgendaItem, by, presenter=None, minutes: int | None = None) -> AgendaItem:
+def agenda_item_update(
+    *, item: AgendaItem, by: User, presenter: User | None = None, minutes: int | None = None
+) -> AgendaItem:
     permissions.require(by, "meeting.manage", item.meeting.board_id)
     _require_presenter(item.meeting.board_id, presenter)
     with transaction.atomic():
@@ -173,7 +187,7 @@ def agenda_item_update(*, item: AgendaItem, by, presenter=None, minutes: int | N
     return item
 
 
-def agenda_remove(*, item: AgendaItem, by) -> None:
+def agenda_remove(*, item: AgendaItem, by: User) -> None:
     permissions.require(by, "meeting.manage", item.meeting.board_id)
     with transaction.atomic():
         meeting = lock(item.meeting)
@@ -187,7 +201,7 @@ def agenda_remove(*, item: AgendaItem, by) -> None:
         _agenda_changed(meeting, by)
 
 
-def agenda_reorder(*, meeting: Meeting, by, item_ids: list[int]) -> list[AgendaItem]:
+def agenda_reorder(*, meeting: Meeting, by: User, item_ids: list[int]) -> list[AgendaItem]:
     permissions.require(by, "meeting.manage", meeting.board_id)
     with transaction.atomic():
         meeting = lock(meeting)
@@ -203,7 +217,7 @@ def agenda_reorder(*, meeting: Meeting, by, item_ids: list[int]) -> list[AgendaI
     return [items[pk] for pk in item_ids]
 
 
-def agenda_publish(*, meeting: Meeting, by) -> Meeting:
+def agenda_publish(*, meeting: Meeting, by: User) -> Meeting:
     permissions.require(by, "meeting.manage", meeting.board_id)
     with transaction.atomic():
         meeting = lock(meeting)
@@ -223,7 +237,7 @@ def agenda_publish(*, meeting: Meeting, by) -> Meeting:
     return meeting
 
 
-def agenda_unpublish(*, meeting: Meeting, by) -> Meeting:
+def agenda_unpublish(*, meeting: Meeting, by: User) -> Meeting:
     """Take a published agenda back to draft before the meeting (published too early, or by mistake).
 
     Cases already flagged as late additions keep the flag: they were added after members were told.
@@ -257,7 +271,7 @@ def _status_conflict(meeting: Meeting, to: str) -> Conflict:
     )
 
 
-def _apply_status(*, meeting: Meeting, by, to: str, changes: dict | None = None) -> Meeting:
+def _apply_status(*, meeting: Meeting, by: User, to: str, changes: dict[str, Any] | None = None) -> Meeting:
     before = meeting.status
     meeting.status = to
     meeting.save(update_fields=["status", "cancel_reason"])
@@ -266,7 +280,7 @@ def _apply_status(*, meeting: Meeting, by, to: str, changes: dict | None = None)
     return meeting
 
 
-def meeting_start(*, meeting: Meeting, by) -> Meeting:
+def meeting_start(*, meeting: Meeting, by: User) -> Meeting:
     permissions.require(by, "meeting.manage", meeting.board_id)
     with transaction.atomic():
         meeting = lock(meeting)
@@ -287,7 +301,7 @@ def meeting_start(*, meeting: Meeting, by) -> Meeting:
         return _apply_status(meeting=meeting, by=by, to=MeetingStatus.IN_PROGRESS)
 
 
-def meeting_end(*, meeting: Meeting, by) -> Meeting:
+def meeting_end(*, meeting: Meeting, by: User) -> Meeting:
     """The meeting is held: its attendance is frozen from now on (corrections carry a reason)."""
     permissions.require(by, "meeting.manage", meeting.board_id)
     with transaction.atomic():
@@ -297,7 +311,7 @@ def meeting_end(*, meeting: Meeting, by) -> Meeting:
         return _apply_status(meeting=meeting, by=by, to=MeetingStatus.HELD)
 
 
-def meeting_cancel(*, meeting: Meeting, by, reason: str, agenda: str = "release") -> Meeting:
+def meeting_cancel(*, meeting: Meeting, by: User, reason: str, agenda: str = "release") -> Meeting:
     """Cancel with a reason; its pending cases go back to those awaiting a meeting, or roll to the next one."""
     permissions.require(by, "meeting.manage", meeting.board_id)
     if agenda not in CANCEL_AGENDA:
@@ -323,7 +337,7 @@ def meeting_cancel(*, meeting: Meeting, by, reason: str, agenda: str = "release"
         )
 
 
-def _release_agenda(*, meeting: Meeting, by, agenda: str) -> list[int]:
+def _release_agenda(*, meeting: Meeting, by: User, agenda: str) -> list[int]:
     """Pending cases are deferred with the cancellation as reason; rolled on now, or when the next is scheduled."""
     following = None
     if agenda == "roll":
@@ -351,7 +365,9 @@ def _release_agenda(*, meeting: Meeting, by, agenda: str) -> list[int]:
     return moved
 
 
-def meeting_set_status(*, meeting: Meeting, by, status: str, reason: str = "", agenda: str = "release") -> Meeting:
+def meeting_set_status(
+    *, meeting: Meeting, by: User, status: str, reason: str = "", agenda: str = "release"
+) -> Meeting:
     """The API's one status action, each move through its own service and gates."""
     if status == MeetingStatus.IN_PROGRESS:
         return meeting_start(meeting=meeting, by=by)
@@ -372,7 +388,7 @@ def attendance_is_frozen(meeting: Meeting) -> bool:
     return any(d.status == DecisionStatus.SIGNED for d in meeting.decisions.all())
 
 
-def _attendee(meeting: Meeting, user, specialty: str | None) -> BoardMembership:
+def _attendee(meeting: Meeting, user: User, specialty: str | None) -> BoardMembership:
     member = BoardMembership.objects.filter(board_id=meeting.board_id, user=user).first()
     if member is None:
         raise ValidationError({"user": NOT_A_MEMBER["user"]})
@@ -387,7 +403,9 @@ def _attendee(meeting: Meeting, user, specialty: str | None) -> BoardMembership:
     return member
 
 
-def attendance_record(*, meeting: Meeting, by, user, present: bool = True, specialty: str | None = None) -> Attendance:
+def attendance_record(
+    *, meeting: Meeting, by: User, user: User, present: bool = True, specialty: str | None = None
+) -> Attendance:
     """Present or absent, for the specialty the member holds on this board (a different one is refused)."""
     permissions.require(by, "meeting.manage", meeting.board_id)
     member = _attendee(meeting, user, specialty)
@@ -412,7 +430,7 @@ def attendance_record(*, meeting: Meeting, by, user, present: bool = True, speci
     return attendance
 
 
-def attendance_correct(*, meeting: Meeting, by, user, present: bool, reason: str) -> Attendance:
+def attendance_correct(*, meeting: Meeting, by: User, user: User, present: bool, reason: str) -> Attendance:
     """Correct frozen attendance, with a reason. Decisions already signed keep the attendance they were signed with."""
     permissions.require(by, "meeting.manage", meeting.board_id)
     member = _attendee(meeting, user, None)
@@ -444,7 +462,7 @@ def attendance_correct(*, meeting: Meeting, by, user, present: bool, reason: str
 
 
 def agenda_item_record_outcome(
-    *, item: AgendaItem, by, outcome: str, reason: str = "", actual_minutes: int | None = None
+    *, item: AgendaItem, by: User, outcome: str, reason: str = "", actual_minutes: int | None = None
 ) -> AgendaItem:
     """Discussed, or deferred with a reason; a deferred case rolls onto the board's next meeting.
 
@@ -490,7 +508,7 @@ def agenda_item_record_outcome(
     return item
 
 
-def _roll(*, item: AgendaItem, to_meeting: Meeting, by) -> AgendaItem | None:
+def _roll(*, item: AgendaItem, to_meeting: Meeting, by: User) -> AgendaItem | None:
     if to_meeting.agenda_items.filter(case_id=item.case_id).exists():
         return None
     rolled = _append(
@@ -505,7 +523,7 @@ def _roll(*, item: AgendaItem, to_meeting: Meeting, by) -> AgendaItem | None:
     return rolled
 
 
-def attendance_record_many(*, meeting: Meeting, by, present: list, absent: list) -> list[Attendance]:
+def attendance_record_many(*, meeting: Meeting, by: User, present: list[User], absent: list[User]) -> list[Attendance]:
     """Record the whole register at once (the portal's attendance form): all rows or none."""
     permissions.require(by, "meeting.manage", meeting.board_id)
     with transaction.atomic():

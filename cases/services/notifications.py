@@ -5,11 +5,12 @@ No clinical content ever leaves by e-mail: a case reference and a link.
 
 from django.urls import reverse
 
-from ..models import NotificationKind
+from ..models import Case, NotificationKind
+from ..types import User
 from .notify import notify_address, notify_users
 
 
-def tell_basis_superseded(*, case, authors: list, decision_flagged: bool) -> None:
+def tell_basis_superseded(*, case: Case, authors: list[User], decision_flagged: bool) -> None:
     """The referrer and every author whose input went stale learn that the case needs another look."""
     link = reverse("case-detail", args=[case.pk])
     if case.referring_email:

@@ -6,7 +6,8 @@ Callers pass a subject and body that name a case or meeting by number and a link
 or clinical text (tests/test_notifications.py holds every kind to that).
 """
 
-from datetime import timedelta
+from collections.abc import Collection, Iterable
+from datetime import date, timedelta
 
 from django.db import transaction
 from django.urls import reverse
@@ -14,6 +15,8 @@ from django.utils import timezone
 
 from ..models import (
     BoardMembership,
+    Case,
+    Decision,
     Delivery,
     EmailStatus,
     FollowUp,
@@ -23,11 +26,12 @@ from ..models import (
     NotificationKind,
     NotificationPreference,
 )
+from ..types import User
 from .audit import audit_record
 from .jobs import job_enqueue
 
 
-def deliveries_of(users) -> dict[tuple[int, str], str]:
+def deliveries_of(users: Iterable[User]) -> dict[tuple[int, str], str]:
     rows = NotificationPreference.objects.filter(user__in=users).values_list("user_id", "kind", "delivery")
     return {(user_id, kind): delivery for user_id, kind, delivery in rows}
 
@@ -43,7 +47,14 @@ def _send_after_commit(notifications: list[Notification]) -> None:
 
 
 def notify_users(
-    *, users, kind: str, subject: str, body: str, link: str = "", case_id=None, meeting_id=None
+    *,
+    users: Iterable[User | None],
+    kind: str,
+    subject: str,
+    body: str,
+    link: str = "",
+    case_id: int | None = None,
+    meeting_id: int | None = None,
 ) -> list[Notification]:
     """One notification per active user (each once), e-mailed at once or kept for their digest."""
     people = list({user.pk: user for user in users if user is not None and user.is_active}.values())
@@ -67,7 +78,9 @@ def notify_users(
     return created
 
 
-def notify_address(*, email: str, kind: str, subject: str, body: str, link: str = "", case_id=None) -> Notification:
+def notify_address(
+    *, email: str, kind: str, subject: str, body: str, link: str = "", case_id: int | None = None
+) -> Notification:
     """A message for someone without an account (the referring clinician): e-mail only."""
     notification = Notification.objects.create(
         email=email, kind=kind, subject=subject, body=body, link=link, case_id=case_id
@@ -76,7 +89,7 @@ def notify_address(*, email: str, kind: str, subject: str, body: str, link: str 
     return notification
 
 
-def notification_mark_read(*, user, pk=None) -> int:
+def notification_mark_read(*, user: User, pk: int | None = None) -> int:
     """Mark one of the user's notifications, or all of them, read; returns how many changed."""
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
     if pk is not None:
@@ -84,7 +97,7 @@ def notification_mark_read(*, user, pk=None) -> int:
     return unread.update(read_at=timezone.now())
 
 
-def notification_preferences_set(*, user, deliveries: dict[str, str]) -> dict:
+def notification_preferences_set(*, user: User, deliveries: dict[str, str]) -> dict[str, list[str]]:
     """Set the user's delivery per kind; returns what changed (audited)."""
     unknown = set(deliveries) - set(NotificationKind.values) or set(deliveries.values()) - set(Delivery.values)
     if unknown:
@@ -104,7 +117,7 @@ def notification_preferences_set(*, user, deliveries: dict[str, str]) -> dict:
 # The events -----------------------------------------------------------------------------------
 
 
-def _members(board_id: int, *, specialties=None) -> list:
+def _members(board_id: int, *, specialties: Collection[str] | None = None) -> list[User]:
     memberships = BoardMembership.objects.filter(board_id=board_id, user__is_active=True).select_related("user")
     if specialties is not None:
         memberships = memberships.filter(specialty__in=specialties)
@@ -162,7 +175,7 @@ def notify_input_requested(*, meeting: Meeting, reminder: bool = False) -> list[
     return sent
 
 
-def notify_decision_signed(*, case, decision) -> Notification | None:
+def notify_decision_signed(*, case: Case, decision: Decision) -> Notification | None:
     """The referring clinician: a decision exists and where to read it (no consensus or plan by e-mail)."""
     if not case.referring_email:
         return None
@@ -178,7 +191,7 @@ def notify_decision_signed(*, case, decision) -> Notification | None:
     )
 
 
-def notify_follow_ups_due(*, today, within_days: int = 7) -> list[Notification]:
+def notify_follow_ups_due(*, today: date, within_days: int = 7) -> list[Notification]:
     """Owners of planned follow-ups due within a week, or overdue: once per follow-up and state (a withdrawn
     case's follow-up reminds no one)."""
     sent = []

@@ -1,11 +1,14 @@
 """Specialty input: each specialty speaks for itself, signed by its author."""
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import permissions
 from ..models import Case, CaseEventKind, Opinion, Stage
+from ..types import User
 from .audit import audit_record, snapshot
 from .common import case_event_add, check_version, lock, model_update, refuse_unknown, save_changes, save_validated
 from .errors import Conflict
@@ -31,7 +34,7 @@ def _refuse_when_closed(case: Case) -> None:
         raise Conflict("The board's decision is signed; specialty input on this case is closed.", code="input_closed")
 
 
-def opinion_record(*, case: Case, by, assessment: str, recommendation: str = "") -> Opinion:
+def opinion_record(*, case: Case, by: User, assessment: str, recommendation: str = "") -> Opinion:
     """Record the input of the author's own specialty on this board."""
     membership = permissions.require(by, "opinion.record", case.board_id)
     with transaction.atomic():
@@ -61,7 +64,7 @@ def opinion_record(*, case: Case, by, assessment: str, recommendation: str = "")
     return opinion
 
 
-def opinion_update(*, opinion: Opinion, by, expected_version: int | None = None, **fields) -> Opinion:
+def opinion_update(*, opinion: Opinion, by: User, expected_version: int | None = None, **fields: Any) -> Opinion:
     """Only the author edits their input, until the decision is signed; every edit keeps before/after."""
     permissions.require(by, "opinion.record", opinion.case.board_id)
     if opinion.author_id != by.pk:
@@ -88,7 +91,7 @@ def opinion_update(*, opinion: Opinion, by, expected_version: int | None = None,
     return opinion
 
 
-def opinion_confirm(*, opinion: Opinion, by, expected_version: int | None = None) -> Opinion:
+def opinion_confirm(*, opinion: Opinion, by: User, expected_version: int | None = None) -> Opinion:
     """ "My input stands": the author re-confirms an input given on pathology amended since, unchanged."""
     permissions.require(by, "opinion.record", opinion.case.board_id)
     if opinion.author_id != by.pk:

@@ -4,6 +4,9 @@ The original report is never overwritten. Amending creates a new report that sup
 with a reason and a discrepancy class; the old one is frozen and stays readable.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -23,6 +26,7 @@ from ..models import (
     ReportStatus,
     Stage,
 )
+from ..types import User
 from .audit import audit_record, diff, snapshot
 from .coding import apply_codes, apply_legacy_icdo3
 from .common import case_event_add, check_version, lock, model_update, refuse_unknown, save_changes, save_validated
@@ -37,7 +41,7 @@ CODED_DERIVED = ["icdo3_code", "icdo3_needs_review", "morphology", "topography_d
 REVISION_STAGES = {Stage.PATHOLOGY, Stage.CONSENSUS, Stage.CLOSED}
 
 
-def check_report(case: Case, fields: dict) -> None:
+def check_report(case: Case, fields: Mapping[str, Any]) -> None:
     """A specimen is not collected in the future nor before birth; a code is written as ICD-O-3."""
     check_record_date(
         field="collected_on",
@@ -48,7 +52,9 @@ def check_report(case: Case, fields: dict) -> None:
     check_icdo3(fields.get("icdo3_code", ""))
 
 
-def pathology_report_add(*, case: Case, by, status: str = ReportStatus.PRELIMINARY, **fields) -> PathologyReport:
+def pathology_report_add(
+    *, case: Case, by: User, status: str = ReportStatus.PRELIMINARY, **fields: Any
+) -> PathologyReport:
     permissions.require(by, "pathology.add", case.board_id)
     if status not in (ReportStatus.PRELIMINARY, ReportStatus.FINAL):
         raise ValidationError({"status": "A new report is preliminary or final; amendments supersede a report."})
@@ -81,7 +87,7 @@ def _code(report: PathologyReport) -> None:
 
 
 def pathology_report_update(
-    *, report: PathologyReport, by, expected_version: int | None = None, **fields
+    *, report: PathologyReport, by: User, expected_version: int | None = None, **fields: Any
 ) -> PathologyReport:
     """Edit a preliminary report; signed-out reports change only by amendment."""
     permissions.require(by, "pathology.add", report.case.board_id)
@@ -102,7 +108,9 @@ def pathology_report_update(
     return report
 
 
-def pathology_report_sign_out(*, report: PathologyReport, by, expected_version: int | None = None) -> PathologyReport:
+def pathology_report_sign_out(
+    *, report: PathologyReport, by: User, expected_version: int | None = None
+) -> PathologyReport:
     permissions.require(by, "pathology.add", report.case.board_id)
     with transaction.atomic():
         report = lock(report)
@@ -120,15 +128,15 @@ def pathology_report_sign_out(*, report: PathologyReport, by, expected_version: 
 def pathology_report_amend(
     *,
     report: PathologyReport,
-    by,
+    by: User,
     diagnosis: str,
     amendment_reason: str,
     discrepancy: str,
     expected_version: int | None = None,
-    **fields,
+    **fields: Any,
 ) -> PathologyReport:
     permissions.require(by, "pathology.amend", report.case.board_id)
-    errors = {}
+    errors: dict[str, str] = {}
     if not (amendment_reason or "").strip():
         errors["amendment_reason"] = "Say why the report is amended."
     if discrepancy not in Discrepancy.values:
@@ -187,13 +195,13 @@ def pathology_report_amend(
     return amended
 
 
-def _rests_on(basis: list, report: PathologyReport) -> bool:
+def _rests_on(basis: list[int], report: PathologyReport) -> bool:
     # An input or decision with no recorded basis was written before bases were kept: treat it as resting
     # on what was current then, which the amendment replaces.
     return not basis or report.pk in basis
 
 
-def _supersede_basis(*, case: Case, report: PathologyReport, by) -> None:
+def _supersede_basis(*, case: Case, report: PathologyReport, by: User) -> None:
     """Inputs and the signed decision written on `report` become stale; the decision's follow-up is suspended."""
     now = timezone.now()
     opinions = [

@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import UniqueConstraint
+from django.db.models import Field, Model, UniqueConstraint
 from django.utils import timezone
 
 from ..models.dates import is_plausible
@@ -134,7 +134,7 @@ def check_record_date(*, field: str, label: str, day: date | None, birth_date: d
         )
 
 
-def check_meeting_start(starts_at) -> None:
+def check_meeting_start(starts_at: datetime | None) -> None:
     """A new meeting starts today or later: a start in the past is nearly always a slip of the year or month."""
     if starts_at is None or not is_plausible(starts_at):
         return  # outside the calendar a record may hold: save_validated refuses it with its own sentence
@@ -162,17 +162,21 @@ def constraint_sentence(text: str) -> str:
     return ""
 
 
-def _unique_constraint(model, columns: set[str]) -> str:
+def _unique_constraint(model: type[Model] | None, columns: set[str]) -> str:
     """The name of the model's unique constraint over exactly these columns (or fields), or ""."""
-    for constraint in getattr(getattr(model, "_meta", None), "constraints", []):
+    if model is None:  # a refusal that names no model
+        return ""
+    for constraint in model._meta.constraints:
         if not isinstance(constraint, UniqueConstraint) or not constraint.fields or constraint.condition is not None:
             continue
-        if columns in ({model._meta.get_field(f).column for f in constraint.fields}, set(constraint.fields)):
+        # A constraint names fields of its own model (Django's checks refuse anything else).
+        fields = [model._meta.get_field(name) for name in constraint.fields]
+        if columns in ({f.column for f in fields if isinstance(f, Field)}, set(constraint.fields)):
             return constraint.name
     return ""
 
 
-def integrity_sentence(model, text: str) -> str:
+def integrity_sentence(model: type[Model], text: str) -> str:
     """The sentence for the database's own refusal of a write to `model`: PostgreSQL names the constraint,
     SQLite names a check but lists a unique constraint's columns ("UNIQUE constraint failed: t.a, t.b")."""
     sentence = constraint_sentence(text)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from .. import permissions
 from ..models import AgendaItem, Case, CaseEventKind, MeetingStatus, Outcome, Patient
+from ..types import User
 from .audit import audit_record
 from .common import case_event_add, check_version, lock
 from .errors import Conflict
@@ -20,7 +21,7 @@ from .errors import Conflict
 UPCOMING = [MeetingStatus.SCHEDULED]
 
 
-def case_withdraw(*, case: Case, by, reason: str, expected_version: int | None = None) -> Case:
+def case_withdraw(*, case: Case, by: User, reason: str, expected_version: int | None = None) -> Case:
     """Withdraw a case (a duplicate, the wrong patient, a referral sent back): it stays readable."""
     permissions.require(by, "case.withdraw", case.board_id)
     reason = (reason or "").strip()
@@ -63,7 +64,7 @@ class MergePreview:
 
     duplicate: Patient
     keep: Patient
-    moving: list
+    moving: list[Case]
     problems: list[str]
     differences: list[tuple[str, str, str]]
 
@@ -82,7 +83,7 @@ COMPARED = [
 ]
 
 
-def patient_merge_preview(*, duplicate: Patient, keep: Patient, by) -> MergePreview:
+def patient_merge_preview(*, duplicate: Patient, keep: Patient, by: User) -> MergePreview:
     """Read-only: what merging `duplicate` into `keep` moves, and what stands in the way."""
     permissions.require(by, "patient.merge", keep.registered_board_id)
     problems = []
@@ -108,7 +109,7 @@ def patient_merge_preview(*, duplicate: Patient, keep: Patient, by) -> MergePrev
     return MergePreview(duplicate, keep, moving, problems, differences)
 
 
-def patient_merge(*, duplicate: Patient, keep: Patient, by) -> Patient:
+def patient_merge(*, duplicate: Patient, keep: Patient, by: User) -> Patient:
     """Move the duplicate's cases to `keep`; the duplicate stays readable, marked as merged into it."""
     permissions.require(by, "patient.merge", keep.registered_board_id)
     with transaction.atomic():

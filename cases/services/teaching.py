@@ -8,6 +8,8 @@ text. An approved set is frozen and prints; its text is never scrubbed again. Ev
 
 import hashlib
 import secrets
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -15,6 +17,7 @@ from django.utils import timezone
 
 from .. import permissions
 from ..models import (
+    AuditEvent,
     Case,
     KeyImage,
     Meeting,
@@ -27,6 +30,7 @@ from ..models import (
 )
 from ..teaching import fields as teaching_fields
 from ..teaching.scrubber import findings, scrub
+from ..types import User
 from .audit import audit_record
 from .common import check_version, lock
 from .errors import Conflict, Gate, GatesUnmet
@@ -48,7 +52,7 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _check_cases(*, by, cases: list[Case], meeting: Meeting | None) -> int:
+def _check_cases(*, by: User, cases: list[Case], meeting: Meeting | None) -> int:
     if not cases:
         raise ValidationError({"cases": "Choose at least one case."})
     if len(cases) > MAX_CASES:
@@ -75,10 +79,10 @@ def _check_cases(*, by, cases: list[Case], meeting: Meeting | None) -> int:
 
 def teaching_set_create(
     *,
-    by,
+    by: User,
     cases: list[Case],
     meeting: Meeting | None = None,
-    include: list[str] = (),
+    include: Collection[str] = (),
     other_identifiers: dict[int, str] | None = None,
 ) -> TeachingSet:
     """A draft with a random code per case, its diagnoses and body sites (scrubbed) and the fields in `include`."""
@@ -128,7 +132,7 @@ def teaching_set_create(
 # Changing a draft ---------------------------------------------------------------------------
 
 
-def _locked_draft(teaching_set: TeachingSet, by, expected_version: int | None) -> TeachingSet:
+def _locked_draft(teaching_set: TeachingSet, by: User, expected_version: int | None) -> TeachingSet:
     """Re-read under the lock: the approval may have happened since the caller read the set."""
     permissions.require(by, "teaching.prepare", teaching_set.board_id)
     locked = lock(teaching_set)
@@ -156,7 +160,9 @@ def _field(teaching_set: TeachingSet, key: str) -> tuple[TeachingCase, teaching_
     raise ValidationError({"field": "No such field in the cases of this teaching set."})
 
 
-def teaching_text_include(*, teaching_set: TeachingSet, by, key: str, expected_version: int | None = None):
+def teaching_text_include(
+    *, teaching_set: TeachingSet, by: User, key: str, expected_version: int | None = None
+) -> TeachingSet:
     """Include a field; its text starts as the scrubber's suggestion for the preparer to read and edit."""
     with transaction.atomic():
         teaching_set = _locked_draft(teaching_set, by, expected_version)
@@ -173,7 +179,7 @@ def teaching_text_include(*, teaching_set: TeachingSet, by, key: str, expected_v
 
 
 def teaching_text_edit(
-    *, teaching_set: TeachingSet, by, key: str, text: str, expected_version: int | None = None
+    *, teaching_set: TeachingSet, by: User, key: str, text: str, expected_version: int | None = None
 ) -> TeachingSet:
     """The preparer's own wording of a field: stored as typed, and printed exactly so once approved."""
     if len(text) > 20000:
@@ -190,7 +196,9 @@ def teaching_text_edit(
     return teaching_set
 
 
-def teaching_text_exclude(*, teaching_set: TeachingSet, by, key: str, expected_version: int | None = None):
+def teaching_text_exclude(
+    *, teaching_set: TeachingSet, by: User, key: str, expected_version: int | None = None
+) -> TeachingSet:
     with transaction.atomic():
         teaching_set = _locked_draft(teaching_set, by, expected_version)
         teaching_case, _field_, row = _field(teaching_set, key)
@@ -213,7 +221,7 @@ def _key_image(teaching_set: TeachingSet, key_image: KeyImage) -> TeachingCase:
 def teaching_image_include(
     *,
     teaching_set: TeachingSet,
-    by,
+    by: User,
     key_image: KeyImage,
     no_burned_in_identifiers: bool,
     expected_version: int | None = None,
@@ -237,7 +245,7 @@ def teaching_image_include(
 
 
 def teaching_image_exclude(
-    *, teaching_set: TeachingSet, by, key_image: KeyImage, expected_version: int | None = None
+    *, teaching_set: TeachingSet, by: User, key_image: KeyImage, expected_version: int | None = None
 ) -> TeachingSet:
     with transaction.atomic():
         teaching_set = _locked_draft(teaching_set, by, expected_version)
@@ -257,7 +265,7 @@ def _approval_gates(teaching_set: TeachingSet) -> list[Gate]:
     """The safety net: the scrubber must find nothing in any text the reviewer is about to approve."""
     cases = list(teaching_set.cases.prefetch_related("texts"))
     rows = {r.pk: r for r in teaching_fields.case_rows(Case.objects.filter(pk__in=[c.case_id for c in cases]))}
-    gates = []
+    gates: list[Gate] = []
     for teaching_case in cases:
         known = teaching_fields.known_about(rows[teaching_case.case_id], teaching_case.other_identifiers)
         labels = {f.key: f.label for f in teaching_fields.fields_of(rows[teaching_case.case_id])}
@@ -270,7 +278,7 @@ def _approval_gates(teaching_set: TeachingSet) -> list[Gate]:
     return gates
 
 
-def teaching_set_approve(*, teaching_set: TeachingSet, by, expected_version: int | None) -> TeachingSet:
+def teaching_set_approve(*, teaching_set: TeachingSet, by: User, expected_version: int | None) -> TeachingSet:
     """A reviewer approves the version they read; the preparer never approves their own set."""
     permissions.require_teaching_reviewer(by, teaching_set.board_id)
     if expected_version is None:
@@ -304,11 +312,11 @@ def teaching_set_approve(*, teaching_set: TeachingSet, by, expected_version: int
     return teaching_set
 
 
-def teaching_set_print_record(*, teaching_set: TeachingSet, by, options: dict):
+def teaching_set_print_record(*, teaching_set: TeachingSet, by: User, options: Mapping[str, Any]) -> AuditEvent:
     return audit_record(actor=by, action="teaching_set.print", obj=teaching_set, changes=options)
 
 
-def teaching_set_view_record(*, teaching_set: TeachingSet, by):
+def teaching_set_view_record(*, teaching_set: TeachingSet, by: User) -> AuditEvent:
     """The preview shows the originals beside the scrubbed text: a read of patient data."""
     return audit_record(
         actor=by,

@@ -8,14 +8,26 @@ Gates read the case's related rows through `.all()`, so a caller that prefetched
 dashboards) pays no extra query, and the transition itself reads them fresh under the lock.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
 
 from .. import permissions
-from ..models import Case, CaseEventKind, DecisionStatus, ReportStatus, Specialty, Stage
+from ..models import (
+    Case,
+    CaseEventKind,
+    Decision,
+    DecisionStatus,
+    Opinion,
+    PathologyReport,
+    ReportStatus,
+    Specialty,
+    Stage,
+)
+from ..types import User
 from .audit import audit_record
-from .common import case_event_add, check_version, lock, require_not_withdrawn
+from .common import case_event_add, check_version, field_label, lock, require_not_withdrawn
 from .errors import Conflict, Gate, GatesUnmet
 
 ORDER: list[str] = list(Stage.values)
@@ -47,7 +59,7 @@ def _label(stage: str) -> str:
 # Gates -------------------------------------------------------------------------------------
 
 
-def current_pathology_reports(case: Case) -> list:
+def current_pathology_reports(case: Case) -> list[PathologyReport]:
     reports = list(case.pathology_reports.all())
     superseded = {r.supersedes_id for r in reports if r.supersedes_id}
     return [r for r in reports if r.pk not in superseded]
@@ -58,20 +70,19 @@ def current_report_ids(case: Case) -> list[int]:
     return sorted(r.pk for r in current_pathology_reports(case))
 
 
-def current_signed_decision(case: Case):
+def current_signed_decision(case: Case) -> Decision | None:
     signed = [d for d in case.decisions.all() if d.is_signed and d.superseded_at is None]
     return signed[0] if signed else None
 
 
-def draft_decision(case: Case):
+def draft_decision(case: Case) -> Decision | None:
     """The case's draft decision (at most one), from the prefetched rows."""
     return next((d for d in case.decisions.all() if d.status == DecisionStatus.DRAFT), None)
 
 
 def _referral_gates(case: Case) -> list[Gate]:
-    labels = {name: Case._meta.get_field(name).verbose_name for name in Case.REFERRAL_FIELDS}
     return [
-        Gate(f"referral_incomplete:{name}", f"intake → imaging needs the referral's {labels[name]}.")
+        Gate(f"referral_incomplete:{name}", f"intake → imaging needs the referral's {field_label(Case, name)}.")
         for name in case.missing_referral_fields
     ]
 
@@ -92,13 +103,14 @@ def _revision_gates(case: Case) -> list[Gate]:
 
 def _consensus_gates(case: Case) -> list[Gate]:
     # An input given on superseded pathology does not count until its author re-confirms or revises it.
-    standing, stale = set(), {}
+    standing: set[str] = set()
+    stale: dict[str, list[Opinion]] = {}
     for opinion in case.opinions.all():
         if opinion.stale_since is None:
             standing.add(opinion.specialty)
         else:
             stale.setdefault(opinion.specialty, []).append(opinion)
-    gates = []
+    gates: list[Gate] = []
     for code in case.board.required_specialties:
         if code in standing:
             continue
@@ -126,7 +138,7 @@ def _consensus_gates(case: Case) -> list[Gate]:
     return gates
 
 
-def _author(opinion) -> str:
+def _author(opinion: Opinion) -> str:
     author = opinion.author
     return author.get_full_name() or author.get_username()
 
@@ -148,7 +160,7 @@ def _closing_gates(case: Case) -> list[Gate]:
     return []
 
 
-GATES = {
+GATES: dict[str, Callable[[Case], list[Gate]]] = {
     Stage.IMAGING: _referral_gates,
     Stage.PATHOLOGY: _imaging_gates,
     Stage.REVISED_PATHOLOGY: _revision_gates,
@@ -188,7 +200,7 @@ def next_moves(case: Case) -> list[Move]:
 # The transition ----------------------------------------------------------------------------
 
 
-def apply_stage_locked(*, case: Case, to: str, by, note: str, kind: str = CaseEventKind.TRANSITION) -> Case:
+def apply_stage_locked(*, case: Case, to: str, by: User, note: str, kind: str = CaseEventKind.TRANSITION) -> Case:
     """Change the stage of a case already locked by the caller, and record it."""
     frm = case.stage
     case.stage = to
@@ -207,7 +219,7 @@ def apply_stage_locked(*, case: Case, to: str, by, note: str, kind: str = CaseEv
     return case
 
 
-def case_transition(*, case: Case, to: str, by, note: str = "", expected_version: int | None = None) -> Case:
+def case_transition(*, case: Case, to: str, by: User, note: str = "", expected_version: int | None = None) -> Case:
     permissions.require(by, "case.transition", case.board_id)
     if to not in ORDER:
         raise Conflict(f"Unknown stage {to!r}.", code="unknown_stage")
