@@ -21,7 +21,7 @@ from .. import permissions, selectors
 from ..models import Patient
 from ..services.audit import audit_list, audit_record
 from ..web.common import form_page, submit, submit_once
-from ..web.views.cases import case_page_context
+from ..web.pages import case_page_context
 from . import oidc, passkeys, services
 from .forms import AcknowledgeForm, BreakGlassForm, CodeForm, EnrolForm, PasskeyForm
 from .session import (
