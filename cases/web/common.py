@@ -149,7 +149,7 @@ def form_view(
     when it names one. The form shows on `form_page(**page_kwargs)`, or on `page()` when it lives on another
     page (the meeting page) or its page reads the refusal.
     """
-    if form.is_valid():
+    if request.method == "POST" and form.is_valid():
         if once:
             ok, result = submit_once(request, form, call, scope=once, done=done, record=record)
         else:

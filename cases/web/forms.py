@@ -716,15 +716,21 @@ class TeachingSetForm(PortalForm):
         help_text="Relatives, names in other scripts, an employer: one a line. The scrubber removes them too.",
     )
 
-    def __init__(self, *args, choices=None, **kwargs):
+    def __init__(self, *args, agenda_items=None, **kwargs):
+        """From a meeting: its agenda's cases to choose from (`agenda_items`, with their cases and patients)."""
         super().__init__(*args, **kwargs)
-        if choices is not None:
+        if agenda_items is not None:
+            self.cases = {item.case_id: item.case for item in agenda_items}
+            choices = [(item.case_id, f"{item.position}. {item.case.patient.full_name}") for item in agenda_items]
             self.fields = {
                 "cases": forms.TypedMultipleChoiceField(
                     label="Cases of this meeting", choices=choices, coerce=int, widget=forms.CheckboxSelectMultiple
                 ),
                 **self.fields,
             }
+
+    def chosen_cases(self) -> list:
+        return [self.cases[pk] for pk in self.cleaned_data["cases"]]
 
 
 class TeachingTextForm(VersionedForm):

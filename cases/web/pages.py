@@ -211,6 +211,19 @@ def surveillance_page(request, form, case):
     )
 
 
+def publish_page(request, form, meeting):
+    return form_page(
+        request,
+        form,
+        title=f"Publish the agenda of {meeting}",
+        submit_label="Publish the agenda",
+        cancel=reverse("meeting-detail", args=[meeting.pk]) + "#agenda",
+        intro="Publishing cannot be undone here: members are told the agenda, "
+        "and every case added afterwards is flagged as a late addition.",
+        template="cases/confirm_page.html",
+    )
+
+
 def meeting_cancel_page(request, form, meeting):
     return form_page(
         request,
@@ -305,13 +318,24 @@ def move_page(request, form, case, to: str):
     )
 
 
+def merge_page(request, form, duplicate, keep, preview):
+    """The merge of a duplicate record: the record to keep, and what moves there."""
+    context = {"patient": duplicate, "form": form, "preview": preview, "keep": keep}
+    return render(request, "cases/patient_merge.html", context, status=refused_status(form))
+
+
+def prepare_page(request, form, *, case=None, meeting=None):
+    """The form that prepares a teaching set, from a case or from a meeting's agenda."""
+    if case is not None:
+        title, cancel = "Prepare a teaching set", case_url(case)
+    else:
+        title, cancel = "Prepare a teaching set from this meeting", reverse("meeting-detail", args=[meeting.pk])
+    return form_page(request, form, title=title, submit_label="Prepare", cancel=cancel, case=case, intro=TEACHING_INTRO)
+
+
 WITHDRAW_INTRO = (
     "A withdrawn case leaves the worklists and the agendas of meetings still to come. Nothing is deleted: its "
     "record, timeline and audit trail stay readable, marked as withdrawn with your reason."
-)
-PUBLISH_INTRO = (
-    "Publishing cannot be undone here: members are told the agenda, and every case added afterwards is flagged as "
-    "a late addition."
 )
 TEACHING_INTRO = (
     "A teaching copy shows structured facts (age band, sex, stage, modality, diagnoses, plan categories) "
@@ -357,7 +381,7 @@ NEXT_STATUS = {
 }
 
 
-def render_meeting(request, meeting, *, add_form=None, attendance_form=None, item_form=None, correct_form=None):
+def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_form=None, correct_form=None):
     """The meeting page; a refused form comes back bound in its place, with its errors beside its fields."""
     can_manage = permissions.can(request.user, "meeting.manage", meeting.board_id)
     is_open = meeting.status in meetings.OPEN_STATUSES
@@ -481,7 +505,7 @@ def outcome_message(item, recorded) -> str:
 # The coding page ----------------------------------------------------------------------------------
 
 
-def render_coding(request, case, bound: dict | None = None):
+def coding_page(request, case, bound: dict | None = None):
     """The case's coded data and its three forms; a refused one comes back bound (`bound`: its name and form)."""
     data = selectors.case_coding(case=case)
     primary = data["primary"]
@@ -507,7 +531,7 @@ def render_coding(request, case, bound: dict | None = None):
 # The teaching set page ----------------------------------------------------------------------------
 
 
-def render_teaching_set(request, teaching_set_id, *, bound=None):
+def teaching_set_page(request, teaching_set_id, *, bound=None):
     """The preview: every field's original beside its scrubbed text; the forms to include, edit, approve."""
     teaching_set, rows = selectors.teaching_set_detail(user=request.user, pk=teaching_set_id)
     teaching_services.teaching_set_view_record(teaching_set=teaching_set, by=request.user)

@@ -67,7 +67,7 @@ def meeting_new(request):
 
 @login_required
 def meeting_detail(request, pk):
-    return pages.render_meeting(request, selectors.meeting_detail(user=request.user, pk=pk))
+    return pages.meeting_page(request, selectors.meeting_detail(user=request.user, pk=pk))
 
 
 def agenda_added(item) -> str:
@@ -89,7 +89,7 @@ def agenda_add(request, pk):
         once="agenda.add",
         done=agenda_added,
         success=meeting_url(meeting, "agenda"),
-        page=lambda: pages.render_meeting(request, meeting, add_form=form),
+        page=lambda: pages.meeting_page(request, meeting, add_form=form),
     )
 
 
@@ -105,7 +105,7 @@ def agenda_item_update(request, pk):
         lambda: meetings.agenda_item_update(item=item, by=request.user, **form.service_data()),
         done="The agenda item is saved.",
         success=meeting_url(item.meeting, "agenda"),
-        page=lambda: pages.render_meeting(
+        page=lambda: pages.meeting_page(
             request, selectors.meeting_detail(user=request.user, pk=item.meeting_id), item_form=form
         ),
     )
@@ -139,11 +139,7 @@ def agenda_publish(request, pk):
         lambda: meetings.agenda_publish(meeting=meeting, by=request.user),
         done="The agenda is published. Cases added from now on are flagged as late.",
         success=meeting_url(meeting, "agenda"),
-        title=f"Publish the agenda of {meeting}",
-        submit_label="Publish the agenda",
-        cancel=meeting_url(meeting, "agenda"),
-        intro=pages.PUBLISH_INTRO,
-        template="cases/confirm_page.html",
+        page=lambda: pages.publish_page(request, form, meeting),
     )
 
 
@@ -173,7 +169,7 @@ def attendance_correct(request, pk):
         lambda: meetings.attendance_correct(meeting=meeting, by=request.user, **form.service_data()),
         done="The correction is recorded. Decisions already signed keep their attendance.",
         success=meeting_url(meeting, "attendance"),
-        page=lambda: pages.render_meeting(request, meeting, correct_form=form),
+        page=lambda: pages.meeting_page(request, meeting, correct_form=form),
     )
 
 
@@ -200,7 +196,7 @@ def attendance_record(request, pk):
         lambda: meetings.attendance_record_many(meeting=meeting, by=request.user, **form.service_data()),
         done="Attendance is recorded.",
         success=meeting_url(meeting, "attendance"),
-        page=lambda: pages.render_meeting(request, meeting, attendance_form=form),
+        page=lambda: pages.meeting_page(request, meeting, attendance_form=form),
     )
 
 

@@ -240,9 +240,8 @@ def _decision_save(case, draft, by, form):
 @login_required
 def decision_correct(request, pk):
     decision = permissions.get_decision_for_user(request.user, pk, "decision.supersede")
-    form = pages.decision_form(
-        request.POST or None, decision.case, decision=decision, correcting=True, meeting_id=decision.meeting_id
-    )
+    data = request.POST or None
+    form = pages.decision_form(data, decision.case, decision=decision, correcting=True, meeting_id=decision.meeting_id)
     return form_view(
         request,
         form,
