@@ -93,7 +93,7 @@ def decision_form(data, case, *, decision=None, correcting=False, meeting_id=Non
     )
 
 
-# Form pages whose title or intro reads the record, or whose page reads the refusal ------------------
+# The form pages of a case's records (form_page with a title, an intro and the way back) ---------------
 
 
 def imaging_amend_page(request, form, study):
@@ -211,32 +211,6 @@ def surveillance_page(request, form, case):
     )
 
 
-def publish_page(request, form, meeting):
-    return form_page(
-        request,
-        form,
-        title=f"Publish the agenda of {meeting}",
-        submit_label="Publish the agenda",
-        cancel=reverse("meeting-detail", args=[meeting.pk]) + "#agenda",
-        intro="Publishing cannot be undone here: members are told the agenda, "
-        "and every case added afterwards is flagged as a late addition.",
-        template="cases/confirm_page.html",
-    )
-
-
-def meeting_cancel_page(request, form, meeting):
-    return form_page(
-        request,
-        form,
-        title=f"Cancel the meeting of {meeting}",
-        submit_label="Cancel the meeting",
-        cancel=reverse("meeting-detail", args=[meeting.pk]),
-        intro="A cancelled meeting offers nothing but its record: no agenda, attendance or decision.",
-        cancel_label="Keep the meeting",
-        template="cases/confirm_page.html",
-    )
-
-
 # Patients and cases -------------------------------------------------------------------------------
 
 
@@ -324,23 +298,9 @@ def merge_page(request, form, duplicate, keep, preview):
     return render(request, "cases/patient_merge.html", context, status=refused_status(form))
 
 
-def prepare_page(request, form, *, case=None, meeting=None):
-    """The form that prepares a teaching set, from a case or from a meeting's agenda."""
-    if case is not None:
-        title, cancel = "Prepare a teaching set", case_url(case)
-    else:
-        title, cancel = "Prepare a teaching set from this meeting", reverse("meeting-detail", args=[meeting.pk])
-    return form_page(request, form, title=title, submit_label="Prepare", cancel=cancel, case=case, intro=TEACHING_INTRO)
-
-
 WITHDRAW_INTRO = (
     "A withdrawn case leaves the worklists and the agendas of meetings still to come. Nothing is deleted: its "
     "record, timeline and audit trail stay readable, marked as withdrawn with your reason."
-)
-TEACHING_INTRO = (
-    "A teaching copy shows structured facts (age band, sex, stage, modality, diagnoses, plan categories) "
-    "under a random teaching code, with days from the referral instead of dates. Free text goes in only "
-    "as you include and check it; a reviewer of this board who is not you approves it before it prints."
 )
 
 
@@ -459,6 +419,32 @@ def attendance_forms(meeting, members, can_manage, attendance_form, correct_form
     }
 
 
+def publish_page(request, form, meeting):
+    return form_page(
+        request,
+        form,
+        title=f"Publish the agenda of {meeting}",
+        submit_label="Publish the agenda",
+        cancel=reverse("meeting-detail", args=[meeting.pk]) + "#agenda",
+        intro="Publishing cannot be undone here: members are told the agenda, "
+        "and every case added afterwards is flagged as a late addition.",
+        template="cases/confirm_page.html",
+    )
+
+
+def meeting_cancel_page(request, form, meeting):
+    return form_page(
+        request,
+        form,
+        title=f"Cancel the meeting of {meeting}",
+        submit_label="Cancel the meeting",
+        cancel=reverse("meeting-detail", args=[meeting.pk]),
+        intro="A cancelled meeting offers nothing but its record: no agenda, attendance or decision.",
+        cancel_label="Keep the meeting",
+        template="cases/confirm_page.html",
+    )
+
+
 def current_item(slots, item_pk=None):
     """The agenda item asked for, else the first still waiting for its outcome, else the first."""
     items = [item for item, _, _ in slots]
@@ -529,6 +515,22 @@ def coding_page(request, case, bound: dict | None = None):
 
 
 # The teaching set page ----------------------------------------------------------------------------
+
+
+TEACHING_INTRO = (
+    "A teaching copy shows structured facts (age band, sex, stage, modality, diagnoses, plan categories) "
+    "under a random teaching code, with days from the referral instead of dates. Free text goes in only "
+    "as you include and check it; a reviewer of this board who is not you approves it before it prints."
+)
+
+
+def prepare_page(request, form, *, case=None, meeting=None):
+    """The form that prepares a teaching set, from a case or from a meeting's agenda."""
+    if case is not None:
+        title, cancel = "Prepare a teaching set", case_url(case)
+    else:
+        title, cancel = "Prepare a teaching set from this meeting", reverse("meeting-detail", args=[meeting.pk])
+    return form_page(request, form, title=title, submit_label="Prepare", cancel=cancel, case=case, intro=TEACHING_INTRO)
 
 
 def teaching_set_page(request, teaching_set_id, *, bound=None):
