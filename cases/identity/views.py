@@ -20,8 +20,8 @@ from django.views.decorators.http import require_POST
 from .. import permissions, selectors
 from ..models import Patient
 from ..services.audit import audit_list, audit_record
-from ..web.common import form_page, submit, submit_once
-from ..web.views.cases import case_page_context
+from ..web.common import form_page, form_view, submit, submit_once
+from ..web.pages import case_page_context
 from . import oidc, passkeys, services
 from .forms import AcknowledgeForm, BreakGlassForm, CodeForm, EnrolForm, PasskeyForm
 from .session import (
@@ -285,18 +285,15 @@ def break_glass_review(request):
 @require_POST
 def break_glass_acknowledge(request, pk):
     form = AcknowledgeForm(request.POST)
-    if form.is_valid():
-        ok, _ = submit(
-            form,
-            lambda: services.break_glass_acknowledge(
-                access_pk=pk, by=request.user, comment=form.cleaned_data["comment"]
-            ),
-        )
-        if ok:
-            messages.success(request, "The emergency access is acknowledged.")
-            return redirect("break-glass-review")
-    return form_page(
-        request, form, title="Acknowledge emergency access", submit_label="Acknowledge", cancel="break-glass-review"
+    return form_view(
+        request,
+        form,
+        lambda: services.break_glass_acknowledge(access_pk=pk, by=request.user, comment=form.cleaned_data["comment"]),
+        done="The emergency access is acknowledged.",
+        success="break-glass-review",
+        title="Acknowledge emergency access",
+        submit_label="Acknowledge",
+        cancel="break-glass-review",
     )
 
 

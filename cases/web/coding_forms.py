@@ -16,9 +16,6 @@ class PrimaryDiagnosisForm(VersionedForm):
     text = forms.CharField(label="Diagnosis in words", max_length=500, required=False)
     diagnosed_on = forms.DateField(label="Date of diagnosis", widget=DateInput, required=False)
 
-    def service_fields(self) -> dict:
-        return {name: value for name, value in self.cleaned_data.items() if name != "version"}
-
 
 class ComorbidityForm(PortalForm):
     icd10_code = code_field("ICD-10-CM code", "icd-10-cm", "N18.6", required=True)

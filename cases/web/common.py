@@ -128,6 +128,40 @@ def act(request, call, done: str) -> bool:
     return True
 
 
+def form_view(
+    request,
+    form,
+    call,
+    *,
+    done,
+    success,
+    once: str | None = None,
+    record=note_object,
+    back_to_next: bool = False,
+    page=None,
+    **page_kwargs,
+):
+    """The one shape of a form view: a valid POST calls one service, says `done` and redirects to `success`;
+    anything else (a GET, a refused form) shows the form again.
+
+    `done` and `success` (a URL or URL name) may be functions of what the service returned. `once` is a create
+    form's scope for submit_once (with `record`); `back_to_next` goes back to the page the form was posted from
+    when it names one. The form shows on `form_page(**page_kwargs)`, or on `page()` when it lives on another
+    page (the meeting page) or its page reads the refusal.
+    """
+    if request.method == "POST" and form.is_valid():
+        if once:
+            ok, result = submit_once(request, form, call, scope=once, done=done, record=record)
+        else:
+            ok, result = submit(form, call)
+            if ok:
+                messages.success(request, done(result) if callable(done) else done)
+        if ok:
+            url = success(result) if callable(success) else success
+            return redirect_next(request, url) if back_to_next else redirect(url)
+    return page() if page is not None else form_page(request, form, **page_kwargs)
+
+
 def confirmed_post(request) -> bool:
     """A POST from a confirmation page (its form then checks `confirmed`, refusing a value other than "yes");
     any other request, a POST from an old button included, only shows the confirmation step."""

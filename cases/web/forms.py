@@ -4,7 +4,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from ..models import (
-    Case,
     Concordance,
     DeviationCode,
     Discrepancy,
@@ -46,16 +45,36 @@ class PortalForm(forms.Form):
     template_name = "includes/form_fields.html"
     required_css_class = "required"
     error_css_class = "has-error"
+    # The fields an edit form shows filled in from the record it edits.
+    prefilled: tuple[str, ...] = ()
+    # A field the service names differently (None: the service does not take it).
+    service_names: dict[str, str | None] = {}
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+    @classmethod
+    def editing(cls, obj, data=None, **kwargs):
+        """The form of an edit, filled in from `obj` (nothing when there is none yet), bound to `data` if posted."""
+        return cls(data, initial=cls.initial_from(obj) if obj is not None else {}, **kwargs)
+
+    @classmethod
+    def initial_from(cls, obj) -> dict:
+        return {name: getattr(obj, name) for name in cls.prefilled}
+
+    def service_data(self) -> dict:
+        """The cleaned values as keyword arguments of the form's service."""
+        names = self.service_names
+        return {names.get(k, k): v for k, v in self.cleaned_data.items() if names.get(k, k) is not None}
 
 
 class VersionedForm(PortalForm):
     """Carries the version the user saw, so an edit based on an old one is refused, not lost."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    prefilled = ("version",)
+    service_names = {"version": "expected_version"}
 
 
 def board_choices(memberships) -> list[tuple[int, str]]:
@@ -164,8 +183,10 @@ class CaseCreateForm(BoardChoiceForm, ReferralFields):
                 help_text="Tick only if the open case above is not the same referral.",
             )
 
-    def case_fields(self) -> dict:
-        return {name: value for name, value in self.cleaned_data.items() if name in ReferralFields.base_fields}
+    def service_data(self) -> dict:
+        data = self.cleaned_data
+        fields = {name: value for name, value in data.items() if name in ReferralFields.base_fields}
+        return {"board": data["board"], "refuse_second_open_case": not data.get("confirm_second_case"), **fields}
 
 
 class ReferralForm(VersionedForm, ReferralFields):
@@ -175,6 +196,10 @@ class ReferralForm(VersionedForm, ReferralFields):
         widget=text_area(2),
         help_text="Lets the case reach consensus without a final pathology report.",
     )
+
+    @classmethod
+    def initial_from(cls, obj) -> dict:
+        return {name: getattr(obj, name) for name in cls.base_fields}
 
 
 # Clinical records -----------------------------------------------------------------------------
@@ -220,8 +245,8 @@ class ImagingStudyForm(PortalForm):
         data = self.cleaned_data
         return [(data[f"image_{n}"], data[f"caption_{n}"].strip()) for n in KEY_IMAGE_SLOTS if data.get(f"image_{n}")]
 
-    def study_fields(self) -> dict:
-        return {name: self.cleaned_data[name] for name in STUDY_FIELDS}
+    def service_data(self) -> dict:
+        return {"key_images": self.key_images(), **{name: self.cleaned_data[name] for name in STUDY_FIELDS}}
 
 
 class ImagingAmendForm(PortalForm):
@@ -235,8 +260,7 @@ class ImagingAmendForm(PortalForm):
         label="What was wrong", widget=text_area(2), help_text="For example “Wrong side: the left knee, not the right”."
     )
 
-    def study_fields(self) -> dict:
-        return {name: value for name, value in self.cleaned_data.items() if name != "amendment_reason"}
+    prefilled = tuple(STUDY_FIELDS)
 
 
 class ImagingAddendumForm(PortalForm):
@@ -275,10 +299,14 @@ class AmendmentForm(VersionedForm):
         help_text="Major when the diagnosis or the management changes.",
     )
 
+    prefilled = ("diagnosis", "icdo3_code", "topography", "morphology", "laterality", "version")
+
 
 class OpinionForm(VersionedForm):
     assessment = forms.CharField(widget=text_area(5))
     recommendation = forms.CharField(required=False, widget=text_area())
+
+    prefilled = ("assessment", "recommendation", "version")
 
 
 class MoveForm(VersionedForm):
@@ -350,14 +378,34 @@ class DecisionForm(VersionedForm):
                 label="Why the signed decision is corrected", widget=text_area(2)
             )
 
+    @classmethod
+    def initial_from(cls, decision) -> dict:
+        """A draft's values, each plan category's detail included."""
+        return {
+            "meeting": decision.meeting_id,
+            "consensus_diagnosis": decision.consensus_diagnosis,
+            "plan": decision.plan_categories,
+            "rationale": decision.rationale,
+            "dissent": decision.dissent,
+            "participants": [u.pk for u in decision.participants.all()],
+            "version": decision.version,
+            "guideline_concordance": decision.guideline_concordance,
+            "concordance_reason": decision.concordance_reason,
+            "trial": trial_choice(decision),
+            "treatment_intent": decision.treatment_intent,
+        } | {f"detail_{item['category']}": item.get("detail", "") for item in decision.plan}
+
     def plan_rows(self):
         """Each plan category's checkbox beside its detail field."""
         details = {category: self[f"detail_{category}"] for category in PlanCategory.values}
         return [(box, details[box.data["value"]]) for box in self["plan"]]
 
-    def decision_fields(self) -> dict:
+    def service_data(self) -> dict:
+        """What decision_record, decision_update and decision_correct share (each adds its version or reason)."""
         data = self.cleaned_data
         return {
+            "meeting": self.meetings.get(data["meeting"]),
+            "participants": [self.members[pk] for pk in data["participants"]],
             "consensus_diagnosis": data["consensus_diagnosis"],
             "plan": [{"category": c, "detail": data[f"detail_{c}"].strip()} for c in data["plan"]],
             "rationale": data["rationale"],
@@ -377,12 +425,6 @@ class DecisionForm(VersionedForm):
             "treatment_intent": data["treatment_intent"],
         }
 
-    def chosen_meeting(self):
-        return self.meetings.get(self.cleaned_data["meeting"])
-
-    def chosen_participants(self) -> list:
-        return [self.members[pk] for pk in self.cleaned_data["participants"]]
-
 
 class DeviationForm(VersionedForm):
     deviation_code = forms.ChoiceField(
@@ -398,6 +440,8 @@ class DeviationForm(VersionedForm):
         help_text="Required for \u201cother\u201d; for example what the patient chose instead.",
     )
 
+    service_names = {"version": "expected_version", "deviation_reason": "reason", "deviation_code": "code"}
+
 
 class FollowUpChangeForm(VersionedForm):
     owner = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="Owner")
@@ -408,8 +452,12 @@ class FollowUpChangeForm(VersionedForm):
         self.members = {m.user_id: m.user for m in members}
         self.fields["owner"].choices = member_choices(members, blank="Nobody yet")
 
-    def chosen_owner(self):
-        return self.members.get(self.cleaned_data["owner"])
+    @classmethod
+    def initial_from(cls, follow_up) -> dict:
+        return {"owner": follow_up.owner_id, "due_on": follow_up.due_on, "version": follow_up.version}
+
+    def service_data(self) -> dict:
+        return super().service_data() | {"owner": self.members.get(self.cleaned_data["owner"])}
 
 
 class SurveillanceForm(PortalForm):
@@ -423,8 +471,8 @@ class SurveillanceForm(PortalForm):
         self.members = {m.user_id: m.user for m in members}
         self.fields["owner"].choices = member_choices(members, blank="Nobody yet")
 
-    def chosen_owner(self):
-        return self.members.get(self.cleaned_data["owner"])
+    def service_data(self) -> dict:
+        return super().service_data() | {"owner": self.members.get(self.cleaned_data["owner"])}
 
 
 # Meetings ---------------------------------------------------------------------------------------
@@ -441,8 +489,8 @@ class MemberChoiceMixin:
         self.members = {m.user_id: m.user for m in members}
         self.fields[field].choices = member_choices(members, blank="No presenter yet")
 
-    def chosen_presenter(self):
-        return self.members.get(self.cleaned_data["presenter"])
+    def service_data(self) -> dict:
+        return super().service_data() | {"presenter": self.members.get(self.cleaned_data["presenter"])}
 
 
 class AgendaAddForm(MemberChoiceMixin, PortalForm):
@@ -467,16 +515,19 @@ class AgendaAddForm(MemberChoiceMixin, PortalForm):
         ]
         self.set_members(members)
 
-    def chosen_case(self) -> Case:
-        return self.candidates[self.cleaned_data["case"]]
+    def service_data(self) -> dict:
+        return super().service_data() | {"case": self.candidates[self.cleaned_data["case"]]}
 
 
 class AgendaItemForm(MemberChoiceMixin, PortalForm):
+    """The presenter and minutes of one agenda item (its prefix names the item, so each row has its own form)."""
+
     presenter = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
     minutes = forms.IntegerField(min_value=1, max_value=240)
 
-    def __init__(self, *args, members, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, item, members, **kwargs):
+        super().__init__(*args, prefix=f"item-{item.pk}", **kwargs)
+        self.item_id = item.pk
         self.set_members(members)
 
 
@@ -490,12 +541,13 @@ class AttendanceForm(PortalForm):
         self.members = {m.user_id: m.user for m in members}
         self.fields["present"].choices = member_choices(members)
 
-    def register(self) -> tuple[list, list]:
+    def service_data(self) -> dict:
+        """The whole register: each member present or absent."""
         here = set(self.cleaned_data["present"])
-        return (
-            [user for pk, user in self.members.items() if pk in here],
-            [user for pk, user in self.members.items() if pk not in here],
-        )
+        return {
+            "present": [user for pk, user in self.members.items() if pk in here],
+            "absent": [user for pk, user in self.members.items() if pk not in here],
+        }
 
 
 class OutcomeForm(PortalForm):
@@ -512,6 +564,8 @@ class OutcomeForm(PortalForm):
         required=False,
         help_text="Optional; board analytics compare it with the time allotted.",
     )
+
+    service_names = {"deferral_reason": "reason"}
 
 
 # The case list ----------------------------------------------------------------------------------
@@ -592,6 +646,7 @@ class ConfirmForm(VersionedForm):
     """
 
     confirmed = forms.ChoiceField(choices=[("yes", "yes")], widget=forms.HiddenInput, initial="yes")
+    service_names = {"version": "expected_version", "confirmed": None}
 
 
 SUSPENDED_CHOICES = [
@@ -627,6 +682,7 @@ class MeetingCancelForm(ConfirmForm):
         initial="release",
         label="The cases on its agenda",
     )
+    service_names = {"version": None, "confirmed": None}
 
 
 class AttendanceCorrectForm(PortalForm):
@@ -644,8 +700,8 @@ class AttendanceCorrectForm(PortalForm):
         self.members = {m.user_id: m.user for m in members}
         self.fields["user"].choices = member_choices(members, blank="Choose a member")
 
-    def chosen_user(self):
-        return self.members[self.cleaned_data["user"]]
+    def service_data(self) -> dict:
+        return super().service_data() | {"user": self.members[self.cleaned_data["user"]]}
 
 
 # Teaching sets --------------------------------------------------------------------------------
@@ -660,15 +716,21 @@ class TeachingSetForm(PortalForm):
         help_text="Relatives, names in other scripts, an employer: one a line. The scrubber removes them too.",
     )
 
-    def __init__(self, *args, choices=None, **kwargs):
+    def __init__(self, *args, agenda_items=None, **kwargs):
+        """From a meeting: its agenda's cases to choose from (`agenda_items`, with their cases and patients)."""
         super().__init__(*args, **kwargs)
-        if choices is not None:
+        if agenda_items is not None:
+            self.cases = {item.case_id: item.case for item in agenda_items}
+            choices = [(item.case_id, f"{item.position}. {item.case.patient.full_name}") for item in agenda_items]
             self.fields = {
                 "cases": forms.TypedMultipleChoiceField(
                     label="Cases of this meeting", choices=choices, coerce=int, widget=forms.CheckboxSelectMultiple
                 ),
                 **self.fields,
             }
+
+    def chosen_cases(self) -> list:
+        return [self.cases[pk] for pk in self.cleaned_data["cases"]]
 
 
 class TeachingTextForm(VersionedForm):

@@ -31,6 +31,14 @@ def _period(request):
         return metrics.current_quarter(), error.message
 
 
+def _strict_period(request):
+    """(period, None), or (None, the 400 answer): a download takes no default period."""
+    try:
+        return metrics.parse_period(request.GET.get("from"), request.GET.get("to")), None
+    except metrics.PeriodError as error:
+        return None, HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
+
+
 def _query(period) -> str:
     return urlencode({"from": period.start.isoformat(), "to": period.end.isoformat()})
 
@@ -65,13 +73,15 @@ def board_analytics(request, pk):
         "board": board,
         "boards": permissions.analytics_boards(request.user).order_by("name"),
         "report": report,
-        "period": period,
-        "error": error,
-        "query": _query(period),
+        **_period_context(period, error),
         "quarters": [(label, q, _query(q)) for label, q in _quarters(timezone.localdate())],
         "tables": [(table, charts.bar_chart(table)) for table in report.tables],
     }
     return render(request, "analytics/board_analytics.html", context, status=400 if error else 200)
+
+
+def _period_context(period, error: str) -> dict:
+    return {"period": period, "error": error, "query": _query(period)}
 
 
 def _csv_cell(value) -> str:
@@ -94,21 +104,21 @@ def _csv(filename: str, header: list[str], rows) -> HttpResponse:
 @require_GET
 def board_analytics_csv(request, pk, table):
     board = permissions.get_analytics_board_for_user(request.user, pk)
-    try:
-        period = metrics.parse_period(request.GET.get("from"), request.GET.get("to"))
-    except metrics.PeriodError as error:
-        return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
+    period, refused = _strict_period(request)
+    if refused:
+        return refused
     report = metrics.board_report(board=board, period=period)
     found = next((t for t in report.tables if t.key == table), None)
     if found is None:
         raise Http404("No such table.")
     analytics_read_record(by=request.user, board=board, period=period, view=f"csv:{table}")
-    rows = (
-        [f.key, f.label, f.unit, f.numerator, f.denominator, "" if f.value is None else round(f.value, 4)]
-        for f in found.figures
-    )
     filename = f"board-{board.pk}-{table}-{period.start}-{period.end}.csv"
-    return _csv(filename, ["figure", "label", "unit", "numerator", "denominator", "value"], rows)
+    return _csv(filename, ["figure", "label", "unit", "numerator", "denominator", "value"], _figure_rows(found))
+
+
+def _figure_rows(table):
+    for f in table.figures:
+        yield [f.key, f.label, f.unit, f.numerator, f.denominator, "" if f.value is None else round(f.value, 4)]
 
 
 @login_required
@@ -121,43 +131,56 @@ def discordance_register(request, pk):
         number, error = "1", error or "The page must be a number, e.g. 2."
     rows = metrics.discordance_register(board=board, period=period)
     if request.GET.get("format") == "csv" and not error:
-        rows = list(rows)
-        analytics_read_record(
-            by=request.user, board=board, period=period, view="register:csv", query=request.GET, rows=rows
-        )
-        return _csv(
-            f"board-{board.pk}-discordance-{period.start}-{period.end}.csv",
-            ["amended_on", "case", "mrn", "patient", "original", "amended", "class", "reason", "decided_on_original"],
-            (
-                [
-                    timezone.localtime(r.created_at).date().isoformat(),
-                    r.case_id,
-                    r.case.patient.mrn,
-                    r.case.patient.full_name,
-                    r.supersedes.diagnosis,
-                    r.diagnosis,
-                    r.discrepancy,
-                    r.amendment_reason,
-                    "yes" if r.decided_on_original else "no",
-                ]
-                for r in rows
-            ),
-        )
+        return _register_csv(request, board, period, list(rows))
     page = Paginator(rows, REGISTER_PAGE).get_page(number)
     analytics_read_record(
         by=request.user, board=board, period=period, view="register", query=request.GET, rows=page.object_list
     )
-    context = {"board": board, "period": period, "error": error, "query": _query(period), "page": page}
+    context = {"board": board, **_period_context(period, error), "page": page}
     return render(request, "analytics/discordance_register.html", context, status=400 if error else 200)
+
+
+REGISTER_COLUMNS = [
+    "amended_on",
+    "case",
+    "mrn",
+    "patient",
+    "original",
+    "amended",
+    "class",
+    "reason",
+    "decided_on_original",
+]
+
+
+def _register_csv(request, board, period, rows) -> HttpResponse:
+    analytics_read_record(
+        by=request.user, board=board, period=period, view="register:csv", query=request.GET, rows=rows
+    )
+    filename = f"board-{board.pk}-discordance-{period.start}-{period.end}.csv"
+    return _csv(filename, REGISTER_COLUMNS, (_register_row(r) for r in rows))
+
+
+def _register_row(r) -> list:
+    return [
+        timezone.localtime(r.created_at).date().isoformat(),
+        r.case_id,
+        r.case.patient.mrn,
+        r.case.patient.full_name,
+        r.supersedes.diagnosis,
+        r.diagnosis,
+        r.discrepancy,
+        r.amendment_reason,
+        "yes" if r.decided_on_original else "no",
+    ]
 
 
 @login_required
 @require_GET
 def board_report_pdf(request, pk):
-    try:
-        period = metrics.parse_period(request.GET.get("from"), request.GET.get("to"))
-    except metrics.PeriodError as error:
-        return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
+    period, refused = _strict_period(request)
+    if refused:
+        return refused
     pdf = render_board_report(user=request.user, board_id=pk, period=period)
     board_report_print_record(board=pdf.subject, by=request.user, options=pdf.options)
     return http_response(pdf)

@@ -1,98 +1,59 @@
 """The case's coded data: primary diagnosis, comorbidities, TNM staging history; and the code search
 behind the pickers (an HTML page without JavaScript, JSON for static/js/code-picker.js)."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from ... import codes, permissions, selectors
-from ...codes import tnm
+from ... import codes, permissions
 from ...services import coding
 from ...services.audit import audit_record
+from .. import pages
 from ..coding_forms import ComorbidityForm, PrimaryDiagnosisForm, StagingForm
-from ..common import refused_status, submit
+from ..common import form_view
 
 FORMS = {"primary": PrimaryDiagnosisForm, "comorbidity": ComorbidityForm, "staging": StagingForm}
-
-
-def _page(request, case, bound: dict | None = None):
-    data = selectors.case_coding(case=case)
-    primary = data["primary"]
-    initial = {name: getattr(primary, name) for name in coding.DIAGNOSIS_FIELDS} if primary else {}
-    forms = {
-        "primary": PrimaryDiagnosisForm(initial={**initial, "version": primary.version if primary else None}),
-        "comorbidity": ComorbidityForm(),
-        "staging": StagingForm(),
-        **(bound or {}),
-    }
-    context = {
-        "case": case,
-        "coding": data,
-        "forms": forms,
-        "can_code": permissions.can(request.user, "coding.record", case.board_id),
-        "staging_labels": {s.pk: coding.staging_label(s) for s in data["stagings"]},
-        "behaviour": codes.behaviour(primary.morphology) if primary else "",
-        "editions": tnm.EDITIONS,
-    }
-    return render(request, "cases/coding.html", context, status=refused_status(*(bound or {}).values()))
 
 
 @login_required
 def case_coding(request, pk):
     case = permissions.get_case_for_user(request.user, pk)
     audit_record(actor=request.user, action="case.coding_view", obj=case)
-    return _page(request, case)
+    return pages.coding_page(request, case)
 
 
 def _post(request, pk, name: str, call, done: str):
-    case = permissions.get_case_for_user(request.user, pk)
-    permissions.require(request.user, "coding.record", case.board_id)
+    case = permissions.get_case_for_user(request.user, pk, "coding.record")
     form = FORMS[name](request.POST)
-    if form.is_valid():
-        ok, _ = submit(form, lambda: call(case, form))
-        if ok:
-            messages.success(request, done)
-            return redirect(reverse("case-coding", args=[case.pk]))
-    return _page(request, case, {name: form})
+    return form_view(
+        request,
+        form,
+        lambda: call(case=case, by=request.user, **form.service_data()),
+        done=done,
+        success=reverse("case-coding", args=[case.pk]),
+        page=lambda: pages.coding_page(request, case, {name: form}),
+    )
 
 
 @login_required
 @require_POST
 def coding_primary(request, pk):
-    def call(case, form):
-        fields = form.service_fields()
-        return coding.diagnosis_set_primary(
-            case=case, by=request.user, expected_version=form.cleaned_data["version"], **fields
-        )
-
-    return _post(request, pk, "primary", call, "The primary diagnosis is coded.")
+    return _post(request, pk, "primary", coding.diagnosis_set_primary, "The primary diagnosis is coded.")
 
 
 @login_required
 @require_POST
 def coding_comorbidity(request, pk):
-    return _post(
-        request,
-        pk,
-        "comorbidity",
-        lambda case, form: coding.comorbidity_add(case=case, by=request.user, **form.cleaned_data),
-        "The comorbidity is added.",
-    )
+    return _post(request, pk, "comorbidity", coding.comorbidity_add, "The comorbidity is added.")
 
 
 @login_required
 @require_POST
 def coding_staging(request, pk):
-    return _post(
-        request,
-        pk,
-        "staging",
-        lambda case, form: coding.staging_record(case=case, by=request.user, **form.cleaned_data),
-        "The staging is recorded; earlier stagings stay in the history.",
-    )
+    done = "The staging is recorded; earlier stagings stay in the history."
+    return _post(request, pk, "staging", coding.staging_record, done)
 
 
 @login_required
