@@ -193,3 +193,152 @@ def test_the_notification_settings_page_saves_each_kind(signed_in, coordinator):
     assert m.NotificationPreference.objects.get(user=coordinator, kind="follow_up_due").delivery == "digest"
     refused = portal.post(reverse("notification-preferences"), {**data, "agenda": "hourly"})
     assert refused.status_code == 400
+
+
+# The agenda changes after publication: members are told, and the invitation replaces the one they hold -----
+
+
+def invitation(message) -> icalendar.Calendar:
+    (part,) = [part for part in message.iter_attachments() if part.get_content_type() == "text/calendar"]
+    return icalendar.Calendar.from_ical(part.get_content())
+
+
+def event_of(message) -> icalendar.Event:
+    (event,) = invitation(message).walk("VEVENT")
+    return event
+
+
+def to_radiologist(smtp, subject_part: str):
+    return [msg for msg in smtp.messages if msg["To"] == "radiologist@example.org" and subject_part in msg["Subject"]]
+
+
+@pytest.fixture
+def told(smtp, published):
+    """The published agenda's invitations are out; the test then changes the meeting and reads what follows."""
+    meeting, case = published
+    run_jobs()
+    (first,) = to_radiologist(smtp, "agenda published")
+    smtp.messages.clear()
+    return meeting, case, event_of(first)
+
+
+def assert_replaces(message, before: icalendar.Event) -> icalendar.Event:
+    event = event_of(message)
+    assert str(event["UID"]) == str(before["UID"])
+    assert int(event["SEQUENCE"]) > int(before["SEQUENCE"])
+    return event
+
+
+def assert_no_patient(smtp, case, *also: str) -> None:
+    for message in smtp.messages:
+        text = message["Subject"] + message.get_body().get_content()
+        for secret in [*identifiers(case), *also]:
+            assert secret not in text, (secret, message["Subject"])
+
+
+def test_removing_a_case_after_publication_tells_every_member(
+    smtp, told, coordinator, django_capture_on_commit_callbacks
+):
+    meeting, case, before = told
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.agenda_remove(item=meeting.agenda_items.get(), by=coordinator)
+    run_jobs()
+    changed = [msg for msg in smtp.messages if "agenda changed" in msg["Subject"]]
+    assert len(changed) == 5
+    (mine,) = to_radiologist(smtp, "agenda changed")
+    assert f"case {case.pk} was removed" in mine.get_body().get_content()
+    event = assert_replaces(mine, before)
+    assert "You present" not in event["DESCRIPTION"]
+    assert_no_patient(smtp, case)
+
+
+def test_reordering_or_changing_a_presenter_after_publication_updates_the_invitation(
+    smtp, told, coordinator, orthopaedic, make_case, django_capture_on_commit_callbacks
+):
+    meeting, case, before = told
+    with django_capture_on_commit_callbacks(execute=True):
+        late = meetings.agenda_add(meeting=meeting, case=make_case("consensus"), by=coordinator)
+    run_jobs()
+    (added,) = to_radiologist(smtp, "agenda changed")
+    assert f"case {late.case_id} was added" in added.get_body().get_content()
+    smtp.messages.clear()
+    first = meeting.agenda_items.get(case=case)
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.agenda_reorder(meeting=meeting, by=coordinator, item_ids=[late.pk, first.pk])
+    run_jobs()
+    (reordered,) = to_radiologist(smtp, "agenda changed")
+    assert "new order" in reordered.get_body().get_content()
+    moved = assert_replaces(reordered, before)
+    assert int(moved["SEQUENCE"]) > int(event_of(added)["SEQUENCE"])
+    smtp.messages.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.agenda_item_update(item=first, by=coordinator, presenter=orthopaedic, minutes=20)
+    run_jobs()
+    (theirs,) = [msg for msg in smtp.messages if msg["To"] == "orthopaedic@example.org"]
+    assert f"presenter or time of case {case.pk} changed" in theirs.get_body().get_content()
+    assert f"You present case {case.pk}," in assert_replaces(theirs, before)["DESCRIPTION"]
+    assert_no_patient(smtp, case)
+
+
+def test_the_same_order_again_tells_no_one(smtp, told, coordinator, django_capture_on_commit_callbacks):
+    meeting, case, before = told
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.agenda_reorder(meeting=meeting, by=coordinator, item_ids=[meeting.agenda_items.get().pk])
+    run_jobs()
+    assert smtp.messages == []
+
+
+def test_moving_the_meeting_after_publication_sends_the_new_time_and_place(
+    smtp, told, coordinator, django_capture_on_commit_callbacks
+):
+    meeting, case, before = told
+    was = timezone.localtime(meeting.starts_at)
+    later = (meeting.starts_at + timedelta(days=1, hours=2)).replace(microsecond=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.meeting_reschedule(meeting=meeting, by=coordinator, starts_at=later, location="Seminar room 4")
+    run_jobs()
+    moved = [msg for msg in smtp.messages if "moves to" in msg["Subject"]]
+    assert len(moved) == 5
+    (mine,) = to_radiologist(smtp, "moves to")
+    assert mine["Subject"] == (
+        f"{meeting.board.name}: the meeting of {was:%d %b %Y %H:%M} moves to {timezone.localtime(later):%d %b %Y %H:%M}"
+    )
+    assert "Seminar room 4" in mine.get_body().get_content()
+    event = assert_replaces(mine, before)
+    assert event.decoded("DTSTART") == later and str(event["LOCATION"]) == "Seminar room 4"
+    assert_no_patient(smtp, case)
+
+
+def test_cancelling_a_published_meeting_sends_a_cancellation_without_the_reason(
+    smtp, told, coordinator, django_capture_on_commit_callbacks
+):
+    meeting, case, before = told
+    reason = "The chair is away at a congress"
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.meeting_cancel(meeting=meeting, by=coordinator, reason=reason)
+    run_jobs()
+    cancelled = [msg for msg in smtp.messages if msg["Subject"].endswith("is cancelled")]
+    assert len(cancelled) == 5
+    (mine,) = to_radiologist(smtp, "is cancelled")
+    assert invitation(mine)["METHOD"] == "CANCEL"
+    (part,) = [part for part in mine.iter_attachments() if part.get_content_type() == "text/calendar"]
+    assert part.get_param("method") == "CANCEL"
+    event = assert_replaces(mine, before)
+    assert str(event["STATUS"]) == "CANCELLED"
+    assert_no_patient(smtp, case, reason)
+
+
+def test_changes_before_publication_tell_no_one(
+    smtp, board, coordinator, radiologist, make_case, django_capture_on_commit_callbacks
+):
+    radiologist.email = "radiologist@example.org"
+    radiologist.save()
+    meeting = f.MeetingFactory(board=board, created_by=coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        item = meetings.agenda_add(meeting=meeting, case=make_case("consensus"), by=coordinator)
+        meetings.agenda_item_update(item=item, by=coordinator, presenter=radiologist)
+        meetings.meeting_reschedule(meeting=meeting, by=coordinator, location="Seminar room 4")
+        meetings.agenda_remove(item=item, by=coordinator)
+        meetings.meeting_cancel(meeting=meeting, by=coordinator, reason="Nothing to discuss")
+    run_jobs()
+    assert smtp.messages == [] and not m.Notification.objects.exists()

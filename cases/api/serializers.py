@@ -764,6 +764,12 @@ class MeetingCreateSerializer(InputModelSerializer):
         fields = ["board", *MEETING_FIELDS]
 
 
+class MeetingRescheduleSerializer(InputModelSerializer):
+    class Meta:
+        model = m.Meeting
+        fields = MEETING_FIELDS
+
+
 class AgendaAddSerializer(InputSerializer):
     case = VisibleObjectField(permissions.cases_visible_to, "case")
     presenter = UserField(required=False, allow_null=True, default=None)

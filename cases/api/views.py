@@ -417,6 +417,16 @@ class MeetingViewSet(ResourceViewSet):
         meeting = meeting_services.meeting_schedule(by=request.user, **fields)
         return self._show_detail(request, meeting, status.HTTP_201_CREATED)
 
+    @extend_schema(request=s.MeetingRescheduleSerializer, responses={200: s.MeetingDetailSerializer})
+    def partial_update(self, request, pk=None):
+        """Move a scheduled meeting: its start, room or video link (what is left out stays). Once the agenda is
+        published, members are e-mailed an invitation that replaces theirs; a meeting under way, held or
+        cancelled is not moved (409 `meeting_not_scheduled`)."""
+        meeting = self._meeting()
+        fields = parse(s.MeetingRescheduleSerializer, request, partial=True)
+        meeting = meeting_services.meeting_reschedule(meeting=meeting, by=request.user, **fields)
+        return self._show_detail(request, meeting)
+
     @extend_schema(request=s.AgendaAddSerializer, responses={201: s.AgendaItemSerializer})
     @action(detail=True, methods=["post"])
     @idempotent

@@ -20,6 +20,7 @@ from ..forms import (
     ConfirmForm,
     MeetingCancelForm,
     MeetingForm,
+    MeetingPlaceForm,
     OutcomeForm,
 )
 from .cases import case_page_context
@@ -74,6 +75,29 @@ def meeting_new(request):
         if ok:
             return redirect("meeting-detail", meeting.pk)
     return form_page(request, form, title="Schedule a meeting", submit_label="Schedule", cancel="meeting-list")
+
+
+@login_required
+def meeting_move(request, pk):
+    """Move a scheduled meeting: its start, room or video link."""
+    meeting = permissions.get_meeting_for_user(request.user, pk, action="meeting.manage")
+    initial = {"starts_at": meeting.starts_at, "location": meeting.location, "video_link": meeting.video_link}
+    form = MeetingPlaceForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        ok, _ = submit(form, lambda: meetings.meeting_reschedule(meeting=meeting, by=request.user, **form.cleaned_data))
+        if ok:
+            told = " Members are e-mailed an updated invitation." if meeting.is_published else ""
+            messages.success(request, "The meeting is moved." + told)
+            return redirect(meeting_url(meeting))
+    return form_page(
+        request,
+        form,
+        title=f"Move the meeting of {meeting}",
+        submit_label="Move the meeting",
+        cancel=meeting_url(meeting),
+        intro="Calendars that hold this meeting replace it."
+        + (" The agenda is published: every member of the board is told by e-mail." if meeting.is_published else ""),
+    )
 
 
 def swapped(ids: list[int], index: int, other: int) -> str:
@@ -132,6 +156,7 @@ def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_
         "attendance_frozen": frozen,
         "correct_form": correct_form,
         "can_cancel": can_manage and is_open,
+        "can_move": can_manage and meeting.status == MeetingStatus.SCHEDULED,
         "next_status": NEXT_STATUS.get(meeting.status, []) if can_manage else [],
         "can_unpublish": meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at > timezone.now(),
         "first_pending": next((item for item, _, _ in slots if item.outcome == Outcome.PENDING), None),
