@@ -342,3 +342,42 @@ def test_changes_before_publication_tell_no_one(
         meetings.meeting_cancel(meeting=meeting, by=coordinator, reason="Nothing to discuss")
     run_jobs()
     assert smtp.messages == [] and not m.Notification.objects.exists()
+
+
+def daily(capture) -> None:
+    """The cron job: its e-mail jobs are queued once its writes commit."""
+    from django.core.management import call_command
+
+    with capture(execute=True):
+        call_command("notify_daily")
+
+
+def test_the_specialty_still_missing_is_reminded_once_before_the_cut_off(
+    smtp, told, settings, pathologist, django_capture_on_commit_callbacks
+):
+    meeting, case, _ = told
+    settings.INPUT_REMINDER_HOURS = 24
+    daily(django_capture_on_commit_callbacks)  # three days ahead: not yet
+    run_jobs()
+    assert smtp.messages == []
+    m.Meeting.objects.filter(pk=meeting.pk).update(starts_at=timezone.now() + timedelta(hours=20))
+    meeting.refresh_from_db()
+    daily(django_capture_on_commit_callbacks)
+    daily(django_capture_on_commit_callbacks)  # cron ran twice: still one reminder
+    run_jobs()
+    (reminder,) = smtp.messages
+    assert reminder["To"] == "pathologist@example.org"
+    when = f"{timezone.localtime(meeting.starts_at):%d %b %Y %H:%M}"
+    assert reminder["Subject"] == f"Reminder: input needed on case {case.pk} before the meeting of {when}"
+    assert f"https://tumorboard.hospital.example/cases/{case.pk}/" in reminder.get_body().get_content()
+    assert m.Notification.objects.get(kind="input_reminder").user == pathologist
+    assert_no_patient(smtp, case)
+
+
+def test_no_reminder_once_the_input_is_given(smtp, told, pathologist, django_capture_on_commit_callbacks):
+    meeting, case, _ = told
+    f.OpinionFactory(case=case, specialty="pathology", author=pathologist)
+    m.Meeting.objects.filter(pk=meeting.pk).update(starts_at=timezone.now() + timedelta(hours=20))
+    daily(django_capture_on_commit_callbacks)
+    run_jobs()
+    assert smtp.messages == [] and not m.Notification.objects.filter(kind="input_reminder").exists()
