@@ -381,3 +381,46 @@ def test_no_reminder_once_the_input_is_given(smtp, told, pathologist, django_cap
     daily(django_capture_on_commit_callbacks)
     run_jobs()
     assert smtp.messages == [] and not m.Notification.objects.filter(kind="input_reminder").exists()
+
+
+# Break-the-glass on a board's patient: its coordinators hear of it like of anything else ----------------
+
+
+def test_break_the_glass_reaches_the_coordinators_inbox_and_mail_without_patient_details(
+    smtp, board, case, coordinator, outsider, django_capture_on_commit_callbacks
+):
+    from cases.identity.services import break_glass_open
+
+    coordinator.email = "coordinator@example.org"
+    coordinator.save(update_fields=["email"])
+    reason = "Seen in the emergency department with a fracture of the femur"
+    with django_capture_on_commit_callbacks(execute=True):
+        break_glass_open(user=outsider, mrn=case.patient.mrn, reason=reason)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_jobs()  # the break-glass job notifies; its commit queues the e-mail
+    run_jobs()
+    (notice,) = m.Notification.objects.filter(kind=m.NotificationKind.BREAK_GLASS)
+    assert notice.user == coordinator and notice.link == reverse("break-glass-review")
+    (mail,) = smtp.messages
+    assert mail["To"] == "coordinator@example.org"
+    assert mail["Subject"] == "Tumor board: an emergency access to review"
+    assert "https://tumorboard.hospital.example/emergency-access/review/" in mail.get_body().get_content()
+    assert_no_patient(smtp, case, reason)
+    assert m.AuditEvent.objects.filter(action="notification.sent", object_id=str(notice.pk)).exists()
+
+
+def test_a_coordinator_may_keep_break_the_glass_notices_for_the_digest(
+    smtp, board, case, coordinator, outsider, django_capture_on_commit_callbacks
+):
+    from cases.identity.services import break_glass_open
+
+    coordinator.email = "coordinator@example.org"
+    coordinator.save(update_fields=["email"])
+    notification_preferences_set(user=coordinator, deliveries={"break_glass": "digest"})
+    with django_capture_on_commit_callbacks(execute=True):
+        break_glass_open(user=outsider, mrn=case.patient.mrn, reason="Emergency department")
+    with django_capture_on_commit_callbacks(execute=True):
+        run_jobs()
+    run_jobs()
+    assert smtp.messages == []
+    assert m.Notification.objects.get(kind="break_glass").email_status == m.EmailStatus.DIGEST

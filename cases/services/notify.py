@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ..models import (
     BoardMembership,
+    BreakGlassAccess,
     Delivery,
     EmailStatus,
     FollowUp,
@@ -22,6 +23,7 @@ from ..models import (
     Notification,
     NotificationKind,
     NotificationPreference,
+    Role,
 )
 from .audit import audit_record
 from .jobs import job_enqueue
@@ -248,3 +250,25 @@ def notify_follow_ups_due(*, today, within_days: int = 7) -> list[Notification]:
             case_id=follow_up.case_id,
         )
     return sent
+
+
+def notify_break_glass(*, access: BreakGlassAccess) -> list[Notification]:
+    """The coordinators of every board with a case of the patient: someone opened emergency access. It says who,
+    when and where to review; never the patient, the reason given or any clinical text."""
+    boards = access.patient.cases.values_list("board_id", flat=True)
+    coordinators = [
+        membership.user
+        for membership in BoardMembership.objects.filter(
+            board_id__in=boards, role=Role.COORDINATOR, user__is_active=True
+        ).select_related("user")
+    ]
+    who = access.user.get_full_name() or access.user.get_username()
+    return notify_users(
+        users=coordinators,
+        kind=NotificationKind.BREAK_GLASS,
+        subject="Tumor board: an emergency access to review",
+        body=f"{who} opened emergency (break-the-glass) access to a patient of your board on "
+        f"{timezone.localtime(access.granted_at):%d %b %Y %H:%M}. Read the reason and acknowledge it under "
+        "Access reviews.",
+        link=reverse("break-glass-review"),
+    )
