@@ -26,11 +26,13 @@ class Inbox:
     def __init__(self):
         self.messages = []
         self.refuse = False
+        self.sessions = []  # (over TLS, signed in as) of each message
 
     async def handle_DATA(self, server, session, envelope):
         if self.refuse:
             return "451 Try again later"
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        self.sessions.append((session.ssl is not None, session.auth_data and session.auth_data.login.decode()))
         return "250 OK"
 
 
@@ -424,3 +426,118 @@ def test_a_coordinator_may_keep_break_the_glass_notices_for_the_digest(
     run_jobs()
     assert smtp.messages == []
     assert m.Notification.objects.get(kind="break_glass").email_status == m.EmailStatus.DIGEST
+
+
+# The hospital's mail relay: STARTTLS and a sign-in (DJANGO_EMAIL_USE_TLS, _HOST_USER, _HOST_PASSWORD) -------
+
+
+def self_signed_certificate(folder) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 made for this test run (the hospital's own CA, in miniature)."""
+    import ipaddress
+    from datetime import UTC, datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail relay of the test hospital")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert, key_file = folder / "relay.pem", folder / "relay.key"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert), str(key_file)
+
+
+RELAY_USER, RELAY_PASSWORD = "tumorboard", "relay-secret-for-tests"
+
+
+@pytest.fixture
+def relay(settings, tmp_path, monkeypatch):
+    """A real SMTP relay on loopback that takes mail only after STARTTLS and a sign-in. The app trusts its
+    certificate as a hospital trusts its own CA: through the system's store (SSL_CERT_FILE here)."""
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = self_signed_certificate(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        ok = auth_data.login.decode() == RELAY_USER and auth_data.password.decode() == RELAY_PASSWORD
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)  # the server answers 235 or 535
+
+    handler = Inbox()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=tls,
+        require_starttls=True,
+        auth_required=True,
+        authenticator=authenticate,
+    )
+    controller.start()
+    monkeypatch.setenv("SSL_CERT_FILE", cert)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = True, RELAY_USER, RELAY_PASSWORD
+    settings.PORTAL_URL = "https://tumorboard.hospital.example"
+    settings.JOBS_INLINE = False
+    yield handler
+    controller.stop()
+
+
+def test_mail_goes_through_a_relay_that_requires_starttls_and_a_sign_in(relay, published):
+    meeting, case = published
+    assert run_jobs() >= 5
+    assert len(relay.messages) == m.Notification.objects.exclude(email="").count() > 0
+    assert set(relay.sessions) == {(True, RELAY_USER)}  # every message over TLS, signed in
+    assert m.AuditEvent.objects.filter(action="notification.sent").count() == len(relay.messages)
+
+
+def test_without_starttls_the_relay_offers_no_sign_in_and_the_send_waits_for_a_retry(relay, published, settings):
+    settings.EMAIL_USE_TLS = False
+    run_jobs()
+    assert relay.messages == []
+    job = m.Job.objects.filter(kind="notify.email").first()
+    assert job.status == m.JobStatus.QUEUED and "SMTP AUTH extension not supported" in job.error
+
+
+def test_a_wrong_password_fails_the_send_visibly_and_never_the_action(relay, published, settings):
+    meeting, case = published
+    settings.EMAIL_HOST_PASSWORD = "not-the-password"
+    assert m.Meeting.objects.get(pk=meeting.pk).is_published  # the action happened
+    run_jobs()
+    sends = m.Job.objects.filter(kind="notify.email")
+    assert sends.count() > 0 and relay.messages == []
+    assert set(sends.values_list("status", "attempts")) == {(m.JobStatus.QUEUED, 1)}  # retried later
+    assert all("SMTPAuthenticationError" in job.error and "535" in job.error for job in sends)
+    sends.update(attempts=4, run_after=timezone.now())  # the last of its five attempts
+    run_jobs()
+    assert set(sends.values_list("status", flat=True)) == {m.JobStatus.FAILED}
+    assert all("SMTPAuthenticationError" in job.error for job in sends)  # kept for the administrator
+    assert set(m.Notification.objects.exclude(email="").values_list("email_status", flat=True)) == {"pending"}
+    settings.EMAIL_HOST_PASSWORD = RELAY_PASSWORD  # the administrator fixes it and retries from the admin
+    from cases.services.jobs import job_retry
+
+    for job in sends:
+        job_retry(job=job, by=None)
+    run_jobs()
+    assert len(relay.messages) == sends.count()
