@@ -119,14 +119,14 @@ def test_publishing_and_status_changes(api, chair, meeting, case):
 
 def test_a_scheduled_meeting_is_moved_and_what_is_left_out_stays(api, coordinator, meeting):
     client = api(coordinator)
-    response = client.patch(f"/api/v1/meetings/{meeting.pk}/", {"starts_at": "2030-03-05T09:30:00+01:00"})
+    response = client.post(f"/api/v1/meetings/{meeting.pk}/reschedule/", {"starts_at": "2030-03-05T09:30:00+01:00"})
     assert response.status_code == 200
     assert (response.json()["starts_at"], response.json()["location"]) == ("2030-03-05T08:30:00+00:00", "Room 1")
     meeting.refresh_from_db()
     assert meeting.calendar_sequence == 1
     audit = m.AuditEvent.objects.get(action="meeting.reschedule", object_id=str(meeting.pk))
     assert audit.changes["starts_at"][1].startswith("2030-03-05T08:30:00")
-    nothing = client.patch(f"/api/v1/meetings/{meeting.pk}/", {"location": "Room 1"})
+    nothing = client.post(f"/api/v1/meetings/{meeting.pk}/reschedule/", {"location": "Room 1"})
     assert nothing.status_code == 200 and m.AuditEvent.objects.filter(action="meeting.reschedule").count() == 1
 
 
@@ -134,14 +134,15 @@ def test_moving_is_refused_into_the_past_without_a_place_or_once_the_meeting_sta
     api, coordinator, radiologist, outsider, meeting
 ):
     client = api(coordinator)
-    past = client.patch(f"/api/v1/meetings/{meeting.pk}/", {"starts_at": "2020-03-05T09:30:00+01:00"})
+    past = client.post(f"/api/v1/meetings/{meeting.pk}/reschedule/", {"starts_at": "2020-03-05T09:30:00+01:00"})
     assert past.status_code == 400 and "in the past" in str(past.json())
-    nowhere = client.patch(f"/api/v1/meetings/{meeting.pk}/", {"location": ""})
+    nowhere = client.post(f"/api/v1/meetings/{meeting.pk}/reschedule/", {"location": ""})
     assert nowhere.status_code == 400
-    assert api(radiologist).patch(f"/api/v1/meetings/{meeting.pk}/", {"location": "Room 9"}).status_code == 403
-    assert api(outsider).patch(f"/api/v1/meetings/{meeting.pk}/", {"location": "Room 9"}).status_code == 404
+    url = f"/api/v1/meetings/{meeting.pk}/reschedule/"
+    assert api(radiologist).post(url, {"location": "Room 9"}).status_code == 403
+    assert api(outsider).post(url, {"location": "Room 9"}).status_code == 404
     m.Meeting.objects.filter(pk=meeting.pk).update(status=m.MeetingStatus.HELD)
-    held = client.patch(f"/api/v1/meetings/{meeting.pk}/", {"location": "Room 9"})
+    held = client.post(f"/api/v1/meetings/{meeting.pk}/reschedule/", {"location": "Room 9"})
     assert held.status_code == 409 and held.json()["code"] == "meeting_not_scheduled"
     meeting.refresh_from_db()
     assert (meeting.location, meeting.calendar_sequence) == ("Room 1", 0)

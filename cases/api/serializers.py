@@ -765,9 +765,12 @@ class MeetingCreateSerializer(InputModelSerializer):
 
 
 class MeetingRescheduleSerializer(InputModelSerializer):
+    """What is left out stays as it is."""
+
     class Meta:
         model = m.Meeting
         fields = MEETING_FIELDS
+        extra_kwargs = {name: {"required": False} for name in MEETING_FIELDS}
 
 
 class AgendaAddSerializer(InputSerializer):
