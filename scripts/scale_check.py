@@ -126,6 +126,9 @@ defaults
     timeout connect 2s
     timeout client 90s
     timeout server 90s
+    # A health check waits behind the requests a busy instance's workers are serving: with the 500 ms default
+    # (the check interval) a saturated but healthy instance was marked down, and the balancer answered 503.
+    timeout check 5s
     retries 3
     option redispatch 1
     option forwardfor
