@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 TEST_SYSTEM_PACKAGES ?= poppler-utils chromium nodejs npm
 SYSTEM_PACKAGES ?=
 
-.PHONY: run worker scale-check test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api bench-analytics bench-audit
+.PHONY: run worker scale-check test lint audit setup sysdeps demo clean backup restore fuzz bench bench-paper bench-api bench-analytics bench-audit bench-scale
 
 # Each step says what it does (`==> …`), and pip shows what it downloads and installs: the first run
 # takes a few minutes, and a silent terminal looks like a hang.
@@ -70,7 +70,7 @@ test: setup
 # bench-api compares the API with bare Django views on PostgreSQL.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tumorboard_bench
 
-bench: bench-api bench-paper bench-analytics bench-audit
+bench: bench-api bench-paper bench-analytics bench-audit bench-scale
 
 bench-api: setup
 	@scripts/system-deps.sh wrk
@@ -87,6 +87,11 @@ bench-analytics: setup
 scale-check: setup
 	@scripts/system-deps.sh haproxy
 	$(PY) scripts/scale_check.py
+
+# The same stack, for its figure: the case list's throughput with two instances against one (target 1.7x).
+bench-scale: setup
+	@scripts/system-deps.sh haproxy wrk
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) scripts/scale_check.py
 
 # schemathesis against the live OpenAPI schema: no 5xx, no response that breaks the schema.
 fuzz: setup

@@ -9,13 +9,19 @@ front of them with health checks on /healthz and retries. Then proves, and print
   4. a packet rendered through one instance is served from the shared print cache by the other;
   5. killing one instance loses no request the balancer can retry.
 
-It exits non-zero when any check fails. Needs: DATABASE_URL (PostgreSQL; a database `<name>_scale`
-beside it is created afresh), Redis at REDIS_URL (default redis://127.0.0.1:6379/13), haproxy.
+It exits non-zero when any check fails. Before the last check it measures the portal's case list through
+HAProxy with one instance in service and then with both, and prints the ratio (target 1.7×) beside the
+cores the machine has: with too few cores for two instances, the reason. `wrk` drives the load when it is
+installed, else a Python client with threads (SCALE_SECONDS per measure, default 10; SCALE_CONNECTIONS, 8).
+
+Needs: DATABASE_URL (PostgreSQL; a database `<name>_scale` beside it is created afresh), Redis at
+SCALE_REDIS_URL (default redis://127.0.0.1:6379/13), haproxy.
 """
 
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -27,12 +33,16 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 FAILURE_LIMIT = 3
 USER_RATE = 30  # API requests per minute per user, for the throttle check
+GUNICORN_WORKERS = 2  # per instance
+MEASURE_SECONDS = float(os.environ.get("SCALE_SECONDS", "10"))
+MEASURE_CONNECTIONS = int(os.environ.get("SCALE_CONNECTIONS", "8"))
+THROUGHPUT_TARGET = 1.7
 
 
 def free_port() -> int:
@@ -102,7 +112,7 @@ class Stack:
         self.start(
             name,
             [PYTHON, "-m", "gunicorn", "tumorboard.wsgi", "--bind", f"127.0.0.1:{self.ports[name]}"]
-            + ["--workers", "2", "--timeout", "120", "--graceful-timeout", "5"],
+            + ["--workers", str(GUNICORN_WORKERS), "--timeout", "120", "--graceful-timeout", "5"],
         )
 
     def start_balancer(self) -> None:
@@ -110,11 +120,15 @@ class Stack:
         config.write_text(
             f"""global
     maxconn 512
+    stats socket {self.workdir / "haproxy.sock"} mode 600 level admin
 defaults
     mode http
     timeout connect 2s
     timeout client 90s
     timeout server 90s
+    # A health check waits behind the requests a busy instance's workers are serving: with the 500 ms default
+    # (the check interval) a saturated but healthy instance was marked down, and the balancer answered 503.
+    timeout check 5s
     retries 3
     option redispatch 1
     option forwardfor
@@ -133,6 +147,28 @@ backend app
 """
         )
         self.start("haproxy", [shutil.which("haproxy") or "/usr/sbin/haproxy", "-db", "-f", str(config)])
+
+    def balancer(self, command: str) -> str:
+        """A command on HAProxy's runtime API (its admin socket)."""
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(str(self.workdir / "haproxy.sock"))
+            sock.sendall(command.encode() + b"\n")
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        return answer.decode()
+
+    def in_service(self, server: str, serving: bool) -> None:
+        """Take an instance out of the balancer's rotation, or put it back and wait until HAProxy sends it requests."""
+        self.balancer(f"{'enable' if serving else 'disable'} server app/{server}")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            row = next(line for line in self.balancer("show stat").splitlines() if line.startswith(f"app,{server},"))
+            state = row.split(",")[17]
+            if (state == "UP") == serving:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"HAProxy did not {'enable' if serving else 'disable'} {server}")
 
     def url(self, name: str, path: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}{path}"
@@ -195,13 +231,22 @@ def token_for(stack: Stack, instance: str, username: str) -> str:
 
 
 def check_lockout(stack: Stack) -> str:
-    for _ in range(FAILURE_LIMIT):
+    answers = [
         request("POST", stack.url("a", "/api/v1/auth/token/"), body={"username": "radonc", "password": "wrong-guess"})
-    status, _, _ = request(
+        for _ in range(FAILURE_LIMIT)
+    ]
+    assert [answer[0] for answer in answers[:-1]] == [401] * (FAILURE_LIMIT - 1), [a[:2] for a in answers]
+    status, body, headers = request(
         "POST", stack.url("b", "/api/v1/auth/token/"), body={"username": "radonc", "password": "tumorboard-demo"}
     )
     assert status != 200, f"the right password was accepted on b after {FAILURE_LIMIT} failures on a"
-    return f"{FAILURE_LIMIT} failed sign-ins on a; the right password on b is refused ({status})"
+    code = json.loads(body or b"{}").get("code")
+    assert (status, code) == (429, "locked_out"), f"b answered {status} {body[:200]!r}, not the lockout"
+    assert int(headers.get("Retry-After", 0)) > 0, f"the lockout on b gives no Retry-After: {headers}"
+    return (
+        f"{FAILURE_LIMIT} failed sign-ins on a; the right password on b is refused: 429 locked_out, "
+        f"Retry-After {headers['Retry-After']} s"
+    )
 
 
 def check_throttle(stack: Stack) -> str:
@@ -248,6 +293,116 @@ def check_job_and_cache(stack: Stack) -> list[str]:
 CUT_MID_ANSWER = {"IncompleteRead", "RemoteDisconnected", "ConnectionResetError"}
 
 
+# The throughput of two instances against one ---------------------------------------------------
+
+
+def _cookies(response) -> dict[str, str]:
+    return {
+        header.split("=", 1)[0]: header.split("=", 1)[1].split(";", 1)[0]
+        for header in response.headers.get_all("Set-Cookie") or []
+    }
+
+
+def portal_session(stack: Stack, username: str) -> str:
+    """Sign in through the portal's form (the cookies are Secure, so they are carried by hand over loopback)."""
+    connection = http.client.HTTPConnection("127.0.0.1", stack.ports["lb"], timeout=30)
+    connection.request("GET", "/login/")
+    response = connection.getresponse()
+    page, cookies = response.read().decode(), _cookies(response)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    form = urlencode({"csrfmiddlewaretoken": token, "username": username, "password": "tumorboard-demo"})
+    cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    connection.request(
+        "POST", "/login/", body=form, headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    )
+    response = connection.getresponse()
+    response.read()
+    cookies |= _cookies(response)
+    if response.status != 302 or "sessionid" not in cookies:
+        raise RuntimeError(f"portal sign-in of {username}: {response.status}")
+    return f"sessionid={cookies['sessionid']}"
+
+
+def load_with_threads(url: str, cookie: str, seconds: float) -> tuple[int, list]:
+    """Keep-alive GETs from MEASURE_CONNECTIONS threads for `seconds`: (answers 200, anything else)."""
+    target = urlparse(url)
+    done, failed, stop = [0] * MEASURE_CONNECTIONS, [], threading.Event()
+
+    def client(slot: int) -> None:
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+        while not stop.is_set():
+            try:
+                connection.request("GET", target.path, headers={"Cookie": cookie})
+                response = connection.getresponse()
+                response.read()
+                if response.status == 200:
+                    done[slot] += 1
+                else:
+                    failed.append(response.status)
+            except (OSError, http.client.HTTPException) as error:
+                failed.append(type(error).__name__)
+                connection.close()
+                connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+
+    threads = [threading.Thread(target=client, args=(slot,)) for slot in range(MEASURE_CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return sum(done), failed
+
+
+def requests_per_second(url: str, cookie: str, seconds: float) -> float:
+    if shutil.which("wrk"):
+        command = ["wrk", "-t2", f"-c{MEASURE_CONNECTIONS}", f"-d{seconds:.0f}s", "-H", f"Cookie: {cookie}", url]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+        assert not errors, f"wrk saw {errors[1]} error answers from {url}"
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
+    answered, failed = load_with_threads(url, cookie, seconds)
+    assert not failed, f"{len(failed)} requests to {url} failed: {failed[:5]}"
+    return answered / seconds
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def measure_throughput(stack: Stack) -> list[str]:
+    """The portal's case list (a full page: session, permissions, the read audit) through HAProxy."""
+    cookie = portal_session(stack, "coordinator")
+    url = stack.url("lb", "/cases/")
+    answered, failed = load_with_threads(url, cookie, 0.5)
+    assert answered and not failed, f"the case list answered {failed[:3]} to the signed-in coordinator"
+    requests_per_second(url, cookie, min(3.0, MEASURE_SECONDS))  # warm both instances
+    stack.in_service("b", False)
+    try:
+        one = requests_per_second(url, cookie, MEASURE_SECONDS)
+    finally:
+        stack.in_service("b", True)
+    two = requests_per_second(url, cookie, MEASURE_SECONDS)
+    ratio, have = two / one, cores()
+    tool = "wrk" if shutil.which("wrk") else "a Python client with threads"
+    lines = [
+        f"case list through HAProxy ({tool}, {MEASURE_CONNECTIONS} connections, {MEASURE_SECONDS:.0f} s each): "
+        f"one instance {one:.1f} req/s, two instances {two:.1f} req/s: {ratio:.2f}x (target {THROUGHPUT_TARGET}x); "
+        f"{have} core(s)"
+    ]
+    # Each instance runs GUNICORN_WORKERS processes; the load client, PostgreSQL and HAProxy need a core too.
+    needed = 2 * GUNICORN_WORKERS + 1
+    if ratio < THROUGHPUT_TARGET and have < needed:
+        lines.append(
+            f"below target for want of cores: one instance's {GUNICORN_WORKERS} workers can already keep "
+            f"{min(have, GUNICORN_WORKERS)} of the {have} core(s) busy, and the load client, PostgreSQL and HAProxy "
+            f"share them too; two instances need {needed} cores to show their throughput"
+        )
+    elif ratio < THROUGHPUT_TARGET:
+        lines.append(f"BELOW TARGET with {have} cores: look at PostgreSQL (shared by both) and the load client")
+    return lines
+
+
 def check_kill(stack: Stack) -> str:
     # The sign-in page: a full Django request (session, CSRF, template) that no throttle limits.
     results, stop, clients = [], threading.Event(), 4
@@ -272,9 +427,13 @@ def check_kill(stack: Stack) -> str:
     stop.set()
     for thread in threads:
         thread.join()
+
     # Only a request in flight at the kill may come back cut; every other one must be answered, by b if need be.
-    cut = [o for o, started, ended in results if o in CUT_MID_ANSWER and started <= killed_at + 0.5 <= ended + 0.5]
-    lost = [o for o, _, _ in results if o != 200 and o not in cut]
+    def cut_at_kill(outcome, started, ended) -> bool:
+        return outcome in CUT_MID_ANSWER and started <= killed_at + 0.5 and ended >= killed_at
+
+    cut = [r[0] for r in results if cut_at_kill(*r)]
+    lost = [r[0] for r in results if r[0] != 200 and not cut_at_kill(*r)]
     assert not lost and len(cut) <= clients, f"{len(lost) + len(cut)} of {len(results)} requests failed: {lost[:5]}"
     return (
         f"{len(results)} requests through HAProxy, instance a killed after {before}: "
@@ -319,6 +478,7 @@ def main() -> int:
             ("lockout holds across instances", check_lockout),
             ("throttle counts across instances", check_throttle),
             ("jobs run by the worker; cache shared", check_job_and_cache),
+            ("throughput, two instances against one", measure_throughput),
             ("killing an instance loses no request", check_kill),
         ]
         for title, check in checks:

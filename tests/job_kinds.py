@@ -18,3 +18,16 @@ def flaky(job, *, progress, fail_times: int):
     if job.attempts <= fail_times:
         raise ConnectionError(f"attempt {job.attempts} failed on purpose")
     return {"attempt": job.attempts}
+
+
+@job("test.flaky_logged")
+def flaky_logged(job, *, progress, log: str, fail_times: int):
+    """Fails its first `fail_times` runs, counted in a file (an administrator's retry starts attempts from 0),
+    and writes when each run started, so a test sees the pauses between them."""
+    with open(log, "a") as lines:
+        lines.write(f"{time.time()}\n")
+    with open(log) as lines:
+        runs = len(lines.readlines())
+    if runs <= fail_times:
+        raise ConnectionError(f"run {runs} failed on purpose")
+    return {"runs": runs, "attempt": job.attempts}

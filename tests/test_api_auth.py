@@ -62,9 +62,27 @@ def test_a_wrong_password_gets_no_token(coordinator):
     assert not AuthToken.objects.exists()
 
 
+def test_a_locked_out_sign_in_is_told_so_even_with_the_right_password(coordinator, settings):
+    client = APIClient()
+    limit = settings.AXES_FAILURE_LIMIT
+    answers = [take_token(client, password="wrong") for _ in range(limit)]
+    assert [answer.status_code for answer in answers] == [401] * (limit - 1) + [429]  # the last one locks
+    locked = take_token(client)
+    assert locked.status_code == 429
+    assert locked.json() == {
+        "detail": "Too many failed sign-ins: signing in as this user from this address is paused for 15 minutes. "
+        "Wait, then try again; if you have forgotten your password, ask an administrator to reset it.",
+        "code": "locked_out",
+    }
+    assert int(locked["Retry-After"]) == 15 * 60
+    assert not AuthToken.objects.exists()
+    assert take_token(APIClient(REMOTE_ADDR="10.0.0.6")).status_code == 200  # another address is not locked out
+
+
 def test_login_attempts_are_rate_limited_per_client(coordinator):
     client = APIClient()
-    statuses = [take_token(client, password="guess").status_code for _ in range(11)]
+    # Each guess names another user, so that no lockout (per user and address) answers before the throttle.
+    statuses = [take_token(client, username=f"guess-{n}", password="guess").status_code for n in range(11)]
     assert statuses[:10] == [401] * 10
     assert statuses[10] == 429
     refused = take_token(client)

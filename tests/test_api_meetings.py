@@ -117,6 +117,38 @@ def test_publishing_and_status_changes(api, chair, meeting, case):
     assert client.post(f"/api/v1/meetings/{meeting.pk}/status/", {"status": "in_progress"}).status_code == 200
 
 
+def test_a_scheduled_meeting_is_moved_and_what_is_left_out_stays(api, coordinator, meeting):
+    client = api(coordinator)
+    response = client.post(f"/api/v1/meetings/{meeting.pk}/reschedule/", {"starts_at": "2030-03-05T09:30:00+01:00"})
+    assert response.status_code == 200
+    assert (response.json()["starts_at"], response.json()["location"]) == ("2030-03-05T08:30:00+00:00", "Room 1")
+    meeting.refresh_from_db()
+    assert meeting.calendar_sequence == 1
+    audit = m.AuditEvent.objects.get(action="meeting.reschedule", object_id=str(meeting.pk))
+    assert audit.changes["starts_at"][1].startswith("2030-03-05T08:30:00")
+    nothing = client.post(f"/api/v1/meetings/{meeting.pk}/reschedule/", {"location": "Room 1"})
+    assert nothing.status_code == 200 and m.AuditEvent.objects.filter(action="meeting.reschedule").count() == 1
+
+
+def test_moving_is_refused_into_the_past_without_a_place_or_once_the_meeting_started(
+    api, coordinator, radiologist, outsider, meeting
+):
+    client = api(coordinator)
+    past = client.post(f"/api/v1/meetings/{meeting.pk}/reschedule/", {"starts_at": "2020-03-05T09:30:00+01:00"})
+    assert past.status_code == 400 and "in the past" in str(past.json())
+    nowhere = client.post(f"/api/v1/meetings/{meeting.pk}/reschedule/", {"location": ""})
+    assert nowhere.status_code == 400
+    url = f"/api/v1/meetings/{meeting.pk}/reschedule/"
+    assert api(radiologist).post(url, {"location": "Room 9"}).status_code == 403
+    assert api(outsider).post(url, {"location": "Room 9"}).status_code == 404
+    m.Meeting.objects.filter(pk=meeting.pk).update(status=m.MeetingStatus.HELD)
+    held = client.post(f"/api/v1/meetings/{meeting.pk}/reschedule/", {"location": "Room 9"})
+    assert held.status_code == 409 and held.json()["code"] == "meeting_not_scheduled"
+    meeting.refresh_from_db()
+    assert (meeting.location, meeting.calendar_sequence) == ("Room 1", 0)
+    assert not m.AuditEvent.objects.filter(action="meeting.reschedule").exists()
+
+
 def test_a_member_cannot_manage_the_agenda(api, radiologist, meeting, case):
     assert api(radiologist).post(f"/api/v1/meetings/{meeting.pk}/agenda/", {"case": case.pk}).status_code == 403
 

@@ -229,6 +229,22 @@ def test_the_schema_documents_the_downloads_as_pdf_with_json_refusals(api, coord
         assert query == {flag: {"type": "boolean", "default": False} for flag in flags}
 
 
+def test_the_schema_documents_the_packets_202_job_and_its_409_refusals(api, coordinator):
+    schema = api(coordinator).get("/api/schema/?format=json").json()
+    responses = schema["paths"]["/api/v1/meetings/{id}/packet.pdf"]["get"]["responses"]
+    accepted = responses["202"]
+    assert accepted["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Job"}
+    assert set(accepted["headers"]) == {"Location", "Retry-After"}
+    assert "/api/v1/jobs/{id}/" in accepted["headers"]["Location"]["description"]
+    conflict = responses["409"]
+    assert conflict["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert "missing_glyphs" in conflict["description"] and "print_limit_exceeded" in conflict["description"]
+    job = schema["components"]["schemas"]["Job"]["properties"]
+    assert {"status", "progress", "detail", "download"} <= set(job)
+    summary = schema["paths"]["/api/v1/cases/{id}/summary.pdf"]["get"]["responses"]
+    assert "202" not in summary and "missing_glyphs" in summary["409"]["description"]
+
+
 # Found by `make fuzz` on PostgreSQL ------------------------------------------------------------
 
 

@@ -102,6 +102,7 @@ PORTAL = {
     "meeting-calendar": ("coordinator", lambda w: [w.meeting.pk]),
     # Issue 10: cancelling, attendance corrections, "my input stands"
     "meeting-cancel": ("coordinator", lambda w: [w.meeting.pk]),
+    "meeting-move": ("coordinator", lambda w: [w.meeting.pk]),
     "attendance-correct": ("coordinator", lambda w: [w.held.pk]),
     "opinion-confirm": ("radiologist", lambda w: [w.opinion.pk]),
     # Issue 13: patients, withdrawal, merge, imaging amendments, follow-up changes, unpublishing

@@ -187,17 +187,47 @@ def status_of(job) -> str:
     return m.Job.objects.get(pk=job.pk).status
 
 
+def _redis_or_skip() -> str:
+    from tests.test_health import redis_or_skip
+
+    return redis_or_skip(os.environ.get("TUMORBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
+
+
+@pytest.fixture(params=["polling", "redis"])
+def jobs_mode(request, settings):
+    """The worker's environment in each mode. With Redis it looks at the table only every 60 s on its own, so
+    a job run within the test's wait was started by a wake-up, or when the table said it would be due."""
+    if request.param == "polling":
+        yield {"TUMORBOARD_JOBS_POLL_SECONDS": "0.2"}
+        return
+    from cases.jobs import broker
+
+    url = _redis_or_skip()
+    settings.JOBS_BROKER = url  # this process enqueues: its wake-ups go through the same Redis
+    broker._redis.cache_clear()
+    broker._redis().delete(broker.QUEUE_KEY)
+    yield {"TUMORBOARD_JOBS_BROKER": url, "TUMORBOARD_JOBS_POLL_SECONDS": "60"}
+    broker._redis().delete(broker.QUEUE_KEY)
+    broker._redis.cache_clear()
+
+
+def ready(process: subprocess.Popen) -> subprocess.Popen:
+    assert b"Job worker started" in process.stdout.readline()
+    return process
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_mid_job_loses_nothing(postgres_only):
-    job = job_enqueue(kind="test.sleep", args={"seconds": 30})
-    first = start_worker(TUMORBOARD_JOBS_LEASE_SECONDS="3", TUMORBOARD_JOBS_POLL_SECONDS="0.2")
+def test_a_worker_killed_mid_job_loses_nothing(postgres_only, jobs_mode):
+    first = ready(start_worker(TUMORBOARD_JOBS_LEASE_SECONDS="10", **jobs_mode))
     try:
+        job = job_enqueue(kind="test.sleep", args={"seconds": 30})
         wait_for(lambda: status_of(job) == m.JobStatus.RUNNING)
         os.killpg(first.pid, signal.SIGKILL)  # no chance to clean up
         first.wait()
         assert status_of(job) == m.JobStatus.RUNNING  # what a dead worker leaves behind
         m.Job.objects.filter(pk=job.pk).update(args={"seconds": 0.2})  # the retry need not take 30 s
-        second = start_worker(TUMORBOARD_JOBS_LEASE_SECONDS="3", TUMORBOARD_JOBS_POLL_SECONDS="0.2")
+        # Nothing wakes the second worker: it claims the job when the dead worker's lease runs out (10 s).
+        second = ready(start_worker(TUMORBOARD_JOBS_LEASE_SECONDS="10", **jobs_mode))
         try:
             wait_for(lambda: status_of(job) == m.JobStatus.DONE, timeout=30)
         finally:
@@ -208,10 +238,27 @@ def test_a_worker_killed_mid_job_loses_nothing(postgres_only):
     assert job.attempts == 2 and job.result["attempt"] == 2
 
 
-def _redis_or_skip() -> str:
-    from tests.test_health import redis_or_skip
-
-    return redis_or_skip(os.environ.get("TUMORBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_retries_with_backoff_then_fails_visibly_and_an_administrator_retry_runs_it(
+    postgres_only, jobs_mode, chair, tmp_path
+):
+    log = tmp_path / "runs.log"
+    process = ready(start_worker(TUMORBOARD_JOBS_RETRY_BASE_SECONDS="1", **jobs_mode))
+    try:
+        job = job_enqueue(kind="test.flaky_logged", args={"log": str(log), "fail_times": 3}, max_attempts=3)
+        wait_for(lambda: status_of(job) == m.JobStatus.FAILED, timeout=30)
+        job.refresh_from_db()
+        assert job.attempts == 3 and "ConnectionError: run 3 failed on purpose" in job.error
+        runs = [float(line) for line in log.read_text().split()]
+        pauses = [later - earlier for earlier, later in zip(runs, runs[1:], strict=False)]
+        assert len(pauses) == 2 and pauses[0] >= 1 and pauses[1] >= 2  # never retried before its pause: 1 s, 2 s
+        job_retry(job=job, by=chair)
+        wait_for(lambda: status_of(job) == m.JobStatus.DONE, timeout=30)
+    finally:
+        stop(process)
+    job.refresh_from_db()
+    assert job.result == {"runs": 4, "attempt": 1} and job.error == ""
+    assert m.AuditEvent.objects.filter(action="job.retry", object_id=str(job.pk)).exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -223,9 +270,8 @@ def test_with_the_redis_broker_a_worker_wakes_at_once(postgres_only, settings):
     broker._redis.cache_clear()
     broker._redis().delete(broker.QUEUE_KEY)
     # It polls the table only every 60 s: a job done within seconds was started by the Redis wake-up.
-    process = start_worker(TUMORBOARD_JOBS_BROKER=url, TUMORBOARD_JOBS_POLL_SECONDS="60")
+    process = ready(start_worker(TUMORBOARD_JOBS_BROKER=url, TUMORBOARD_JOBS_POLL_SECONDS="60"))
     try:
-        assert b"Job worker started" in process.stdout.readline()
         time.sleep(1)  # it has looked at the table once and is now blocked on Redis
         started = time.monotonic()
         job = job_enqueue(kind="test.sleep", args={"seconds": 0})

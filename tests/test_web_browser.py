@@ -437,3 +437,65 @@ def test_an_amendment_after_the_decision_is_re_confirmed_and_confirmed_in_the_br
     assert (later.status, later.cancel_reason) == ("cancelled", "The chair is away.")
     office.goto("/meetings/")
     office.get_by_role("heading", name="Cases awaiting a meeting").wait_for()
+
+
+# The packet's progress page: live with JavaScript, refreshing itself without ------------------------------
+
+
+def console_of(page) -> list[str]:
+    lines = []
+    page.on("console", lambda message: lines.append(f"{message.type}: {message.text}"))
+    return lines
+
+
+def test_the_packet_progress_page_follows_the_job_live_then_offers_the_download(sign_in, settings, board, coordinator):
+    from cases.jobs import worker
+    from tests.test_api_print import PATIENTS, agenda_meeting
+
+    settings.JOBS_INLINE = False
+    meeting = agenda_meeting(board, coordinator, PATIENTS)
+    page = sign_in(coordinator)
+    console = console_of(page)
+    page.goto(f"/meetings/{meeting.pk}/")
+    page.get_by_role("link", name="Print packet").click()
+    page.get_by_text("no worker has picked the job up yet").wait_for()
+    job = m.Job.objects.get()
+    page.evaluate("window.sameDocument = true")  # gone if the page reloads
+    m.Job.objects.filter(pk=job.pk).update(status=m.JobStatus.RUNNING, attempts=1, progress_done=1, progress_total=2)
+    page.get_by_text("Rendering: 1 of 2 cases.").wait_for()
+    assert page.locator("progress").evaluate("bar => [bar.value, bar.max]") == [1, 2]
+    m.Job.objects.filter(pk=job.pk).update(status=m.JobStatus.QUEUED, attempts=0)
+    assert worker.run_once("browser-test")  # the real render
+    download = page.get_by_role("link", name="Download the packet")
+    download.wait_for()
+    assert page.evaluate("window.sameDocument") is True  # updated in place, never reloaded
+    assert page.get_by_text("The packet is ready.").is_visible() and page.locator("progress").count() == 0
+    assert download.get_attribute("href") == f"/meetings/{meeting.pk}/packet.pdf"
+    with page.expect_download() as started:
+        download.click()
+    assert Path(started.value.path()).read_bytes().startswith(b"%PDF-")
+    shoot(page, "packet-progress-done")
+    violations = [line for line in console if "Content Security Policy" in line or "Refused to" in line]
+    assert not violations, violations
+
+
+def test_without_javascript_the_progress_page_refreshes_itself(browser, live_server, settings, board, coordinator):
+    from tests.test_api_print import PATIENTS, agenda_meeting
+
+    settings.JOBS_INLINE = False
+    meeting = agenda_meeting(board, coordinator, PATIENTS)
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/login/")
+        page.get_by_label("Username").fill(coordinator.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"/meetings/{meeting.pk}/packet.pdf")
+        page.get_by_text("no worker has picked the job up yet").wait_for()
+        m.Job.objects.filter(kind="packet.render").update(
+            status=m.JobStatus.RUNNING, attempts=1, progress_done=1, progress_total=2
+        )
+        page.get_by_text("Rendering: 1 of 2 cases.").wait_for(timeout=15_000)  # after its own refresh
+    finally:
+        context.close()

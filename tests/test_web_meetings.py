@@ -266,6 +266,38 @@ def test_an_outside_next_address_is_ignored(signed_in, coordinator, make_case, q
     assert response["Location"] == reverse("case-detail", args=[case.pk]) + "#decision"
 
 
+def test_a_coordinator_moves_the_meeting_from_its_page(signed_in, coordinator, board, meeting):
+    portal = signed_in(coordinator)
+    page = text_of(portal.get(reverse("meeting-detail", args=[meeting.pk])))
+    assert "Move the meeting…" in page
+    form = text_of(portal.get(reverse("meeting-move", args=[meeting.pk])))
+    assert "Calendars that hold this meeting replace it." in form
+    later = timezone.localtime(meeting.starts_at + timedelta(days=1))
+    response = portal.post(
+        reverse("meeting-move", args=[meeting.pk]),
+        {"starts_at": f"{later:%Y-%m-%dT%H:%M}", "location": "Seminar room 4", "video_link": ""},
+    )
+    assert response.status_code == 302
+    assert messages_of(response) == ["The meeting is moved."]
+    meeting.refresh_from_db()
+    assert meeting.location == "Seminar room 4" and timezone.localtime(meeting.starts_at).date() == later.date()
+
+
+def test_a_move_without_a_place_is_refused_and_members_cannot_move_a_meeting(
+    signed_in, coordinator, radiologist, meeting
+):
+    refused = signed_in(coordinator).post(
+        reverse("meeting-move", args=[meeting.pk]),
+        {"starts_at": f"{timezone.localtime(meeting.starts_at):%Y-%m-%dT%H:%M}", "location": "", "video_link": ""},
+    )
+    assert refused.status_code == 400
+    meeting.refresh_from_db()
+    assert meeting.location == "Room 1"
+    member = signed_in(radiologist)
+    assert "Move the meeting" not in text_of(member.get(reverse("meeting-detail", args=[meeting.pk])))
+    assert member.get(reverse("meeting-move", args=[meeting.pk])).status_code == 403
+
+
 def test_the_meeting_is_started_and_ended_from_its_page(signed_in, coordinator, meeting):
     m.Meeting.objects.filter(pk=meeting.pk).update(starts_at=timezone.now())
     client = signed_in(coordinator)

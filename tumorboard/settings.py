@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TUMORBOARD_VAR_DIR", BASE_DIR / "var"))
@@ -189,6 +190,40 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+
+def s3_storages(*, bucket: str, endpoint_url: str = "", region: str = "") -> dict:
+    """Key images (media/) and the print cache (print-cache/) as objects in one S3-compatible bucket, through
+    django-storages. Credentials come the way boto3 finds them (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or
+    the machine's role), never from this file. Objects are private: the app serves them itself."""
+
+    def store(location: str, overwrite: bool) -> dict:
+        options = {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url or None,
+            "region_name": region or None,
+            "location": location,
+            "default_acl": None,
+            "file_overwrite": overwrite,  # a print-cache entry is named by its content; a key image never is
+        }
+        return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+    return {"default": store("media", False), "print_cache": store("print-cache", True)}
+
+
+# Stored files: a folder by default (DJANGO_MEDIA_ROOT and TUMORBOARD_PRINT_CACHE_DIR, on a disk every instance
+# shares, e.g. NFS), or an S3-compatible object store (TUMORBOARD_STORAGE=s3).
+STORAGE = os.environ.get("TUMORBOARD_STORAGE", "filesystem")
+if STORAGE == "s3":
+    if not os.environ.get("TUMORBOARD_S3_BUCKET"):
+        raise ImproperlyConfigured("TUMORBOARD_STORAGE=s3 needs TUMORBOARD_S3_BUCKET, the bucket to store files in.")
+    STORAGES |= s3_storages(
+        bucket=os.environ["TUMORBOARD_S3_BUCKET"],
+        endpoint_url=os.environ.get("TUMORBOARD_S3_ENDPOINT_URL", ""),
+        region=os.environ.get("TUMORBOARD_S3_REGION", ""),
+    )
+elif STORAGE != "filesystem":
+    raise ImproperlyConfigured(f"TUMORBOARD_STORAGE is 'filesystem' or 's3', not {STORAGE!r}.")
 
 # Throttles, rate limits and other counters live in the cache. One process (`make run`) keeps it in memory;
 # several app servers must share one: set REDIS_URL (redis://host:6379/0) to count across all of them.

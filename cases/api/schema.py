@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from ..models.dates import EARLIEST_DATE, LATEST_DATE
-from .serializers import ErrorSerializer
+from .serializers import ErrorSerializer, JobSerializer
 
 IF_MATCH_REQUIRED = OpenApiParameter(
     "If-Match",
@@ -62,6 +62,35 @@ PDF_DOWNLOAD = {
         description="The PDF, as an attachment (`Content-Disposition: attachment; filename=…`), never cached.",
     )
 }
+
+PRINT_REFUSED = {
+    (409, "application/json"): OpenApiResponse(
+        ErrorSerializer,
+        description="The document cannot be printed as asked: `missing_glyphs` (a PDF/A print would lose "
+        "characters its fonts lack; the message names them) or `print_limit_exceeded` (the render passed its "
+        "time or memory limit; the message says which).",
+    )
+}
+
+# The packet is rendered by a background job: when it is not ready within a short wait, 202 and a job to poll.
+PACKET_DOWNLOAD = {
+    **PDF_DOWNLOAD,
+    (202, "application/json"): OpenApiResponse(
+        JobSerializer,
+        description="The packet is being rendered by a background job and was not ready within "
+        "`TUMORBOARD_PRINT_JOB_WAIT_SECONDS`. Poll `Location` until `status` is `done`, then ask for the packet "
+        "again (or follow `download`). While no worker has picked the job up, `detail` says so.",
+    ),
+    **PRINT_REFUSED,
+}
+PACKET_JOB_HEADERS = [
+    OpenApiParameter(
+        "Location", str, OpenApiParameter.HEADER, response=[202], description="The job to poll: `/api/v1/jobs/{id}/`."
+    ),
+    OpenApiParameter(
+        "Retry-After", int, OpenApiParameter.HEADER, response=[202], description="Seconds to wait before polling."
+    ),
+]
 
 ICS_DOWNLOAD = {
     (200, "text/calendar"): OpenApiResponse(

@@ -764,6 +764,15 @@ class MeetingCreateSerializer(InputModelSerializer):
         fields = ["board", *MEETING_FIELDS]
 
 
+class MeetingRescheduleSerializer(InputModelSerializer):
+    """What is left out stays as it is."""
+
+    class Meta:
+        model = m.Meeting
+        fields = MEETING_FIELDS
+        extra_kwargs = {name: {"required": False} for name in MEETING_FIELDS}
+
+
 class AgendaAddSerializer(InputSerializer):
     case = VisibleObjectField(permissions.cases_visible_to, "case")
     presenter = UserField(required=False, allow_null=True, default=None)

@@ -5,6 +5,7 @@ send `Authorization: Token <token>`;
 `POST /api/v1/auth/logout/` revokes the token the request carried. Login attempts are throttled per client.
 """
 
+from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in, user_logged_out, user_login_failed
 from django.contrib.sessions.backends import signed_cookies
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -43,6 +44,29 @@ class SecondFactorNeeded(exceptions.AuthenticationFailed):
     default_code = "mfa_required"
 
 
+class LockedOut(exceptions.APIException):
+    """django-axes paused sign-ins of this user from this address: said plainly, as the portal's sign-in page
+    does, so that someone who now types the right password does not think it wrong."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "locked_out"
+
+    def __init__(self):
+        self.wait = int(settings.AXES_COOLOFF_TIME.total_seconds())  # the Retry-After header
+        minutes = max(1, self.wait // 60)
+        super().__init__(
+            f"Too many failed sign-ins: signing in as this user from this address is paused for {minutes} "
+            f"minute{'s' if minutes != 1 else ''}. Wait, then try again; if you have forgotten your password, "
+            "ask an administrator to reset it."
+        )
+
+
+def refuse_if_locked_out(request) -> None:
+    # django-axes marks the request it refused, or the failure that locked it.
+    if getattr(request, "axes_locked_out", False):
+        raise LockedOut()
+
+
 def second_factor_for_token(request, user, otp: str) -> None:
     """A token only after the second factor, when the account has one or must have one."""
     if identity.mfa_enrolled(user):
@@ -53,6 +77,7 @@ def second_factor_for_token(request, user, otp: str) -> None:
         except identity.SecondFactorRefused as refusal:
             # Counted like a wrong password: the same lockout covers both.
             user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=request)
+            refuse_if_locked_out(request)
             raise exceptions.AuthenticationFailed(refusal.message) from None
     elif identity.mfa_required_for(user):
         raise SecondFactorNeeded("This account must set up a second factor in the portal before it gets a token.")
@@ -80,6 +105,7 @@ class TokenCreateView(APIView):
         credentials.is_valid(raise_exception=True)
         otp = credentials.validated_data.pop("otp", "")
         user = authenticate(request, **credentials.validated_data)
+        refuse_if_locked_out(request)
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed("The username or password is not correct.")
         second_factor_for_token(request, user, otp)

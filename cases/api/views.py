@@ -35,7 +35,15 @@ from . import filters
 from . import serializers as s
 from .etags import expected_version, with_etag
 from .idempotency import idempotent
-from .schema import ICS_DOWNLOAD, IF_MATCH_OPTIONAL, METRICS_PERIOD, PDF_DOWNLOAD
+from .schema import (
+    ICS_DOWNLOAD,
+    IF_MATCH_OPTIONAL,
+    METRICS_PERIOD,
+    PACKET_DOWNLOAD,
+    PACKET_JOB_HEADERS,
+    PDF_DOWNLOAD,
+    PRINT_REFUSED,
+)
 
 DEIDENTIFIED_GONE = (
     "The de-identified packet is gone: it was not anonymous. Prepare a teaching set (POST /api/v1/teaching-sets/); "
@@ -237,7 +245,7 @@ class CaseViewSet(ResourceViewSet):
     @extend_schema(
         operation_id="v1_cases_summary_pdf_retrieve",
         parameters=[s.SummaryPdfQuerySerializer],
-        responses=PDF_DOWNLOAD,
+        responses={**PDF_DOWNLOAD, **PRINT_REFUSED},
         filters=False,
     )
     @action(detail=True, url_path=r"summary\.pdf", **download)
@@ -417,6 +425,17 @@ class MeetingViewSet(ResourceViewSet):
         meeting = meeting_services.meeting_schedule(by=request.user, **fields)
         return self._show_detail(request, meeting, status.HTTP_201_CREATED)
 
+    @extend_schema(request=s.MeetingRescheduleSerializer, responses={200: s.MeetingDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request, pk=None):
+        """Move a scheduled meeting: its start, room or video link (what is left out stays). Once the agenda is
+        published, members are e-mailed an invitation that replaces theirs; a meeting under way, held or
+        cancelled is not moved (409 `meeting_not_scheduled`)."""
+        meeting = self._meeting()
+        fields = parse(s.MeetingRescheduleSerializer, request)
+        meeting = meeting_services.meeting_reschedule(meeting=meeting, by=request.user, **fields)
+        return self._show_detail(request, meeting)
+
     @extend_schema(request=s.AgendaAddSerializer, responses={201: s.AgendaItemSerializer})
     @action(detail=True, methods=["post"])
     @idempotent
@@ -503,8 +522,8 @@ class MeetingViewSet(ResourceViewSet):
 
     @extend_schema(
         operation_id="v1_meetings_packet_pdf_retrieve",
-        parameters=[s.PacketPdfQuerySerializer],
-        responses={**PDF_DOWNLOAD, 409: s.ErrorSerializer, 410: s.ErrorSerializer},
+        parameters=[s.PacketPdfQuerySerializer, *PACKET_JOB_HEADERS],
+        responses={**PACKET_DOWNLOAD, 410: s.ErrorSerializer},
         filters=False,
     )
     @action(detail=True, url_path=r"packet\.pdf", **download)

@@ -86,10 +86,13 @@ def build_calendar(meetings: list[Meeting], *, user, base_url: str, method: str 
     return calendar.to_ical()
 
 
+def method_of(meeting: Meeting) -> str:
+    """A cancelled meeting is sent as METHOD:CANCEL, so calendars remove it."""
+    return "CANCEL" if meeting.status == MeetingStatus.CANCELLED else "PUBLISH"
+
+
 def meeting_calendar(meeting: Meeting, *, user, base_url: str) -> bytes:
-    """One meeting's event; a cancelled meeting is sent as METHOD:CANCEL so calendars remove it."""
-    method = "CANCEL" if meeting.status == MeetingStatus.CANCELLED else "PUBLISH"
-    return build_calendar([meeting], user=user, base_url=base_url, method=method)
+    return build_calendar([meeting], user=user, base_url=base_url, method=method_of(meeting))
 
 
 def feed_calendar(meetings: list[Meeting], *, user, base_url: str) -> bytes:

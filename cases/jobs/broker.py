@@ -6,6 +6,7 @@ The list only wakes workers: they always claim from the table, so a lost or dupl
 
 import functools
 import logging
+import math
 import time
 
 from django.conf import settings
@@ -49,7 +50,8 @@ def wait(seconds: float) -> None:
         import redis
 
         try:
-            _redis().brpop([QUEUE_KEY], timeout=max(1, int(seconds)))
+            # Whole seconds, at least one: BRPOP's 0 blocks for ever, and servers before Redis 6 take no fractions.
+            _redis().brpop([QUEUE_KEY], timeout=max(1, math.ceil(seconds)))
             return
         except redis.exceptions.RedisError as error:
             logger.warning("job broker unavailable (%s): polling the job table instead", type(error).__name__)

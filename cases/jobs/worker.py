@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from ..models import Job, JobStatus
@@ -131,12 +131,26 @@ def run_inline(job: Job) -> None:
         run(taken, worker, report_progress=False)
 
 
+def idle_seconds(poll: float) -> float:
+    """How long an idle worker may wait: the polling interval, or less when a retry's pause ends or a running
+    job's lease runs out sooner. Nothing wakes a worker for those (the broker only carries new jobs), so with a
+    broker and its long interval a retry or an abandoned job would otherwise wait for the next look."""
+    soonest = Job.objects.aggregate(
+        queued=Min("run_after", filter=Q(status=JobStatus.QUEUED)),
+        leased=Min("lease_until", filter=Q(status=JobStatus.RUNNING)),
+    )
+    moments = [moment for moment in soonest.values() if moment is not None]
+    if not moments:
+        return poll
+    return min(poll, max(0.05, (min(moments) - timezone.now()).total_seconds()))
+
+
 def work(*, stop=lambda: False, poll_seconds: float | None = None) -> None:
-    """Run jobs until `stop()`; between jobs wait for a wake-up or the polling interval."""
+    """Run jobs until `stop()`; between jobs wait for a wake-up, the polling interval, or the next due job."""
     worker = worker_name()
     poll = poll_seconds if poll_seconds is not None else settings.JOBS_POLL_SECONDS
     logger.info("job worker %s started (%s)", worker, "redis wake-ups" if broker.uses_redis() else "polling")
     while not stop():
         close_old_connections()
         if not run_once(worker):
-            broker.wait(poll)
+            broker.wait(idle_seconds(poll))

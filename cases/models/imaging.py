@@ -99,3 +99,10 @@ class KeyImage(models.Model):
 
     def __str__(self) -> str:
         return self.caption
+
+    @property
+    def print_url(self) -> str:
+        """The address a document names the image by: under MEDIA_URL whatever holds the file (a folder or a
+        bucket), so the PDF renderer reads it back through the storage, and a fingerprint never holds a
+        bucket's signed, expiring URL."""
+        return f"/{settings.MEDIA_URL.strip('/')}/{self.image.name}"

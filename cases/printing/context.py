@@ -166,7 +166,7 @@ def _study(study) -> dict:
         "radiologist": person(study.radiologist),
         "findings": study.findings,
         "impression": study.impression,
-        "images": [{"url": image.image.url, "caption": image.caption} for image in study.key_images.all()],
+        "images": [{"url": image.print_url, "caption": image.caption} for image in study.key_images.all()],
         "current": study.current,
         "amends": bool(study.supersedes_id),
         "amendment_reason": study.amendment_reason,

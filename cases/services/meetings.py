@@ -38,7 +38,7 @@ from .common import (
 )
 from .errors import Conflict, Gate, GatesUnmet
 from .jobs import packet_prerender
-from .notify import notify_agenda, notify_input_requested
+from .notify import notify_agenda, notify_input_requested, notify_meeting_cancelled, notify_meeting_moved
 from .plausibility import check_meeting_start
 
 MEETING_FIELDS = ["starts_at", "location", "video_link"]
@@ -58,11 +58,13 @@ def _require_presenter(board_id: int, presenter: User | None) -> None:
         )
 
 
-def _agenda_changed(meeting: Meeting, by: User) -> None:
-    """Calendars see a new SEQUENCE; a published agenda's packet is rendered again in the background."""
+def _agenda_changed(meeting: Meeting, by: User, change: str) -> None:
+    """Calendars see a new SEQUENCE; once the agenda is published, members are told what changed (`change`,
+    naming cases by number only) and its packet is rendered again in the background."""
     meeting_calendar_changed(meeting)
     if meeting.is_published:
         packet_prerender(meeting=meeting, by=by)
+        notify_agenda(meeting=meeting, change=change)
 
 
 def _require_open(meeting: Meeting) -> None:
@@ -102,6 +104,31 @@ def meeting_schedule(
     return meeting
 
 
+def meeting_reschedule(*, meeting: Meeting, by: User, **fields: Any) -> Meeting:
+    """Move a scheduled meeting: its start, room or video link (what is left out stays). Calendars replace the
+    event (same UID, next SEQUENCE); once the agenda is published, members are told and the packet re-rendered."""
+    permissions.require(by, "meeting.manage", meeting.board_id)
+    if "starts_at" in fields:
+        check_meeting_start(fields["starts_at"])
+    with transaction.atomic():
+        meeting = lock(meeting)
+        if meeting.status != MeetingStatus.SCHEDULED:
+            raise Conflict(
+                f"The meeting is {meeting.get_status_display().lower()}; only a scheduled meeting is moved.",
+                code="meeting_not_scheduled",
+            )
+        was = meeting.starts_at
+        changes = model_update(instance=meeting, fields=MEETING_FIELDS, data=fields)
+        if not changes:
+            return meeting
+        save_changes(instance=meeting, changes=changes, by=by, action="meeting.reschedule")
+        meeting_calendar_changed(meeting)
+        if meeting.is_published:
+            packet_prerender(meeting=meeting, by=by)
+            notify_meeting_moved(meeting=meeting, was=was)
+    return meeting
+
+
 def agenda_add(
     *, meeting: Meeting, case: Case, by: User, presenter: User | None = None, minutes: int = 10
 ) -> AgendaItem:
@@ -136,9 +163,7 @@ def agenda_add(
             patient_id=case.patient_id,
             changes={"meeting": meeting.pk, "late": item.is_late},
         )
-        _agenda_changed(meeting, by)
-        if item.is_late:
-            notify_agenda(meeting=meeting, changed=True)
+        _agenda_changed(meeting, by, f"case {case.pk} was added")
     return item
 
 
@@ -183,7 +208,7 @@ def agenda_item_update(
         if not changes:
             return item
         save_changes(instance=item, changes=changes, by=by, action="agenda.update")
-        _agenda_changed(item.meeting, by)
+        _agenda_changed(item.meeting, by, f"the presenter or time of case {item.case_id} changed")
     return item
 
 
@@ -197,8 +222,9 @@ def agenda_remove(*, item: AgendaItem, by: User) -> None:
             raise Conflict("A case already discussed or deferred stays on the agenda.", code="outcome_recorded")
         audit_record(actor=by, action="agenda.remove", obj=item, case_id=item.case_id, changes={"meeting": meeting.pk})
         case_event_add(case=item.case, kind=CaseEventKind.AGENDA, summary="Removed from the agenda", actor=by)
+        case_id = item.case_id
         item.delete()
-        _agenda_changed(meeting, by)
+        _agenda_changed(meeting, by, f"case {case_id} was removed")
 
 
 def agenda_reorder(*, meeting: Meeting, by: User, item_ids: list[int]) -> list[AgendaItem]:
@@ -209,11 +235,13 @@ def agenda_reorder(*, meeting: Meeting, by: User, item_ids: list[int]) -> list[A
         items = {item.pk: item for item in meeting.agenda_items.select_for_update()}
         if sorted(item_ids) != sorted(items) or len(set(item_ids)) != len(item_ids):
             raise ValidationError({"items": "Give every agenda item of this meeting exactly once."})
+        unchanged = sorted(items, key=lambda pk: items[pk].position) == list(item_ids)
         for position, pk in enumerate(item_ids, start=1):
             items[pk].position = position
         AgendaItem.objects.bulk_update(items.values(), ["position"])
         audit_record(actor=by, action="agenda.reorder", obj=meeting, changes={"order": list(item_ids)})
-        _agenda_changed(meeting, by)
+        if not unchanged:
+            _agenda_changed(meeting, by, "the cases were put in a new order")
     return [items[pk] for pk in item_ids]
 
 
@@ -329,12 +357,15 @@ def meeting_cancel(*, meeting: Meeting, by: User, reason: str, agenda: str = "re
             raise GatesUnmet("The meeting cannot be cancelled.", gates)
         meeting.cancel_reason = reason.strip()
         moved = _release_agenda(meeting=meeting, by=by, agenda=agenda)
-        return _apply_status(
+        _apply_status(
             meeting=meeting,
             by=by,
             to=MeetingStatus.CANCELLED,
             changes={"reason": meeting.cancel_reason, "agenda": agenda, "cases": moved},
         )
+        if meeting.is_published:
+            notify_meeting_cancelled(meeting=meeting, rolled=agenda == "roll")
+        return meeting
 
 
 def _release_agenda(*, meeting: Meeting, by: User, agenda: str) -> list[int]:

@@ -7,7 +7,7 @@ or clinical text (tests/test_notifications.py holds every kind to that).
 """
 
 from collections.abc import Collection, Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.urls import reverse
@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from ..models import (
     BoardMembership,
+    BreakGlassAccess,
     Case,
     Decision,
     Delivery,
@@ -25,6 +26,7 @@ from ..models import (
     Notification,
     NotificationKind,
     NotificationPreference,
+    Role,
 )
 from ..types import User
 from .audit import audit_record
@@ -124,22 +126,68 @@ def _members(board_id: int, *, specialties: Collection[str] | None = None) -> li
     return [m.user for m in memberships]
 
 
-def _when(meeting: Meeting) -> str:
-    return f"{timezone.localtime(meeting.starts_at):%d %b %Y %H:%M}"
+def _when(meeting: Meeting, at: datetime | None = None) -> str:
+    return f"{timezone.localtime(at or meeting.starts_at):%d %b %Y %H:%M}"
 
 
-def notify_agenda(*, meeting: Meeting, changed: bool = False) -> list[Notification]:
-    """The board's members: the agenda was published (or changed after), with the meeting as an invitation."""
-    what = "changed" if changed else "published"
-    count = meeting.agenda_items.count()
+def _tell_members(meeting: Meeting, *, subject: str, body: str) -> list[Notification]:
+    """Every member of the meeting's board, with the meeting as it is when the e-mail leaves attached (same UID,
+    the latest SEQUENCE; METHOD:CANCEL once cancelled), so their calendars replace what they hold."""
     return notify_users(
         users=_members(meeting.board_id),
         kind=NotificationKind.AGENDA,
-        subject=f"{meeting.board.name}: agenda {what} for the meeting of {_when(meeting)}",
-        body=f"The agenda of the {meeting.board.name} meeting of {_when(meeting)} was {what}: {count} case(s). "
-        "The attached invitation shows any slot you present.",
+        subject=subject,
+        body=body,
         link=reverse("meeting-detail", args=[meeting.pk]),
         meeting_id=meeting.pk,
+    )
+
+
+def notify_agenda(*, meeting: Meeting, change: str = "") -> list[Notification]:
+    """The board's members: the agenda was published, or changed after it was (`change` says how, naming cases
+    by number only)."""
+    board, when, count = meeting.board.name, _when(meeting), meeting.agenda_items.count()
+    if not change:
+        return _tell_members(
+            meeting,
+            subject=f"{board}: agenda published for the meeting of {when}",
+            body=f"The agenda of the {board} meeting of {when} was published: {count} case(s). "
+            "The attached invitation shows any slot you present.",
+        )
+    return _tell_members(
+        meeting,
+        subject=f"{board}: agenda changed for the meeting of {when}",
+        body=f"The agenda of the {board} meeting of {when} changed after it was published: {change}. "
+        f"It now lists {count} case(s). The attached invitation replaces the one you have and shows any slot "
+        "you present.",
+    )
+
+
+def notify_meeting_moved(*, meeting: Meeting, was: datetime) -> list[Notification]:
+    """The board's members, once the agenda is out: the meeting has a new time, place or video link."""
+    board, place = meeting.board.name, meeting.location or "by video"
+    if was != meeting.starts_at:
+        subject = f"{board}: the meeting of {_when(meeting, was)} moves to {_when(meeting)}"
+    else:
+        subject = f"{board}: the meeting of {_when(meeting)} has a new place or video link"
+    return _tell_members(
+        meeting,
+        subject=subject,
+        body=f"The {board} meeting of {_when(meeting, was)} now takes place on {_when(meeting)}, {place}. "
+        "The attached invitation replaces the one you have.",
+    )
+
+
+def notify_meeting_cancelled(*, meeting: Meeting, rolled: bool) -> list[Notification]:
+    """The board's members, once the agenda is out: the meeting is cancelled. The reason is free text, so it
+    stays in the portal."""
+    board, when = meeting.board.name, _when(meeting)
+    cases = "rolled to the board's next meeting" if rolled else "go back to those awaiting a meeting"
+    return _tell_members(
+        meeting,
+        subject=f"{board}: the meeting of {when} is cancelled",
+        body=f"The {board} meeting of {when} is cancelled. Its cases {cases}. The attached cancellation removes "
+        "the meeting from your calendar. Sign in to the portal to read why.",
     )
 
 
@@ -219,3 +267,25 @@ def notify_follow_ups_due(*, today: date, within_days: int = 7) -> list[Notifica
             case_id=follow_up.case_id,
         )
     return sent
+
+
+def notify_break_glass(*, access: BreakGlassAccess) -> list[Notification]:
+    """The coordinators of every board with a case of the patient: someone opened emergency access. It says who,
+    when and where to review; never the patient, the reason given or any clinical text."""
+    boards = access.patient.cases.values_list("board_id", flat=True)
+    coordinators = [
+        membership.user
+        for membership in BoardMembership.objects.filter(
+            board_id__in=boards, role=Role.COORDINATOR, user__is_active=True
+        ).select_related("user")
+    ]
+    who = access.user.get_full_name() or access.user.get_username()
+    return notify_users(
+        users=coordinators,
+        kind=NotificationKind.BREAK_GLASS,
+        subject="Tumor board: an emergency access to review",
+        body=f"{who} opened emergency (break-the-glass) access to a patient of your board on "
+        f"{timezone.localtime(access.granted_at):%d %b %Y %H:%M}. Read the reason and acknowledge it under "
+        "Access reviews.",
+        link=reverse("break-glass-review"),
+    )

@@ -113,7 +113,7 @@ def _study(n, study, text, images: set[int], referral: date) -> dict:
         "findings": text(f"imaging.{study.pk}.findings"),
         "impression": text(f"imaging.{study.pk}.impression"),
         "images": [
-            {"url": image.image.url, "caption": text(f"key_image.{image.pk}.caption")}
+            {"url": image.print_url, "caption": text(f"key_image.{image.pk}.caption")}
             for image in study.key_images.all()
             if image.pk in images
         ],

@@ -478,10 +478,18 @@ class SurveillanceForm(PortalForm):
 # Meetings ---------------------------------------------------------------------------------------
 
 
-class MeetingForm(BoardChoiceForm):
+class MeetingPlaceForm(PortalForm):
+    """When and where a meeting is: scheduling it, or moving it."""
+
+    prefilled = ("starts_at", "location", "video_link")
+
     starts_at = forms.DateTimeField(label="Starts at", widget=DateTimeInput)
     location = forms.CharField(max_length=200, required=False, help_text="A room, or leave empty for a video meeting.")
     video_link = forms.URLField(required=False, assume_scheme="https")
+
+
+class MeetingForm(BoardChoiceForm, MeetingPlaceForm):
+    field_order = ["board"]
 
 
 class MemberChoiceMixin:

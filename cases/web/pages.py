@@ -359,6 +359,7 @@ def meeting_page(request, meeting, *, add_form=None, attendance_form=None, item_
         "add_form": add_form,
         **attendance_forms(meeting, members, can_manage, attendance_form, correct_form),
         "can_cancel": can_manage and is_open,
+        "can_move": can_manage and meeting.status == MeetingStatus.SCHEDULED,
         "next_status": NEXT_STATUS.get(meeting.status, []) if can_manage else [],
         "can_unpublish": meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at > timezone.now(),
         "first_pending": next((item for item, _, _ in slots if item.outcome == Outcome.PENDING), None),
@@ -443,6 +444,21 @@ def meeting_cancel_page(request, form, meeting):
         cancel_label="Keep the meeting",
         template="cases/confirm_page.html",
     )
+
+
+def meeting_move_page(meeting) -> dict:
+    """The page that moves a meeting (form_page's keywords)."""
+    told = " The agenda is published: every member of the board is told by e-mail." if meeting.is_published else ""
+    return {
+        "title": f"Move the meeting of {meeting}",
+        "submit_label": "Move the meeting",
+        "cancel": reverse("meeting-detail", args=[meeting.pk]),
+        "intro": "Calendars that hold this meeting replace it." + told,
+    }
+
+
+def meeting_moved(meeting) -> str:
+    return "The meeting is moved." + (" Members are e-mailed an updated invitation." if meeting.is_published else "")
 
 
 def current_item(slots, item_pk=None):

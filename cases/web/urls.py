@@ -84,6 +84,7 @@ urlpatterns = [
     path("meetings/<int:pk>/attendance/", meetings.attendance_record, name="attendance-record"),
     path("meetings/<int:pk>/status/", meetings.meeting_status, name="meeting-status"),
     path("meetings/<int:pk>/cancel/", meetings.meeting_cancel, name="meeting-cancel"),
+    path("meetings/<int:pk>/move/", meetings.meeting_move, name="meeting-move"),
     path("meetings/<int:pk>/attendance/correct/", meetings.attendance_correct, name="attendance-correct"),
     path("meetings/<int:pk>/run/", meetings.meeting_run, name="meeting-run"),
     path("meetings/<int:pk>/run/<int:item_pk>/", meetings.meeting_run, name="meeting-run-item"),

@@ -175,6 +175,11 @@ API_OPS: dict[str, ApiOp] = {
         body=lambda w: {"user": w.user("orthopaedic").pk, "present": False, "reason": "Left before the case."},
         id=lambda w: w.held.pk,
     ),
+    "v1_meetings_reschedule_create": ApiOp(
+        "coordinator",
+        body=lambda w: {"starts_at": "2030-03-04T15:00:00+01:00", "location": "Room 2", "video_link": ""},
+        id=lambda w: w.upcoming.pk,
+    ),
     "v1_meetings_status_create": ApiOp(
         "coordinator",
         body=lambda w: {"status": "cancelled", "reason": "Chair unavailable.", "agenda": "release"},

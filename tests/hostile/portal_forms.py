@@ -257,6 +257,12 @@ WEB_FORMS: dict[str, WebForm] = {
         lambda w: {"board": str(w.board.pk), "starts_at": "2030-03-04T15:00", "location": "Room 2", "video_link": ""},
         {"board": C, "starts_at": DT, "location": T, "video_link": hc.URL},
     ),
+    "meeting-move": WebForm(
+        "coordinator",
+        lambda w: [w.upcoming.pk],
+        lambda w: {"starts_at": "2030-03-04T15:00", "location": "Room 2", "video_link": ""},
+        {"starts_at": DT, "location": T, "video_link": hc.URL},
+    ),
     "agenda-add": WebForm(
         "coordinator",
         lambda w: [w.meeting.pk],

@@ -44,6 +44,7 @@ class World:
     template: m.FollowUpTemplate
     teaching: m.TeachingSet | None = None  # a draft prepared by the radiologist, of `imaging`
     key_image: m.KeyImage | None = None  # on `imaging`'s study
+    upcoming: m.Meeting | None = None  # scheduled next week, its agenda empty: it can still be moved
 
     def user(self, role):
         return self.users[role]
@@ -110,7 +111,9 @@ def world(board, coordinator, chair, specialists, make_case, quorate_meeting) ->
     study = imaging.imaging_studies.get()
     key_image = m.KeyImage.objects.create(study=study, image=f.png_upload(), caption="Axial")
     teaching = teaching_services.teaching_set_create(by=users["radiologist"], cases=[imaging])
+    upcoming = f.MeetingFactory(board=board, starts_at=now + timedelta(days=7), status="scheduled")
     return World(
+        upcoming=upcoming,
         teaching=teaching,
         key_image=key_image,
         board=board,

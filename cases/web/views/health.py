@@ -36,6 +36,20 @@ def _writable(folder: Path) -> None:
     probe.unlink()
 
 
+def _stored(alias: str, folder) -> None:
+    """The folder every instance shares, or the object store when files live there (TUMORBOARD_STORAGE=s3)."""
+    backend = settings.STORAGES.get(alias, {}).get("BACKEND", "")
+    if not backend or backend.endswith("FileSystemStorage"):
+        _writable(Path(folder))
+        return
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    store = storages[alias]
+    name = store.save(f"readyz/{uuid.uuid4().hex}", ContentFile(b"ok"))
+    store.delete(name)
+
+
 def _broker() -> None:
     from ...jobs import broker
 
@@ -46,8 +60,8 @@ CHECKS = {
     "database": _database,
     "cache": _cache,
     "broker": _broker,
-    "media": lambda: _writable(Path(settings.MEDIA_ROOT)),
-    "print_cache": lambda: _writable(Path(settings.PRINT_CACHE_DIR)),
+    "media": lambda: _stored("default", settings.MEDIA_ROOT),
+    "print_cache": lambda: _stored("print_cache", settings.PRINT_CACHE_DIR),
 }
 
 

@@ -20,6 +20,7 @@ from ..forms import (
     ConfirmForm,
     MeetingCancelForm,
     MeetingForm,
+    MeetingPlaceForm,
     OutcomeForm,
 )
 
@@ -62,6 +63,21 @@ def meeting_new(request):
         title="Schedule a meeting",
         submit_label="Schedule",
         cancel="meeting-list",
+    )
+
+
+@login_required
+def meeting_move(request, pk):
+    """Move a scheduled meeting: its start, room or video link."""
+    meeting = permissions.get_meeting_for_user(request.user, pk, action="meeting.manage")
+    form = MeetingPlaceForm.editing(meeting, request.POST or None)
+    return form_view(
+        request,
+        form,
+        lambda: meetings.meeting_reschedule(meeting=meeting, by=request.user, **form.service_data()),
+        done=pages.meeting_moved(meeting),
+        success=meeting_url(meeting),
+        **pages.meeting_move_page(meeting),
     )
 
 
