@@ -2,7 +2,7 @@
 only read here — they change through the services, which hold the workflow, version and audit rules."""
 
 from django.contrib import admin
-from django.db import transaction
+from django.db import models, transaction
 
 from .models import (
     AgendaItem,
@@ -105,6 +105,9 @@ def _value(value):
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Clinical records: visible to administrators, changed only through the portal and API."""
+
+    # A link typed without a scheme is taken as https (Django 6's default; it warns until then).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -397,7 +397,7 @@ def test_break_the_glass_reaches_the_coordinators_inbox_and_mail_without_patient
     coordinator.save(update_fields=["email"])
     reason = "Seen in the emergency department with a fracture of the femur"
     with django_capture_on_commit_callbacks(execute=True):
-        break_glass_open(user=outsider, mrn=case.patient.mrn, reason=reason)
+        break_glass_open(user=outsider, patient=case.patient, reason=reason)
     with django_capture_on_commit_callbacks(execute=True):
         run_jobs()  # the break-glass job notifies; its commit queues the e-mail
     run_jobs()
@@ -420,7 +420,7 @@ def test_a_coordinator_may_keep_break_the_glass_notices_for_the_digest(
     coordinator.save(update_fields=["email"])
     notification_preferences_set(user=coordinator, deliveries={"break_glass": "digest"})
     with django_capture_on_commit_callbacks(execute=True):
-        break_glass_open(user=outsider, mrn=case.patient.mrn, reason="Emergency department")
+        break_glass_open(user=outsider, patient=case.patient, reason="Emergency department")
     with django_capture_on_commit_callbacks(execute=True):
         run_jobs()
     run_jobs()
