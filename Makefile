@@ -58,13 +58,14 @@ worker: setup
 	$(PY) manage.py jobs_worker
 
 # Tests run with production settings (debug off) over plain HTTP: a throwaway key, no HTTPS redirect.
+# One process per core (pytest-xdist), each test file kept to one process; PYTEST_ARGS="-n 0" runs in one.
 test: SYSTEM_PACKAGES += $(TEST_SYSTEM_PACKAGES)
 test: setup
 	scripts/install-test-provider.sh  # the identity tests' OpenID provider (Node.js)
 	@echo "==> Running the test suite (pytest; a few minutes)"
 	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-not-secret} TUMORBOARD_AUDIT_KEY=$${TUMORBOARD_AUDIT_KEY:-test-only-audit-key} \
 		DJANGO_SECURE_SSL_REDIRECT=0 \
-		$(PY) -m pytest $(PYTEST_ARGS)
+		$(PY) -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 # Benchmarks print figures; they are not tests. `bench` runs every bench-* target.
 # bench-api compares the API with bare Django views on PostgreSQL.

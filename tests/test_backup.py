@@ -1,6 +1,5 @@
 """The restore drill: back up the demo, restore it into a fresh database, compare every table, verify the trail."""
 
-import importlib
 import io
 import sqlite3
 import time
@@ -16,15 +15,6 @@ from cases.models import AuditEvent
 from cases.services.audit import audit_verify_chain
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def reference_data():
-    """An earlier transactional test's flush empties every table, the data migrations' rows too."""
-    from django.apps import apps
-
-    osteosarcoma = importlib.import_module("cases.migrations.0002_reference_data").OSTEOSARCOMA
-    apps.get_model("cases", "FollowUpTemplate").objects.get_or_create(code=osteosarcoma["code"], defaults=osteosarcoma)
 
 
 def rows_by_table(cursor, tables):

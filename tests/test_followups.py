@@ -90,3 +90,13 @@ def test_overdue_follow_ups_are_listed_for_the_board(case, coordinator, outsider
 def test_a_malformed_schedule_is_refused(schedule):
     with pytest.raises(ValidationError):
         m.followups.validate_schedule(schedule)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_surveillance_schedule_survives_a_flush():
+    """`flush` (the test runner's, after each transactional test) empties every table: the reference schedule
+    comes back with it, so no later test or server finds the osteosarcoma template gone."""
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+    assert m.FollowUpTemplate.objects.filter(code="osteosarcoma-treated").count() == 1

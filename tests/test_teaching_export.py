@@ -123,15 +123,20 @@ def squeezed(text: str) -> str:
     return re.sub(r"[\W_]+", "", fold(text))
 
 
-def leaks_in(text: str, needles) -> list[str]:
-    folded, flat = re.sub(r"\s+", " ", fold(text)), squeezed(text)
+def leaks_in(text: str, needles, *, squeeze: bool = True) -> list[str]:
+    """Needles found in `text`. With `squeeze`, a number also matches with its separators gone ("4.3.80" as
+    "4380"), as laid-out text splits them; never over a PDF's raw bytes, whose thousands of coordinates, with
+    every separator gone, hold any short run of digits by chance (it failed once in a few hundred runs)."""
+    folded, flat = re.sub(r"\s+", " ", fold(text)), squeezed(text) if squeeze else ""
     found = []
     for needle in needles:
         needle = fold(needle)
         if len(needle) < 5:
             if re.search(rf"(?<![0-9a-z]){re.escape(needle)}(?![0-9a-z])", folded):
                 found.append(needle)
-        elif needle in folded or (squeezed(needle) and squeezed(needle) in flat and not squeezed(needle).isalpha()):
+        elif needle in folded or (
+            squeeze and squeezed(needle) and squeezed(needle) in flat and not squeezed(needle).isalpha()
+        ):
             found.append(needle)
     return found
 
@@ -200,7 +205,7 @@ def test_the_approved_copy_of_the_leak_corpus_identifies_no_one_on_any_surface(l
     pdf = render_teaching_set(user=teaching_set.prepared_by, teaching_set_id=teaching_set.pk)
     pages = pdf_pages_text(pdf.content)
     surfaces = {"pages": "\n".join(pages), "file name": pdf.filename, **pdf_surfaces(pdf.content)}
-    found = {name: leaks_in(text, NEEDLES) for name, text in surfaces.items()}
+    found = {name: leaks_in(text, NEEDLES, squeeze=name != "raw bytes") for name, text in surfaces.items()}
     assert {name: hits for name, hits in found.items() if hits} == {}
     # Nor any internal number: case ids, database ids, initials, the record number's tail.
     case_ids = [c.case_id for c in teaching_set.cases.all()]
@@ -299,7 +304,7 @@ def test_no_image_metadata_reaches_the_teaching_pdf(leak_set):
     assert len(streams) >= len(images)
     for kind, raw in streams:
         text = raw.decode("latin-1")
-        assert not leaks_in(text, NEEDLES), kind
+        assert not leaks_in(text, NEEDLES, squeeze=False), kind  # pixels: exact text only
         for marker in (b"Exif", b"http://ns.adobe.com/xap", b"tEXt", b"iTXt", b"zTXt", b"eXIf", b"ICC_PROFILE"):
             assert marker not in raw, (kind, marker)
         if "DCT" in kind:
@@ -325,7 +330,7 @@ def test_key_images_are_stored_as_pixels_only_and_at_most_2400_pixels_long(radio
 
     for image in stored:
         data = image.image.open("rb").read()
-        assert not leaks_in(data.decode("latin-1"), ["nguyen", "0048213", "1980:03:04"])
+        assert not leaks_in(data.decode("latin-1"), ["nguyen", "0048213", "1980:03:04"], squeeze=False)
         for marker in (b"Exif", b"http://ns.adobe.com/xap", b"tEXt", b"iTXt", b"zTXt", b"eXIf", b"ICC_PROFILE"):
             assert marker not in data
         with Image.open(io.BytesIO(data)) as opened:
