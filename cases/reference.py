@@ -1,6 +1,7 @@
-"""Reference data the product cannot run without (the osteosarcoma surveillance schedule), kept present.
+"""Rows the migrations create and the product expects (the osteosarcoma surveillance schedule, the id the
+audit checkpoints name this database by), kept present.
 
-Migration 0002 creates it. A database emptied later by `manage.py flush` (the test runner empties every table
+Migrations 0002 and 0004 (keyed audit) create them. A database emptied later by `manage.py flush` (the test runner empties every table
 after each transactional test) is given it back once the flush is over, as Django does with content types and
 permissions: on `post_migrate`, which `flush` sends too.
 """
@@ -16,10 +17,14 @@ def ensure_reference_data(sender, using: str = "default", apps=None, **kwargs) -
     apps = apps or global_apps
     try:
         template = apps.get_model("cases", "FollowUpTemplate")
-    except LookupError:  # an early migration state, before the model existed
+        database = apps.get_model("cases", "AuditDatabase")
+    except LookupError:  # an early migration state, before the models existed
         return
     osteosarcoma = importlib.import_module("cases.migrations.0002_reference_data").OSTEOSARCOMA
     template.objects.using(using).get_or_create(code=osteosarcoma["code"], defaults=osteosarcoma)
+    # A flushed database is a new trail: it gets an id of its own, as a freshly migrated one does.
+    if not database.objects.using(using).exists():
+        database.objects.using(using).create()
 
 
 def connect(app_config) -> None:

@@ -100,3 +100,4 @@ def test_the_surveillance_schedule_survives_a_flush():
 
     call_command("flush", interactive=False, verbosity=0)
     assert m.FollowUpTemplate.objects.filter(code="osteosarcoma-treated").count() == 1
+    assert m.AuditDatabase.objects.count() == 1  # and the id its audit checkpoints name it by
