@@ -1,9 +1,9 @@
-"""Rows the migrations create and the product expects (the osteosarcoma surveillance schedule, the id the
-audit checkpoints name this database by), kept present.
+"""Rows the migrations create and the product expects, kept present: the osteosarcoma surveillance
+schedule (migration 0002) and the id the audit checkpoints name this database by (0004, keyed audit).
 
-Migrations 0002 and 0004 (keyed audit) create them. A database emptied later by `manage.py flush` (the test runner empties every table
-after each transactional test) is given it back once the flush is over, as Django does with content types and
-permissions: on `post_migrate`, which `flush` sends too.
+A database emptied later by `manage.py flush` (the test runner empties every table after each transactional
+test) is given them back once the flush is over, as Django does with content types and permissions: on
+`post_migrate`, which `flush` sends too.
 """
 
 import importlib
