@@ -1,7 +1,7 @@
 """The framework's floor: plain Django views returning the same JSON as the API, built by hand.
 
-Same session authentication, same selectors and visibility rules, same audit write on the detail;
-no DRF, no serializers, no filters. bench/api.py checks the JSON is identical before timing.
+Same session authentication, same selectors and visibility rules, same audit writes (the detail's read, the
+list's query and ids); no DRF, no serializers, no filters. bench/api.py checks the JSON is identical before timing.
 """
 
 from urllib.parse import urlencode
@@ -13,7 +13,7 @@ from django.utils import timezone
 from cases import models as m
 from cases import selectors
 from cases.services import workflow
-from cases.services.audit import audit_record
+from cases.services.audit import audit_list, audit_record
 
 
 def _t(value):
@@ -64,8 +64,10 @@ def case_list(request):
         cases = cases.filter(board_id=int(request.GET["board"]))
     if request.GET.get("stage"):
         cases = cases.filter(stage=request.GET["stage"])
-    rows = [_case_row(c, c.has_amended_pathology) for c in cases[:50]]
+    page = list(cases[:50])
+    rows = [_case_row(c, c.has_amended_pathology) for c in page]
     count = cases.count()
+    audit_list(actor=request.user, action="case.list", query=request.GET, rows=page, object_type="case")
     following = None
     if count > 50:
         query = {**request.GET.dict(), "page": "2"}
