@@ -26,6 +26,7 @@ os.environ.update(
     DATABASE_URL=DATABASE_URL,
     DJANGO_SETTINGS_MODULE="bench.api_settings",
     DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY") or "bench-only-not-secret",
+    TUMORBOARD_AUDIT_KEY=os.environ.get("TUMORBOARD_AUDIT_KEY") or "bench-only-audit-key",
     DJANGO_DEBUG="0",
 )
 CASES, CHUNKS, YEARS = 100_000, 20, 4

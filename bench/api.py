@@ -209,6 +209,16 @@ def serve() -> tuple[subprocess.Popen, str]:
     raise SystemExit("gunicorn did not start")
 
 
+def differences(api, bare, path: str = "") -> list[str]:
+    """Where two JSON bodies differ: the path of each key or item, down to the first differing leaf."""
+    if isinstance(api, dict) and isinstance(bare, dict):
+        missing = [f"{path}.{k}: only in the {'API' if k in api else 'bare view'}" for k in set(api) ^ set(bare)]
+        return missing + [d for k in sorted(set(api) & set(bare)) for d in differences(api[k], bare[k], f"{path}.{k}")]
+    if isinstance(api, list) and isinstance(bare, list) and len(api) == len(bare):
+        return [d for n, (a, b) in enumerate(zip(api, bare, strict=True)) for d in differences(a, b, f"{path}[{n}]")]
+    return [] if api == bare else [f"{path or '.'}: API {api!r:.60} bare {bare!r:.60}"]
+
+
 def main() -> None:
     ensure_database()
     import django
@@ -236,8 +246,7 @@ def main() -> None:
     for api_url, bare_url in pairs.values():
         api_body, bare_body = client.get(api_url).json(), client.get(bare_url).json()
         if api_body != bare_body:
-            differing = [k for k in api_body if api_body.get(k) != bare_body.get(k)]
-            raise SystemExit(f"{api_url} and {bare_url} differ in {differing}")
+            raise SystemExit(f"{api_url} and {bare_url} differ at {differences(api_body, bare_body)[:200]}")
     print(f"{m.Case.objects.count()} cases in PostgreSQL; {REQUESTS} requests per median; identical JSON checked")
     print("\nMedian server time (in process, ms):")
     for name, (api_url, bare_url) in pairs.items():

@@ -10,8 +10,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.utils import timezone
 
+from cases import codes, selectors
 from cases import models as m
-from cases import selectors
 from cases.services import workflow
 from cases.services.audit import audit_list, audit_record
 
@@ -39,6 +39,39 @@ def _patient(p):
     }
 
 
+def _coding(code, system, display):
+    return {"system": system, "code": code, "display": display} if code else None
+
+
+def _laterality(value):
+    return _coding(*codes.LATERALITY[value][:1], codes.SNOMED, codes.LATERALITY[value][1]) if value else None
+
+
+def _change(change):
+    return {name: change[name] for name in ("field", "label", "before", "after")}
+
+
+def _chain(chain):
+    return {
+        "original": chain["original"].pk,
+        "current": chain["current"].pk,
+        "reports": [r.pk for r in chain["reports"]],
+        "overall": [_change(c) for c in chain["overall"]],
+        "steps": [
+            {
+                "report": step["report"].pk,
+                "replaces": step["replaces"].pk,
+                "discrepancy": step["report"].discrepancy,
+                "reason": step["report"].amendment_reason,
+                "signed_out_at": _t(step["report"].signed_out_at),
+                "pathologist": _user(step["report"].pathologist),
+                "fields": [_change(c) for c in step["fields"]],
+            }
+            for step in chain["steps"]
+        ],
+    }
+
+
 def _case_row(c, has_amended):
     return {
         "id": c.pk,
@@ -51,6 +84,10 @@ def _case_row(c, has_amended):
         "clinical_question": c.clinical_question,
         "performance_status": c.performance_status,
         "has_amended_pathology": has_amended,
+        "decision_under_review": c.decision_under_review,
+        "has_stale_input": c.has_stale_input,
+        "withdrawn_at": _t(c.withdrawn_at),
+        "withdrawal_reason": c.withdrawal_reason,
         "version": c.version,
         "created_at": _t(c.created_at),
         "updated_at": _t(c.updated_at),
@@ -102,6 +139,10 @@ def _report(r):
         "collected_on": _d(r.collected_on),
         "diagnosis": r.diagnosis,
         "icdo3_code": r.icdo3_code,
+        "icdo3_needs_review": r.icdo3_needs_review,
+        "topography": _coding(r.topography, codes.ICDO3, r.topography_display),
+        "morphology": _coding(r.morphology, codes.ICDO3, r.morphology_display),
+        "laterality": _laterality(r.laterality),
         "status": r.status,
         "supersedes": r.supersedes_id,
         "superseded_by": r.replaced_by.pk if r.replaced_by else None,
@@ -123,6 +164,10 @@ def _opinion(o):
         "author": _user(o.author),
         "assessment": o.assessment,
         "recommendation": o.recommendation,
+        "basis": o.basis,
+        "is_stale": o.is_stale,
+        "stale_since": _t(o.stale_since),
+        "confirmed_at": _t(o.confirmed_at),
         "version": o.version,
         "created_at": _t(o.created_at),
         "updated_at": _t(o.updated_at),
@@ -153,6 +198,10 @@ def _decision(d):
         "supersedes": d.supersedes_id,
         "supersede_reason": d.supersede_reason,
         "superseded_at": _t(d.superseded_at),
+        "basis": d.basis,
+        "needs_review": d.needs_review,
+        "stale_since": _t(d.stale_since),
+        "attendance_snapshot": d.attendance_snapshot,
         "version": d.version,
         "created_at": _t(d.created_at),
         "updated_at": _t(d.updated_at),
@@ -186,6 +235,8 @@ def case_detail(request, pk):
     c = selectors.case_detail(user=request.user, pk=pk)
     audit_record(actor=request.user, action="case.view", obj=c)
     reports = selectors.pathology_chain(c)
+    c.decision_under_review = any(d.needs_review for d in c.decisions.all())
+    c.has_stale_input = any(o.is_stale for o in c.opinions.all())
     body = _case_row(c, any(r.status == m.ReportStatus.AMENDED for r in reports))
     body.update(
         {
@@ -198,6 +249,7 @@ def case_detail(request, pk):
             "missing_referral_fields": c.missing_referral_fields,
             "imaging_studies": [_study(s) for s in c.imaging_studies.all()],
             "pathology_reports": [_report(r) for r in reports],
+            "pathology_changes": [_chain(chain) for chain in selectors.pathology_changes(c)],
             "opinions": [_opinion(o) for o in c.opinions.all()],
             "decisions": [_decision(d) for d in c.decisions.all()],
             "follow_ups": [_follow_up(u) for u in c.follow_ups.all()],
