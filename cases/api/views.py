@@ -122,7 +122,7 @@ class ResourceViewSet(viewsets.GenericViewSet):
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
-        model = self.get_queryset().model._meta.model_name
+        model = self.queryset.model._meta.model_name  # the class's own; get_queryset() would build the query again
         # A list or search of patient data (not of boards): the query and every id it returned.
         if model != "board":
             audit_list(
