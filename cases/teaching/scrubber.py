@@ -75,8 +75,10 @@ MONTHS = (
     r"juil(?:let)?|ao[uû]t|d[ée]c(?:embre)?|januar|februar|m[äa]rz|juni|juli|oktober|dezember|enero|febrero|"
     r"marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
 )
-# Months that are also words ("grade 2 may progress") count as a date only with a year.
-SAFE_MONTHS = "|".join(m for m in MONTHS.split("|") if m not in {"mar(?:ch)?", "may", "mars", "mai"})
+# Months that are also words ("grade 2 may progress") count as a date without a year only when capitalised.
+WORD_MONTHS = {"mar(?:ch)?", "may", "mars", "mai"}
+SAFE_MONTHS = "|".join(m for m in MONTHS.split("|") if m not in WORD_MONTHS)
+CAPITAL_MONTHS = r"Mar(?:ch)?|May|Mars|Mai|MAR(?:CH)?|MAY|MARS|MAI"
 KIN = (
     r"mother|mum|mom|father|dad|husband|wife|spouse|partner|son|daughter|brother|sister|sibling|aunt|uncle|"
     r"niece|nephew|cousin|grandmother|grandfather|grandson|granddaughter|grandchild|fianc[ée]e?|girlfriend|"
@@ -102,6 +104,8 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
     ("date", re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?[\s.,/-]*(?:of\s+)?(?:{SAFE_MONTHS})\b", re.I)),
     ("date", re.compile(rf"\b(?:{MONTHS})\b\.?[\s.,/-]*\d{{1,2}}(?:st|nd|rd|th)?\b[\s,.-]*\d{{2,4}}\b", re.I)),
     ("date", re.compile(rf"\b(?:{SAFE_MONTHS})\b\.?[\s.,/-]*\d{{1,2}}(?:st|nd|rd|th)?\b", re.I)),
+    ("date", re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?[\s.,/-]*(?:of\s+)?(?:{CAPITAL_MONTHS})\b")),
+    ("date", re.compile(rf"\b(?:{CAPITAL_MONTHS})\b\.?[\s.,/-]*\d{{1,2}}(?:st|nd|rd|th)?\b")),
     ("date", re.compile(rf"\b(?:{MONTHS})\b\.?[\s,/-]*\d{{4}}\b", re.I)),
     ("date", re.compile(r"\b\d{4}[./-]\d{1,2}[./-]\d{1,2}\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b")),
     ("date", re.compile(r"\b\d{1,2}[./-]\d{4}\b")),
@@ -109,12 +113,14 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
     (
         "age",
         re.compile(
-            r"\b(?:9\d|1[0-4]\d)(?:\s*-?\s*(?:-?years?-old|year old|years?|yrs?|y/?o|y\.o\.)\b)"
+            r"\b(?:9\d|1[0-4]\d)\s*-?\s*(?:(?:-?years?-old|year old|years?|yrs?|y/?o)\b|y\.\s?o\.)"
             r"|\b(?:aged?|age:)\s*(?:9\d|1[0-4]\d)\b",
             re.I,
         ),
     ),
     ("postcode", re.compile(r"〒\s?\d{3}-?\d{4}")),
+    # Whatever stands right before a Japanese honorific is a name (or a role: over-scrubbing that is harmless).
+    ("name", re.compile(r"[\u30a0-\u30ff\u4e00-\u9fff々]{1,6}(?=\s?(?:さん|様|さま|氏|君|くん|ちゃん|先生|殿))")),
     (
         "record",
         re.compile(
