@@ -40,6 +40,7 @@ def test_the_deidentified_packet_is_gone_and_points_to_teaching_sets(client, lis
     response = client.get(reverse("meeting-packet-pdf", args=[listed_meeting.pk]), {"deidentify": "1"})
     assert response.status_code == 410
     assert b"teaching set" in response.content and response["Content-Type"].startswith("text/html")
+    assert reverse("teaching-list").encode() in response.content and b"try again" not in response.content
     assert not m.AuditEvent.objects.filter(action="meeting.print").exists()
     with pytest.raises(CommandError, match="teaching set"):
         call_command("print_packet", listed_meeting.pk, "--as", "coordinator", "--out", "/dev/null", "--deidentify")

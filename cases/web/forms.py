@@ -277,7 +277,7 @@ class PathologyReportForm(PortalForm):
     topography = code_field("ICD-O-3 topography", "icd-o-3-topography", "C40.2")
     morphology = code_field("ICD-O-3 morphology and behaviour", "icd-o-3-morphology", "9180/3")
     laterality = laterality_field()
-    icdo3_code = forms.CharField(label="ICD-O-3 (free text, if not coded)", max_length=16, required=False)
+    icdo3_code = forms.CharField(label="Other ICD-O-3 code (flagged for review)", max_length=16, required=False)
     status = forms.ChoiceField(
         choices=[(ReportStatus.PRELIMINARY, "Preliminary"), (ReportStatus.FINAL, "Final (signed out now)")],
         widget=forms.RadioSelect,
@@ -290,7 +290,7 @@ class AmendmentForm(VersionedForm):
     topography = code_field("ICD-O-3 topography", "icd-o-3-topography", "C40.2")
     morphology = code_field("ICD-O-3 morphology and behaviour", "icd-o-3-morphology", "9180/3")
     laterality = laterality_field()
-    icdo3_code = forms.CharField(label="ICD-O-3 (free text, if not coded)", max_length=16, required=False)
+    icdo3_code = forms.CharField(label="Other ICD-O-3 code (flagged for review)", max_length=16, required=False)
     amendment_reason = forms.CharField(label="Reason for the amendment", widget=text_area())
     discrepancy = forms.ChoiceField(
         label="Discrepancy class",

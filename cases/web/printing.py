@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from ..models import JobStatus
@@ -55,7 +56,9 @@ def case_summary_pdf(request, pk: int):
 @require_GET
 def meeting_packet_pdf(request, pk: int):
     if request.GET.get("deidentify", "").strip().lower() not in FALSE:
-        context = {"heading": "The de-identified packet is gone", "message": DEIDENTIFIED_GONE}
+        # Nothing to retry: the page points to where teaching copies are made now.
+        gone_to = {"url": reverse("teaching-list"), "label": "Go to teaching sets"}
+        context = {"heading": "The de-identified packet is gone", "message": DEIDENTIFIED_GONE, "gone_to": gone_to}
         return render(request, "400.html", context, status=410)
     try:
         pdfa = _flag(request, "pdfa")
