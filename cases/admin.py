@@ -2,7 +2,9 @@
 only read here — they change through the services, which hold the workflow, version and audit rules."""
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
+from django.utils.text import Truncator
 
 from .models import (
     AgendaItem,
@@ -277,14 +279,29 @@ class AuditEventAdmin(ReadOnlyAdmin):
 class JobAdmin(ReadOnlyAdmin):
     """Background jobs: a failed one shows its error here and can be queued again ("Retry")."""
 
-    list_display = ["__str__", "status", "attempts", "progress_done", "progress_total", "created_at", "finished_at"]
+    list_display = ["__str__", "status", "attempts", "last_error", "created_at", "finished_at"]
     list_filter = ["status", "kind"]
     readonly_fields = [f.name for f in Job._meta.fields]
     actions = ["retry_jobs"]
+    # The change permission is there for the Retry action only: the detail page shows the job, it saves nothing.
+    no_saving = dict.fromkeys(
+        ["show_save", "show_save_and_continue", "show_save_and_add_another", "show_delete"], False
+    )
 
     def has_change_permission(self, request, obj=None):
         # Read-only fields, but the changelist's actions need the change permission.
         return request.user.is_active and request.user.is_staff and request.user.has_perm("cases.change_job")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied("A job is changed only by the Retry action of the list.")
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **self.no_saving})
+
+    @admin.display(description="Error")
+    def last_error(self, job: Job) -> str:
+        """The error's last line (the exception), short enough for a list; the detail page has all of it."""
+        lines = [line for line in job.error.strip().splitlines() if line.strip()]
+        return Truncator(lines[-1]).chars(120) if lines else ""
 
     @admin.action(description="Retry the selected failed jobs")
     def retry_jobs(self, request, queryset):

@@ -294,6 +294,13 @@ def test_an_amendment_after_a_signed_decision_invalidates_inputs_decision_and_fo
         assert "calcinosis" not in message.body.lower() and case.patient.family_name not in message.body
     assert "pathology.basis_superseded" in audit_actions(case_id=case.pk)
     assert [c.pk for c in selectors.cases_needing_review(user=coordinator)] == [case.pk]
+    # The referrer's message is recorded as what it is, not as a signed decision.
+    told = m.Notification.objects.filter(case_id=case.pk, email="referrer@example.org").order_by("id")
+    assert [(n.kind, n.subject) for n in told][-1] == (
+        "pathology_amended",
+        f"Tumor board case {case.pk}: pathology amended",
+    )
+    assert [n.kind for n in told][0] == "decision_signed"  # the signing, told before the amendment
 
 
 def test_my_input_stands_or_a_revision_counts_again(closed_case, coordinator, pathologist, specialists):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.utils import timezone
+from django.utils.html import escape
 
 from cases import models as m
 from cases.jobs import worker
@@ -125,6 +126,14 @@ def test_the_job_admin_lists_failed_jobs_with_their_error(admin_client):
     page = admin_client.get("/admin/cases/job/?status__exact=failed")
     assert page.status_code == 200
     assert f"job {job.pk} test.flaky (failed)" in page.content.decode()
+    job.refresh_from_db()
+    last_line = job.error.strip().splitlines()[-1]
+    assert "Error" in page.content.decode() and escape(last_line) in page.content.decode()
+    # The detail page shows the whole error and offers nothing to save or delete; a POST changes nothing.
+    detail = admin_client.get(f"/admin/cases/job/{job.pk}/change/").content.decode()
+    assert escape(last_line) in detail and 'name="_save"' not in detail and 'name="_continue"' not in detail
+    assert admin_client.post(f"/admin/cases/job/{job.pk}/change/", {"status": "done"}).status_code == 403
+    assert m.Job.objects.get(pk=job.pk).status == m.JobStatus.FAILED
     response = admin_client.post(
         "/admin/cases/job/", {"action": "retry_jobs", "_selected_action": [job.pk]}, follow=True
     )

@@ -92,6 +92,7 @@ def test_publishing_an_agenda_emails_every_member_an_invitation_with_their_slot(
     assert f"https://tumorboard.hospital.example/meetings/{meeting.pk}/" in mine.get_body().get_content()
     (attachment,) = [part for part in mine.iter_attachments() if part.get_content_type() == "text/calendar"]
     calendar = icalendar.Calendar.from_ical(attachment.get_content())
+    assert attachment["Content-Type"].lower().count("charset") == 1 and attachment.get_param("method") == "PUBLISH"
     (event,) = calendar.walk("VEVENT")
     assert f"You present case {case.pk}," in event["DESCRIPTION"]
     assert m.AuditEvent.objects.filter(action="notification.sent").count() == len(smtp.messages)
@@ -195,6 +196,9 @@ def test_the_notification_settings_page_saves_each_kind(signed_in, coordinator):
     assert m.NotificationPreference.objects.get(user=coordinator, kind="follow_up_due").delivery == "digest"
     refused = portal.post(reverse("notification-preferences"), {**data, "agenda": "hourly"})
     assert refused.status_code == 400
+    # Messages to referrers go to an address, never to a user: the page offers no setting for them.
+    page = portal.get(reverse("notification-preferences")).content.decode()
+    assert 'name="agenda"' in page and 'name="decision_signed"' not in page and 'name="pathology_amended"' not in page
 
 
 # The agenda changes after publication: members are told, and the invitation replaces the one they hold -----

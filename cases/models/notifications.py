@@ -10,6 +10,11 @@ class NotificationKind(models.TextChoices):
     FOLLOW_UP_DUE = "follow_up_due", "A follow-up of yours is due or overdue"
     INPUT_STALE = "input_stale", "Your input went stale after an amendment"
     BREAK_GLASS = "break_glass", "Emergency access used on your board"
+    PATHOLOGY_AMENDED = "pathology_amended", "A pathology report of a referred case was amended"
+
+
+# Sent to a case's referring clinician by address, never to a user: no user setting applies to them.
+REFERRER_KINDS = frozenset({NotificationKind.DECISION_SIGNED, NotificationKind.PATHOLOGY_AMENDED})
 
 
 class Delivery(models.TextChoices):

@@ -27,7 +27,7 @@ def _message(notification: Notification) -> EmailMessage:
     if notification.kind == NotificationKind.AGENDA and notification.meeting_id and notification.user:
         meeting = selectors.meetings_for_calendar(user=notification.user, pk=notification.meeting_id)[0]
         invitation = ics.meeting_calendar(meeting, user=notification.user, base_url=absolute("/"))
-        content_type = f"text/calendar; method={ics.method_of(meeting)}; charset=utf-8"
+        content_type = f"text/calendar; method={ics.method_of(meeting)}"  # Django adds the charset
         message.attach(ics.filename(meeting), invitation, content_type)
     return message
 

@@ -21,7 +21,7 @@ def tell_basis_superseded(*, case: Case, authors: list[User], decision_flagged: 
         )
         notify_address(
             email=case.referring_email,
-            kind=NotificationKind.DECISION_SIGNED,
+            kind=NotificationKind.PATHOLOGY_AMENDED,
             subject=f"Tumor board case {case.pk}: pathology amended",
             body=f"A pathology report of case {case.pk} at the {case.board.name} was amended. {status} "
             "Sign in to the tumor board portal to read the case.",

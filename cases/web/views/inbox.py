@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from ...models import Delivery, Notification, NotificationKind, NotificationPreference
+from ...models.notifications import REFERRER_KINDS
 from ...services.notify import notification_mark_read, notification_preferences_set
 
 PAGE_SIZE = 50
@@ -43,6 +44,8 @@ class PreferencesForm(forms.Form):
     def __init__(self, *args, current: dict, **kwargs):
         super().__init__(*args, **kwargs)
         for kind in NotificationKind:
+            if kind in REFERRER_KINDS:
+                continue
             self.fields[kind.value] = forms.ChoiceField(
                 label=kind.label, choices=Delivery.choices, initial=current.get(kind.value, Delivery.IMMEDIATE)
             )
