@@ -54,6 +54,9 @@ def refuse_a_guessing_address(request) -> None:
     failures = AuditEvent.objects.filter(action="auth.login_failed", ip_address=address, created_at__gte=since).count()
     if failures >= settings.TUMORBOARD_LOGIN_ADDRESS_LIMIT:
         audit_record(actor=None, action="auth.address_limited", object_type="address", changes={"failures": failures})
+        # Django takes PermissionDenied from a backend for a wrong password; the mark lets the answer say what it
+        # is (AddressLimitMiddleware). DRF passes its own Request: the mark goes on the request Django sees.
+        getattr(request, "_request", request).tb_address_limited = True
         raise PermissionDenied("Too many failed sign-ins from this address.")
     over = failures - settings.TUMORBOARD_LOGIN_ADDRESS_DELAY_AFTER
     if over >= 0:

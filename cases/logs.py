@@ -8,6 +8,7 @@ Log messages hold no patient identifier: the app logs paths without query string
 import contextvars
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
 from django.core.signals import request_finished
@@ -34,3 +35,13 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
         return json.dumps(payload, ensure_ascii=False)
+
+
+class WithoutQueryString(logging.Filter):
+    """runserver's request lines (django.server) with the query string cut off: `?search=<MRN>` stays out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args and isinstance(record.args[0], str):
+            record.args = (re.sub(r"\?[^ ]*", "", record.args[0], count=1), *record.args[1:])
+        record.msg = re.sub(r"\?[^ \"]*", "", str(record.msg), count=1) if not record.args else record.msg
+        return True

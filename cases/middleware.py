@@ -21,10 +21,16 @@ from .services.audit import audit_record, bind_request_context, reset_request_co
 
 
 def client_address(request) -> str | None:
+    """The client's address: REMOTE_ADDR, or behind trusted proxies the address the outermost one saw.
+
+    Each proxy appends the address it was reached from to X-Forwarded-For, after whatever the client sent: the
+    entries a client can write come first, so the client is the entry TUMORBOARD_PROXY_HOPS from the right.
+    """
     if getattr(settings, "TUMORBOARD_TRUST_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = max(1, getattr(settings, "TUMORBOARD_PROXY_HOPS", 1))
+        if forwarded[0] and len(forwarded) >= hops:
+            return forwarded[-hops] or None
     return request.META.get("REMOTE_ADDR") or None
 
 
@@ -119,6 +125,31 @@ class NoStoreMiddleware:
 def printable(text: str) -> str:
     """Control characters written as \\xNN: a probe's path may hold a NUL, which PostgreSQL's JSON cannot."""
     return re.sub(r"[\x00-\x1f\x7f]", lambda match: f"\\x{ord(match[0]):02x}", text)
+
+
+class AddressLimitMiddleware:
+    """A sign-in refused because its address failed too often says so, with 429 and Retry-After, on the portal,
+    the admin and the API alike: answered as a wrong password, the right password would look like a typo."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not getattr(request, "tb_address_limited", False):
+            return response
+        window = settings.TUMORBOARD_LOGIN_ADDRESS_WINDOW
+        minutes = max(1, int(window.total_seconds()) // 60)
+        if request.path.startswith("/api/"):
+            message = (
+                f"Too many failed sign-ins from this address: signing in from it is paused for up to {minutes} "
+                "minutes, whoever signs in. Wait, then try again."
+            )
+            response = refusal_response(request, 429, "address_limited", message)
+        else:
+            response = render(request, "registration/address_limited.html", {"minutes": minutes}, status=429)
+        response["Retry-After"] = str(int(window.total_seconds()))
+        return response
 
 
 class AccessDeniedAuditMiddleware:

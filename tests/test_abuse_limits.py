@@ -103,7 +103,8 @@ def test_fifty_usernames_from_one_address_are_slowed_then_refused_on_portal_admi
         elif n % 3 == 1:
             answers.append(admin.post("/admin/login/", credentials).status_code)
         else:
-            answers.append(api.post("/api/v1/auth/token/", credentials, REMOTE_ADDR="203.0.113.7").status_code)
+            answer = api.post("/api/v1/auth/token/", credentials, REMOTE_ADDR="203.0.113.7")
+            answers.append("throttled" if answer.json().get("code") == "throttled" else answer.status_code)
     assert slept == [0.5, 1.0, 2.0]  # progressive, before the refusals
     delayed = m.AuditEvent.objects.filter(action="auth.address_delayed").order_by("id")
     assert [(e.changes, e.ip_address, e.object_type) for e in delayed] == [
@@ -111,22 +112,26 @@ def test_fifty_usernames_from_one_address_are_slowed_then_refused_on_portal_admi
         ({"failures": 4, "seconds": 1.0}, "203.0.113.7", "address"),
         ({"failures": 5, "seconds": 2.0}, "203.0.113.7", "address"),
     ]
-    throttled = answers.count(429)  # the API's own login throttle (10/min) answers some before any check
+    throttled = answers.count("throttled")  # the API's own login throttle (10/min) answers some before any check
+    assert answers[6:].count(429) == 50 - 6 - throttled  # each refusal past the limit says so
     assert m.AuditEvent.objects.filter(action="auth.address_limited").count() == 50 - 6 - throttled
-    # The right password from that address is refused too, until the window passes; another address signs in.
-    assert (
-        Client(REMOTE_ADDR="203.0.113.7")
-        .post("/login/", {"username": "coordinator", "password": "correct-horse-battery"})
-        .status_code
-        != 302
-    )
+    # The right password from that address is refused too, until the window passes, and is told why (not as a
+    # typo) on the portal, the admin and the API; another address signs in.
+    right = {"username": "coordinator", "password": "correct-horse-battery"}
+    refused = Client(REMOTE_ADDR="203.0.113.7").post("/login/", right)
+    assert refused.status_code == 429 and refused["Retry-After"] == "900"
+    assert "Too many failed sign-ins from this address" in refused.content.decode()
+    assert "correct username and password" not in refused.content.decode()
+    assert Client(REMOTE_ADDR="203.0.113.7").post("/admin/login/", right).status_code == 429
+    token = APIClient().post("/api/v1/auth/token/", right, REMOTE_ADDR="203.0.113.7")
+    assert token.status_code == 429 and token.json()["code"] in ("address_limited", "throttled")
     assert (
         Client(REMOTE_ADDR="198.51.100.2")
         .post("/login/", {"username": "coordinator", "password": "correct-horse-battery"})
         .status_code
         == 302
     )
-    assert set(answers) <= {200, 400, 401, 429}
+    assert set(answers) <= {200, 400, 401, 429, "throttled"}
 
 
 def test_a_history_over_twenty_thousand_characters_is_refused_with_a_clear_error(case, coordinator):

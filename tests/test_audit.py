@@ -53,7 +53,17 @@ def test_a_request_records_its_id_and_client_address(rf, coordinator, case):
 def test_the_forwarded_address_is_used_only_behind_a_trusted_proxy(rf, settings):
     from cases.middleware import client_address
 
-    request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.1")
-    assert client_address(request) == "10.0.0.1"
+    # The client 203.0.113.9 reached proxy 10.0.0.1, which reached the balancer in front of the app (10.0.0.2).
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.1")
+    assert client_address(request) == "10.0.0.2"
     settings.TUMORBOARD_TRUST_X_FORWARDED_FOR = True
+    settings.TUMORBOARD_PROXY_HOPS = 2
     assert client_address(request) == "203.0.113.9"
+    # With one proxy, what the client wrote itself is passed over: it cannot choose its audited address.
+    settings.TUMORBOARD_PROXY_HOPS = 1
+    spoofed = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.66, 198.51.100.7")
+    assert client_address(spoofed) == "198.51.100.7"
+    assert client_address(rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7")) == "198.51.100.7"
+    # Fewer entries than proxies: the header was not written by them all; the direct peer is what is known.
+    settings.TUMORBOARD_PROXY_HOPS = 3
+    assert client_address(spoofed) == "10.0.0.2"

@@ -60,3 +60,11 @@ def test_the_demo_journey_logs_no_patient_identifier(db, settings, every_log_rec
     names = identifiers()
     leaks = [record for record in every_log_record for name in names if name in record]
     assert leaks == []
+
+
+def test_runserver_request_lines_lose_their_query_string(caplog):
+    # How runserver logs a refused request (WSGIRequestHandler.log_message): the request line is an argument.
+    logging.getLogger("django.server").warning(
+        '"%s" %s %s', "GET /api/v1/cases/?search=DEMO-100001 HTTP/1.1", "401", "58"
+    )
+    assert caplog.records[-1].getMessage() == '"GET /api/v1/cases/ HTTP/1.1" 401 58'

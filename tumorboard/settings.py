@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "cases.middleware.NoStoreMiddleware",
     "cases.middleware.AccessDeniedAuditMiddleware",
     "cases.middleware.PageReadAuditMiddleware",
+    # A sign-in refused for its address's failures says so (429), whatever answer the login view gave.
+    "cases.middleware.AddressLimitMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -356,11 +358,16 @@ LOGGING = {
             "formatter": "json" if os.environ.get("TUMORBOARD_LOG_FORMAT") == "json" else "plain",
         }
     },
+    "filters": {"without_query_string": {"()": "cases.logs.WithoutQueryString"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    # runserver's request lines carry query strings: the app's own access log (tumorboard.access) replaces them.
-    "loggers": {"django.server": {"level": "WARNING"}},
+    # runserver's request lines carry query strings: the app's own access log (tumorboard.access) replaces them,
+    # and the refusals and errors it still prints lose theirs.
+    "loggers": {"django.server": {"level": "WARNING", "filters": ["without_query_string"]}},
 }
 TUMORBOARD_TRUST_X_FORWARDED_FOR = env_bool("TUMORBOARD_TRUST_X_FORWARDED_FOR", False)
+# How many proxies in front of the app append to X-Forwarded-For (HAProxy's forwardfor, nginx's
+# $proxy_add_x_forwarded_for): the client is that many entries from the right; what is left of it, anyone can write.
+TUMORBOARD_PROXY_HOPS = int(os.environ.get("TUMORBOARD_PROXY_HOPS", "1"))
 
 # Security ------------------------------------------------------------------------------------
 # With DJANGO_DEBUG off, `manage.py check --deploy --fail-level WARNING` is clean.

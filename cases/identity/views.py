@@ -100,13 +100,13 @@ def sign_out(request):
     """Ends the session here and, where the provider supports it, the provider's session too."""
     id_token = request.session.get(ID_TOKEN_SESSION_KEY, "")
     user = request.user if request.user.is_authenticated else None
-    logout(request)
-    if user is not None:
-        audit_record(actor=user, action="auth.logout", obj=user, changes={"provider": bool(id_token)})
+    logout(request)  # audited as auth.logout, like every sign-out (cases/auth.py)
     provider = oidc.logout_url(
         id_token=id_token,
         post_logout_redirect_uri=request.build_absolute_uri(resolve_url(settings.LOGOUT_REDIRECT_URL)),
     )
+    if provider and user is not None:
+        audit_record(actor=user, action="sso.logout", obj=user, changes={"issuer": settings.OIDC_ISSUER})
     return redirect(provider or settings.LOGOUT_REDIRECT_URL)
 
 

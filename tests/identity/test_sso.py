@@ -153,6 +153,8 @@ def test_signing_out_ends_the_provider_session_too(client, sso, linked):
     assert query["post_logout_redirect_uri"] == ["http://testserver/login/"]
     assert query["id_token_hint"][0].count(".") == 2
     assert "_auth_user_id" not in client.session
+    signed_out = [e.action for e in m.AuditEvent.objects.order_by("sequence") if e.action.endswith("logout")]
+    assert signed_out == ["auth.logout", "sso.logout"]  # the session here, then the provider's: each once
     assert sso.follow(response["Location"], stop_at="http://testserver/") == "http://testserver/login/"
     # The provider forgot the sign-in: starting again asks for the hospital account once more.
     start = client.get("/login/sso/")["Location"]
