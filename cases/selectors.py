@@ -187,11 +187,13 @@ def imaging_record(case: Case) -> list[ImagingStudy]:
 
 
 def opinions_by_specialty(case: Case) -> tuple[dict[str, list[Opinion]], list[str]]:
-    """Opinions grouped by specialty code, and the board's required specialties still missing."""
+    """Opinions grouped by specialty code, and the board's required specialties still missing: with no input,
+    or only input given on pathology amended since (it does not count for the consensus until re-confirmed)."""
     grouped: dict[str, list[Opinion]] = {}
     for opinion in case.opinions.all():
         grouped.setdefault(opinion.specialty, []).append(opinion)
-    missing = [code for code in case.board.required_specialties if code not in grouped]
+    counted = {code for code, opinions in grouped.items() if any(not o.is_stale for o in opinions)}
+    missing = [code for code in case.board.required_specialties if code not in counted]
     return grouped, missing
 
 

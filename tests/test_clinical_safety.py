@@ -364,6 +364,21 @@ def test_a_surveillance_schedule_applied_after_signing_is_suspended_with_the_dec
     assert set(m.FollowUp.objects.filter(template=template).values_list("status", flat=True)) == {"suspended"}
     with pytest.raises(Conflict):
         followups.follow_up_complete(follow_up=m.FollowUp.objects.filter(template=template).first(), by=coordinator)
+    # Applying the schedule again does not plan fresh visits around the suspension.
+    with pytest.raises(Conflict) as again:
+        followups.follow_up_apply_template(case=case, template=template, by=coordinator, start_on=timezone.localdate())
+    assert again.value.code == "template_applied"
+    assert m.FollowUp.objects.filter(template=template, status="planned").count() == 0
+
+
+def test_no_schedule_is_planned_on_a_decision_under_review(closed_case, coordinator, pathologist):
+    case = closed_case
+    amend(case.pathology_reports.get(), pathologist)
+    template = m.FollowUpTemplate.objects.first()
+    with pytest.raises(Conflict) as refused:
+        followups.follow_up_apply_template(case=case, template=template, by=coordinator, start_on=timezone.localdate())
+    assert refused.value.code == "decision_under_review"
+    assert not m.FollowUp.objects.filter(template=template).exists()
 
 
 def test_closing_the_suspended_follow_up_as_superseded(closed_case, coordinator, chair, pathologist, specialists):

@@ -415,8 +415,13 @@ def test_an_empty_agenda_is_not_published(signed_in, board, coordinator):
 def test_a_published_agenda_goes_back_to_draft_before_the_meeting(signed_in, board, coordinator):
     from django.utils import timezone
 
-    meeting = f.MeetingFactory(board=board, agenda_published_at=timezone.now())
+    draft = f.MeetingFactory(board=board)
+    m.AgendaItem.objects.create(meeting=draft, case=f.CaseFactory(board=board), position=1)
     client = signed_in(coordinator)
+    # The confirmation says how to take it back, not that it cannot be undone.
+    confirm = " ".join(client.get(reverse("agenda-publish", args=[draft.pk])).content.decode().split())
+    assert "Back to draft on the meeting page takes the agenda back" in confirm and "cannot be undone" not in confirm
+    meeting = f.MeetingFactory(board=board, agenda_published_at=timezone.now())
     assert "Back to draft" in client.get(reverse("meeting-detail", args=[meeting.pk])).content.decode()
     client.post(reverse("agenda-unpublish", args=[meeting.pk]))
     meeting.refresh_from_db()

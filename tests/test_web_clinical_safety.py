@@ -44,6 +44,11 @@ def test_the_case_page_opens_with_what_changed_and_the_flags(signed_in, coordina
     assert "Input to re-confirm" in page
     assert "Suspended: decision under review" in page
     assert reverse("follow-up-done", args=[reviewed_case.follow_ups.first().pk]) not in page
+    # Every input was given on the superseded report: none is counted, and the page does not say all is there.
+    assert "Every specialty the board requires has given input" not in page
+    assert "Still missing, required by the board:" in page
+    # Surveillance cannot be planned again around the suspension: the plan is under review.
+    assert "Apply a surveillance schedule" not in page
 
 
 def test_the_case_list_dashboard_and_agenda_flag_the_case(signed_in, coordinator, board, reviewed_case):

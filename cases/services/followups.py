@@ -180,10 +180,19 @@ def follow_up_apply_template(
     validate_dates(start_on=start_on)
     with transaction.atomic():
         case = lock(case)
-        if case.follow_ups.filter(template=template, status=FollowUpStatus.PLANNED).exists():
+        applied = case.follow_ups.filter(
+            template=template, status__in=[FollowUpStatus.PLANNED, FollowUpStatus.SUSPENDED]
+        )
+        if applied.exists():
             raise Conflict("This schedule is already applied to the case.", code="template_applied")
         # The visits follow from the plan in force: an amendment that puts that plan under review suspends them too.
         in_force = case.decisions.filter(status=DecisionStatus.SIGNED, superseded_at__isnull=True).first()
+        if in_force is not None and in_force.needs_review:
+            raise Conflict(
+                "The signed decision is under review after a pathology amendment: its follow-up is suspended. "
+                "Plan surveillance once the board has decided again.",
+                code="decision_under_review",
+            )
         visits = FollowUp.objects.bulk_create(
             FollowUp(
                 case=case,

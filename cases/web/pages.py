@@ -427,9 +427,9 @@ def publish_page(request, form, meeting):
         title=f"Publish the agenda of {meeting}",
         submit_label="Publish the agenda",
         cancel=reverse("meeting-detail", args=[meeting.pk]) + "#agenda",
-        intro="Publishing cannot be undone here: members are told the agenda, "
-        "and every case added afterwards is flagged as a late addition.",
+        intro="Members are told the agenda at once, and every case added afterwards is flagged as a late addition.",
         template="cases/confirm_page.html",
+        undo_note="Until the meeting starts, Back to draft on the meeting page takes the agenda back to a draft.",
     )
 
 
