@@ -144,3 +144,14 @@ def png_upload(name: str = "key.png", size: tuple[int, int] = (40, 30)) -> Simpl
     buffer = io.BytesIO()
     Image.new("RGB", size, (120, 120, 120)).save(buffer, format="PNG")
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
+
+
+def on_agenda(meeting, case):
+    """Puts the case on the meeting's agenda (last), as the coordinator does before the board discusses it: a
+    decision is signed only at a meeting that had the case before it."""
+    from cases import models as m
+
+    if meeting is None:
+        return None
+    position = m.AgendaItem.objects.filter(meeting=meeting).count() + 1
+    return m.AgendaItem.objects.get_or_create(meeting=meeting, case=case, defaults={"position": position})[0]

@@ -181,6 +181,7 @@ def test_meeting_detail_runs_the_same_queries_for_35_agenda_items(
 
 
 def draft_for(api, user, case, meeting, participants=()):
+    f.on_agenda(meeting, case)
     body = {"case": case.pk, "meeting": meeting.pk, "consensus_diagnosis": "Tumoral calcinosis.", "plan": PLAN}
     body["participants"] = [p.pk for p in participants]
     return api(user).post("/api/v1/decisions/", body)

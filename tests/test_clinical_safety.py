@@ -32,6 +32,7 @@ def next_week(board, coordinator):
 
 def record(case, by, meeting, **overrides):
     fields = {"consensus_diagnosis": "Tumoral calcinosis.", "plan": PLAN}
+    f.on_agenda(meeting, case)
     return decisions.decision_record(case=case, by=by, meeting=meeting, **{**fields, **overrides})
 
 
@@ -101,6 +102,30 @@ def test_a_decision_is_not_signed_at_a_cancelled_meeting(make_case, coordinator,
     with pytest.raises(GatesUnmet) as refused:
         decisions.decision_sign(decision=decision, by=chair)
     assert refused.value.codes == ["meeting_cancelled"]
+
+
+def test_a_decision_is_signed_only_at_a_meeting_that_had_the_case_before_it(
+    make_case, board, coordinator, chair, specialists
+):
+    """A quorate meeting held months ago, whose agenda never listed the case, is no place to sign it."""
+    held = f.MeetingFactory(board=board, starts_at=timezone.now() - timedelta(days=90), status="held")
+    for specialty, user in specialists.items():
+        f.AttendanceFactory(meeting=held, user=user, specialty=specialty)
+    case = make_case("consensus")
+    decision = decisions.decision_record(case=case, by=coordinator, meeting=held, consensus_diagnosis="X.", plan=PLAN)
+    with pytest.raises(GatesUnmet) as refused:
+        decisions.decision_sign(decision=decision, by=chair)
+    assert refused.value.codes == ["case_not_on_agenda"]
+    # Deferred from that meeting: it did not decide the case either.
+    item = m.AgendaItem.objects.create(
+        meeting=held, case=case, position=1, outcome="deferred", deferral_reason="Awaiting the MRI."
+    )
+    with pytest.raises(GatesUnmet) as deferred:
+        decisions.decision_sign(decision=decision, by=chair)
+    assert deferred.value.codes == ["case_not_on_agenda"]
+    assert m.Decision.objects.get(pk=decision.pk).status == "draft"
+    m.AgendaItem.objects.filter(pk=item.pk).update(outcome="discussed")
+    assert decisions.decision_sign(decision=decision, by=chair).status == "signed"
 
 
 def test_a_meeting_starts_at_most_an_hour_early_then_ends_held(board, coordinator, next_week):

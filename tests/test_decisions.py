@@ -28,6 +28,7 @@ def consensus_case(make_case):
 
 def record(case, by, meeting, **overrides):
     fields = {"consensus_diagnosis": "Tumoral calcinosis.", "plan": PLAN, "rationale": "Revised pathology."}
+    f.on_agenda(meeting, case)
     return decisions.decision_record(case=case, by=by, meeting=meeting, **{**fields, **overrides})
 
 

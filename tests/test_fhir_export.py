@@ -327,6 +327,7 @@ def test_an_amendment_puts_the_plan_on_hold_and_the_next_decision_cancels_it_or_
     from cases.services import decisions, followups, opinions, workflow
 
     case = make_case("consensus")
+    f.on_agenda(quorate_meeting, case)
     first = decisions.decision_record(case=case, by=coordinator, meeting=quorate_meeting,
                                       consensus_diagnosis="Recurrence.", plan=PLAN)  # fmt: skip
     first = decisions.decision_sign(decision=first, by=chair)

@@ -5,6 +5,7 @@ from django.http import Http404
 from cases import models as m
 from cases.services import decisions, opinions
 from cases.services.errors import Conflict, StaleVersion
+from tests import factories as f
 from tests.conftest import audit_actions
 
 
@@ -59,6 +60,7 @@ def test_an_edit_based_on_an_old_version_is_refused(case, radiologist):
 def test_input_closes_once_the_decision_is_signed(make_case, coordinator, chair, radiologist, quorate_meeting):
     case = make_case("consensus")
     opinion = case.opinions.get(specialty="radiology")
+    f.on_agenda(quorate_meeting, case)
     decision = decisions.decision_record(
         case=case,
         by=coordinator,

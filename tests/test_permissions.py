@@ -113,6 +113,7 @@ MATRIX = {
 @pytest.fixture
 def ctx(request, board, coordinator, chair, specialists, outsider, quorate_meeting, make_case):
     consensus_case = make_case("consensus")
+    f.on_agenda(quorate_meeting, consensus_case)
     draft = m.Decision.objects.create(
         case=consensus_case, meeting=quorate_meeting, consensus_diagnosis="x", plan=PLAN, recorded_by=coordinator
     )

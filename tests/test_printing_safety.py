@@ -37,6 +37,7 @@ def chain_case(make_case, coordinator, chair, pathologist, quorate_meeting):
     m.PathologyReport.objects.filter(pk=first.pk).update(
         diagnosis="High-grade osteosarcoma, residual.", specimen="Left distal femur, biopsy"
     )
+    f.on_agenda(quorate_meeting, case)
     decision = decisions.decision_record(
         case=case, by=coordinator, meeting=quorate_meeting, consensus_diagnosis="Recurrent osteosarcoma.", plan=PLAN
     )

@@ -371,6 +371,7 @@ def test_an_amendment_after_the_decision_is_re_confirmed_and_confirmed_in_the_br
     sign_in, board, coordinator, chair, radiologist, pathologist, make_case, quorate_meeting
 ):
     case = make_case("consensus")
+    f.on_agenda(quorate_meeting, case)
     decision = decisions.decision_record(
         case=case,
         by=coordinator,

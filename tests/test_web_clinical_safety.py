@@ -22,6 +22,7 @@ def text(response) -> str:
 @pytest.fixture
 def reviewed_case(make_case, coordinator, chair, pathologist, quorate_meeting):
     case = make_case("consensus")
+    f.on_agenda(quorate_meeting, case)
     decision = decisions.decision_record(
         case=case, by=coordinator, meeting=quorate_meeting, consensus_diagnosis="Recurrence.", plan=PLAN
     )

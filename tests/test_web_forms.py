@@ -432,6 +432,7 @@ def test_the_decision_is_recorded_as_a_draft_and_the_chair_signs_it(
     signed_in, coordinator, chair, make_case, quorate_meeting, specialists
 ):
     case = make_case("consensus")
+    f.on_agenda(quorate_meeting, case)
     response = signed_in(coordinator).post(
         reverse("decision-edit", args=[case.pk]), decision_data(quorate_meeting, specialists.values())
     )
@@ -472,6 +473,7 @@ def test_the_coordinator_is_not_offered_signing_and_the_server_refuses_it(
     signed_in, coordinator, make_case, quorate_meeting
 ):
     case = make_case("consensus")
+    f.on_agenda(quorate_meeting, case)
     decision = decisions.decision_record(
         case=case, by=coordinator, meeting=quorate_meeting, consensus_diagnosis="X.", plan=[{"category": "biopsy"}]
     )
@@ -504,6 +506,7 @@ def test_the_chair_corrects_a_signed_decision_with_a_reason(
     signed_in, chair, coordinator, make_case, quorate_meeting, specialists
 ):
     case = make_case("consensus")
+    f.on_agenda(quorate_meeting, case)
     decision = decisions.decision_record(
         case=case, by=coordinator, meeting=quorate_meeting, consensus_diagnosis="X.", plan=[{"category": "biopsy"}]
     )

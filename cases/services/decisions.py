@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from .. import permissions
 from ..models import (
+    AgendaItem,
     Case,
     CaseEventKind,
     Concordance,
@@ -23,6 +24,7 @@ from ..models import (
     FollowUpStatus,
     Meeting,
     MeetingStatus,
+    Outcome,
     PlanCategory,
     Stage,
 )
@@ -214,11 +216,24 @@ def _meeting_gates(meeting: Meeting | None) -> list[Gate]:
     return gates
 
 
+def _discussed_at(case: Case, meeting: Meeting) -> bool:
+    """On the meeting's agenda and not deferred from it: the meeting had the case before it."""
+    return AgendaItem.objects.filter(meeting=meeting, case=case).exclude(outcome=Outcome.DEFERRED).exists()
+
+
 def _signing_gates(case: Case, decision: Decision, suspended_follow_ups: str) -> list[Gate]:
     gates: list[Gate] = []
     if case.stage != Stage.CONSENSUS:
         gates.append(Gate("case_not_in_consensus", "A decision is signed when the case is in consensus."))
     gates += _meeting_gates(decision.meeting)
+    if decision.meeting is not None and not _discussed_at(case, decision.meeting):
+        gates.append(
+            Gate(
+                "case_not_on_agenda",
+                "The case is not on that meeting's agenda, or was deferred from it: a decision is signed at the "
+                "meeting that discussed the case. Add it to the agenda, or choose that meeting.",
+            )
+        )
     current = current_signed_decision(case)
     if current is not None and decision.supersedes_id != current.pk:
         gates.append(
