@@ -169,6 +169,16 @@ def test_mistakes_are_prevented_or_mended_in_a_real_browser(
         diagnosis="No tumour: callus and tumoral calcinosis (discordant with the first report).",
         signed_out_at=timezone.now(),
     )  # fmt: skip
+    # A follow-up with its actions, and a staging history: the case and coding pages' widest tables.
+    m.FollowUp.objects.create(
+        case=case, kind="action", description="Review the post-operative MRI of the distal femur with the surgeon",
+        owner=coordinator, due_on=timezone.localdate() + timedelta(days=30),
+    )  # fmt: skip
+    m.TnmStaging.objects.create(
+        case=case, kind="pathological", after_therapy=True, t="T1b", n="N0", m="M0", stage_group="IIA",
+        edition="ajcc-8", staged_on=timezone.localdate(), note="After neoadjuvant chemotherapy; margins clear.",
+        recorded_by=coordinator,
+    )  # fmt: skip
     auditor = f.UserFactory(username="auditor", is_staff=True)
     auditor.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
     phones = {user: sign_in(user, width=PHONE) for user in (coordinator, radiologist, pathologist, auditor)}
@@ -180,6 +190,7 @@ def test_mistakes_are_prevented_or_mended_in_a_real_browser(
         "case-new": (coordinator, f"/patients/{case.patient_id}/cases/new/"),
         "cases": (coordinator, "/cases/"),
         "case": (coordinator, f"/cases/{case.pk}/"),
+        "coding": (coordinator, f"/cases/{case.pk}/coding/"),
         "withdrawn-case": (coordinator, f"/cases/{duplicate_case.pk}/"),
         "meetings": (coordinator, "/meetings/"),
         "meeting": (coordinator, f"/meetings/{meeting.pk}/"),
