@@ -42,6 +42,7 @@ def test_the_case_page_opens_with_what_changed_and_the_flags(signed_in, coordina
     page = text(signed_in(coordinator).get(reverse("case-detail", args=[reviewed_case.pk])))
     assert page.index("What changed in the pathology") < page.index("Referral")
     assert "Needs review after an amendment" in page
+    assert "Signed on superseded pathology: review" in page and 'class="badge status-signed"' not in page
     assert "Input to re-confirm" in page
     assert "Suspended: decision under review" in page
     assert reverse("follow-up-done", args=[reviewed_case.follow_ups.first().pk]) not in page
@@ -60,6 +61,26 @@ def test_the_case_list_dashboard_and_agenda_flag_the_case(signed_in, coordinator
     meeting = f.MeetingFactory(board=board)
     m.AgendaItem.objects.create(meeting=meeting, case=reviewed_case, position=1)
     assert "Needs review after an amendment" in text(client.get(reverse("meeting-detail", args=[meeting.pk])))
+
+
+def test_the_first_reports_diagnosis_stays_in_view_where_input_and_decisions_are_made(
+    signed_in, coordinator, radiologist, pathologist, quorate_meeting, reviewed_case
+):
+    # A second amendment changes the specimen only: the change of diagnosis made by the first must not drop out.
+    pathology.pathology_report_amend(
+        report=reviewed_case.pathology_reports.get(superseded_by__isnull=True),
+        by=pathologist,
+        diagnosis="Tumoral calcinosis.",
+        specimen="Left distal femur, open biopsy",
+        amendment_reason="Specimen wording.",
+        discrepancy="none",
+    )
+    form = text(signed_in(radiologist).get(reverse("opinion-edit", args=[reviewed_case.pk])))
+    changed = form[form.index("Changed since the first report") :]
+    assert "Diagnosis:" in changed and "Tumoral calcinosis." in changed and "(major discrepancy)" in form
+    item = quorate_meeting.agenda_items.get(case=reviewed_case)
+    run = signed_in(coordinator).get(reverse("meeting-run-item", args=[quorate_meeting.pk, item.pk])).content.decode()
+    assert 'id="what-changed"' in run and 'href="#what-changed"' in run
 
 
 def test_my_input_stands_is_the_authors_one_click(signed_in, radiologist, pathologist, reviewed_case):

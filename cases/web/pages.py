@@ -74,6 +74,9 @@ def decision_context(case, *, exclude_author=None) -> dict:
     return {
         "context_studies": [study for study in selectors.imaging_record(case) if study.current][-3:],
         "context_reports": [report for report in selectors.pathology_chain(case) if report.is_current],
+        # First report against the current one: an amendment that changed the diagnosis stays in view after
+        # a later amendment that changed only the laterality.
+        "context_changes": selectors.pathology_changes(case),
         "context_opinions": [o for o in case.opinions.all() if o.author_id != getattr(exclude_author, "pk", None)],
     }
 
