@@ -126,6 +126,10 @@ def _study(s):
         "impression": s.impression,
         "radiologist": _user(s.radiologist),
         "key_images": [],
+        "supersedes": s.supersedes_id,
+        "superseded_by": getattr(s, "superseded_by", None) and s.superseded_by.pk,
+        "is_current": getattr(s, "superseded_by", None) is None,
+        "amendment_reason": s.amendment_reason,
         "created_at": _t(s.created_at),
     }
 

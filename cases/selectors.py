@@ -126,7 +126,7 @@ def record_prefetches() -> list[Prefetch]:
     return [
         Prefetch(
             "imaging_studies",
-            queryset=ImagingStudy.objects.select_related("radiologist", "supersedes").prefetch_related(
+            queryset=ImagingStudy.objects.select_related("radiologist", "supersedes", "superseded_by").prefetch_related(
                 "key_images", Prefetch("addenda", queryset=ImagingAddendum.objects.select_related("author"))
             ),
         ),
@@ -509,7 +509,8 @@ def patient_list(*, user: AnyUser) -> QuerySet[Patient]:
 def imaging_study_list(*, user: AnyUser) -> QuerySet[ImagingStudy]:
     return (
         permissions.imaging_studies_visible_to(user)
-        .select_related("radiologist", "case")  # the case: its patient goes into the list's audit event
+        # The case: its patient goes into the list's audit event. superseded_by: is the study current.
+        .select_related("radiologist", "case", "superseded_by")
         .prefetch_related("key_images")
         .order_by("-performed_on", "-id")
     )

@@ -46,6 +46,28 @@ def test_the_imaging_list_runs_the_same_queries_for_35_studies(api, coordinator,
     assert len(response.json()["results"]) == 35
 
 
+def test_an_amended_study_and_its_original_are_told_apart_in_the_api(
+    api, coordinator, radiologist, case, django_assert_num_queries
+):
+    from cases.services import imaging
+
+    original = f.ImagingStudyFactory(case=case, body_site="Right knee")
+    amended = imaging.imaging_study_amend(
+        study=original, by=radiologist, body_site="Left knee", amendment_reason="Wrong side."
+    )
+    for _ in range(5):  # more originals and amendments: the query count stays the same
+        imaging.imaging_study_amend(study=f.ImagingStudyFactory(case=case), by=radiologist, amendment_reason="x.",
+                                    impression="Corrected.")  # fmt: skip
+    client = api(coordinator)
+    with django_assert_num_queries(10):
+        rows = {row["id"]: row for row in client.get(f"/api/v1/imaging-studies/?case={case.pk}").json()["results"]}
+    assert (rows[original.pk]["is_current"], rows[original.pk]["superseded_by"]) == (False, amended.pk)
+    assert (rows[amended.pk]["is_current"], rows[amended.pk]["supersedes"]) == (True, original.pk)
+    assert rows[amended.pk]["amendment_reason"] == "Wrong side."
+    detail = {s["id"]: s for s in client.get(f"/api/v1/cases/{case.pk}/").json()["imaging_studies"]}
+    assert detail[original.pk]["superseded_by"] == amended.pk and detail[amended.pk]["is_current"]
+
+
 def test_a_pathologist_adds_and_signs_out_a_report(api, pathologist, make_case):
     case = make_case("pathology")
     client = api(pathologist)

@@ -245,6 +245,29 @@ def test_a_superseded_report_stays_as_its_own_resource_linked_from_its_successor
     assert link["reason"][0]["text"] == "Review."
 
 
+def test_an_amended_imaging_study_keeps_the_original_tagged_and_links_back_to_it(api, case, radiologist):
+    from cases.services import imaging
+
+    original = f.ImagingStudyFactory(case=case, radiologist=radiologist, body_site="Right knee")
+    amended = imaging.imaging_study_amend(
+        study=original, by=radiologist, body_site="Left knee", amendment_reason="Wrong side."
+    )
+    bundle = bundle_of(api(radiologist), case.pk)
+    studies = {r["id"]: r for r in resources(bundle, "ImagingStudy")}
+    reports = {r["id"]: r for r in resources(bundle, "DiagnosticReport")}
+    assert studies[f"imaging-{original.pk}"]["meta"]["tag"][0]["code"] == "superseded"
+    assert "meta" not in studies[f"imaging-{amended.pk}"]
+    old, new = reports[f"imaging-report-{original.pk}"], reports[f"imaging-report-{amended.pk}"]
+    assert (old["status"], new["status"]) == ("final", "amended") and old["meta"]["tag"][0]["code"] == "superseded"
+    [link] = [p for p in resources(bundle, "Provenance") if p["id"] == f"imaging-amendment-{amended.pk}"]
+    assert link["target"] == [fhir.ref("DiagnosticReport", new["id"])]
+    assert link["entity"] == [{"role": "revision", "what": fhir.ref("DiagnosticReport", old["id"])}]
+    assert link["reason"] == [{"text": "Wrong side."}]
+    for resource in (studies[f"imaging-{original.pk}"], old, new, link):
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    assert set(references(bundle)) <= {entry["fullUrl"] for entry in bundle["entry"]}
+
+
 def test_activities_follow_the_follow_ups(api, case, chair, coordinator):
     decision = f.DecisionFactory(
         case=case,

@@ -63,16 +63,16 @@ def test_withdrawing_a_case_keeps_it_readable_and_takes_it_off_worklists_and_age
     m.AgendaItem.objects.create(meeting=meeting, case=case, position=1)
     client = signed_in(coordinator)
     response = client.post(
-        reverse("case-withdraw", args=[case.pk]), {"reason": "Duplicate of case 1", "version": case.version}
+        reverse("case-withdraw", args=[case.pk]), {"reason": "Duplicate of case 1.", "version": case.version}
     )
     assert response.status_code == 302
     case.refresh_from_db()
-    assert case.is_withdrawn and case.withdrawal_reason == "Duplicate of case 1" and case.withdrawn_by == coordinator
+    assert case.is_withdrawn and case.withdrawal_reason == "Duplicate of case 1." and case.withdrawn_by == coordinator
     assert not m.AgendaItem.objects.filter(case=case).exists()
     event = m.AuditEvent.objects.get(action="case.withdraw")
-    assert event.case_id == case.pk and event.changes["reason"] == "Duplicate of case 1"
+    assert event.case_id == case.pk and event.changes["reason"] == "Duplicate of case 1."
     page = client.get(reverse("case-detail", args=[case.pk])).content.decode()
-    assert "Withdrawn" in page and "Duplicate of case 1" in page
+    assert "Withdrawn" in page and "Duplicate of case 1. The record" in page and ".." not in page
     assert "Move to" not in page
     assert case.events.filter(kind="withdrawn").exists()
     listed = client.get(reverse("case-list")).context["page"].object_list
@@ -306,6 +306,23 @@ def test_amending_a_study_keeps_the_original_read_only_and_shows_both(signed_in,
         pass
     else:
         raise AssertionError("a superseded study changed")
+
+
+def test_an_amendment_that_changes_nothing_is_refused(signed_in, board, radiologist):
+    study = f.ImagingStudyFactory(case=f.CaseFactory(board=board), body_site="Right knee", impression="Callus.")
+    same = {
+        "modality": study.modality,
+        "body_site": study.body_site,
+        "performed_on": study.performed_on.isoformat(),
+        "findings": study.findings,
+        "impression": study.impression,
+        "accession_number": study.accession_number,
+        "amendment_reason": "Checked again.",
+    }
+    response = signed_in(radiologist).post(reverse("imaging-amend", args=[study.pk]), same)
+    assert response.status_code == 400 and "The amendment changes nothing" in response.content.decode()
+    assert not m.ImagingStudy.objects.filter(supersedes=study).exists()
+    assert not m.AuditEvent.objects.filter(action="imaging.amend").exists()
 
 
 def test_an_amendment_needs_a_reason(signed_in, board, radiologist):

@@ -285,6 +285,8 @@ class KeyImageSerializer(ModelSerializer):
 class ImagingStudySerializer(ModelSerializer):
     radiologist = UserSummarySerializer(read_only=True)
     key_images = KeyImageSerializer(many=True, read_only=True)
+    superseded_by = serializers.SerializerMethodField(help_text="The amendment that replaced this study, if any.")
+    is_current = serializers.SerializerMethodField()
 
     class Meta:
         model = m.ImagingStudy
@@ -299,9 +301,21 @@ class ImagingStudySerializer(ModelSerializer):
             "impression",
             "radiologist",
             "key_images",
+            "supersedes",
+            "superseded_by",
+            "is_current",
+            "amendment_reason",
             "created_at",
         ]
         read_only_fields = fields
+
+    # Lists and the case detail select_related the reverse one-to-one: no query per study.
+    def get_superseded_by(self, study) -> int | None:
+        successor = getattr(study, "superseded_by", None)
+        return successor.pk if successor else None
+
+    def get_is_current(self, study) -> bool:
+        return getattr(study, "superseded_by", None) is None
 
 
 class PathologyReportSerializer(ModelSerializer):

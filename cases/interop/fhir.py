@@ -449,7 +449,9 @@ def amendment_provenance(entries: Entries, report, people) -> None:
 
 
 def imaging_studies(entries: Entries, case: Case, subject: dict, people) -> None:
-    for study in case.imaging_studies.all():
+    studies = list(case.imaging_studies.all())
+    replaced = {study.supersedes_id for study in studies if study.supersedes_id}
+    for study in studies:
         study_id = f"imaging-{study.pk}"
         resource = {
             "resourceType": "ImagingStudy",
@@ -481,7 +483,33 @@ def imaging_studies(entries: Entries, case: Case, subject: dict, people) -> None
             report["identifier"] = resource["identifier"]
         if study.impression or study.findings:
             report["conclusion"] = study.impression or study.findings
+        if study.supersedes_id:
+            report["status"] = "amended"
+        if study.pk in replaced:
+            # As pathology: the study as first reported stays, tagged, and its amendment links back to it.
+            for kept in (resource, report):
+                kept["meta"] = {"tag": [local("record-state", "superseded", "Superseded by an amended study")]}
         entries.add(report)
+        if study.supersedes_id:
+            entries.add(
+                {
+                    "resourceType": "Provenance",
+                    "id": f"imaging-amendment-{study.pk}",
+                    "target": [ref("DiagnosticReport", f"imaging-report-{study.pk}")],
+                    "recorded": instant(study.created_at),
+                    "activity": concept(coding(DATA_OPERATION, "UPDATE", "revise")),
+                    "reason": [concept(text=study.amendment_reason)],
+                    "agent": [
+                        {
+                            "type": concept(coding(PROVENANCE_PARTICIPANT, "author", "Author")),
+                            "who": people(study.radiologist),
+                        }
+                    ],
+                    "entity": [
+                        {"role": "revision", "what": ref("DiagnosticReport", f"imaging-report-{study.supersedes_id}")}
+                    ],
+                }
+            )
 
 
 # The board's review -------------------------------------------------------------------------

@@ -149,13 +149,16 @@ def imaging_study_amend(*, study: ImagingStudy, by: User, amendment_reason: str,
             radiologist=by,
             **{name: fields.get(name, getattr(study, name)) for name in STUDY_FIELDS},
         )
+        changes = diff(snapshot(study, STUDY_FIELDS), snapshot(amended, STUDY_FIELDS))
+        if not changes:
+            # An amendment that corrects nothing would only bury the original under a copy.
+            raise ValidationError("The amendment changes nothing: correct the field that is wrong.")
         save_validated(amended)
         for image in study.key_images.all():
             KeyImage.objects.create(
                 study=amended, image=image.image.name, width=image.width, height=image.height,
                 caption=image.caption, order=image.order,
             )  # fmt: skip
-        changes = diff(snapshot(study, STUDY_FIELDS), snapshot(amended, STUDY_FIELDS))
         case_event_add(
             case=case,
             kind=CaseEventKind.IMAGING,

@@ -23,6 +23,12 @@ def person(user, empty: str = "—") -> str:
 
 
 @register.filter
+def cut_final_stop(text: str) -> str:
+    """A user's sentence set inside ours: its own full stop dropped, so ours does not double it."""
+    return str(text or "").rstrip().rstrip(".")
+
+
+@register.filter
 def specialty_label(code: str) -> str:
     """The label of a specialty code; a coordinator attends for none."""
     from ..models import Specialty
