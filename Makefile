@@ -50,7 +50,8 @@ run: demo
 	@echo "  with the password tumorboard-demo."
 	@echo ""
 	@echo "  A job worker (packet rendering) runs beside the server; both stop with Ctrl-C."
-	DJANGO_DEBUG=1 $(PY) manage.py jobs_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	export TUMORBOARD_PORTAL_URL="$${TUMORBOARD_PORTAL_URL:-http://127.0.0.1:$(PORT)}"; \
+		DJANGO_DEBUG=1 $(PY) manage.py jobs_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 		DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # Background jobs in the foreground, with the environment as it is (DATABASE_URL, TUMORBOARD_JOBS_BROKER, …).

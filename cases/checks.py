@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 
 
 @register(deploy=True)
@@ -17,6 +17,22 @@ def audit_key_is_set(app_configs, **kwargs):
     """`manage.py check --deploy` names a missing audit key (serving refuses too: tumorboard/startup.py)."""
     if settings.TUMORBOARD_AUDIT_KEY_MISSING:
         return [Error(settings.TUMORBOARD_AUDIT_KEY_MISSING_MESSAGE, id="tumorboard.E002")]
+    return []
+
+
+@register(deploy=True)
+def portal_url_is_set(app_configs, **kwargs):
+    """E-mails and calendar invitations link to the portal: without its address the links are bare paths
+    (/meetings/1/) that no mail or calendar program can open."""
+    url = settings.PORTAL_URL
+    if not url:
+        message = "TUMORBOARD_PORTAL_URL is not set: links in e-mails and calendar invitations would be bare paths."
+        return [Warning(message, hint="Set it to the portal's address, e.g. https://tumorboard.hospital.example.",
+                        id="tumorboard.W001")]  # fmt: skip
+    if not url.startswith(("https://", "http://")):
+        return [
+            Error(f"TUMORBOARD_PORTAL_URL ({url}) is not an address: write it with https://.", id="tumorboard.E004")
+        ]
     return []
 
 

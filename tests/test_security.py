@@ -125,6 +125,7 @@ def test_a_404_elsewhere_is_not_an_access_event(outsider):
 def test_the_deployment_check_is_clean_with_debug_off(debug):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(DJANGO_DEBUG=debug, DJANGO_SECRET_KEY="s" * 20 + "-Ab3" + "x9Q" * 12)
+    env.update(TUMORBOARD_PORTAL_URL="https://tumorboard.hospital.example")
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
@@ -135,6 +136,17 @@ def test_the_deployment_check_is_clean_with_debug_off(debug):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNING" not in result.stdout + result.stderr and "?:" not in result.stdout + result.stderr
+
+
+def test_the_deployment_check_asks_for_the_portals_address(settings):
+    from cases.checks import portal_url_is_set
+
+    settings.PORTAL_URL = ""
+    assert [w.id for w in portal_url_is_set(None)] == ["tumorboard.W001"]
+    settings.PORTAL_URL = "tumorboard.hospital.example"
+    assert [e.id for e in portal_url_is_set(None)] == ["tumorboard.E004"]
+    settings.PORTAL_URL = "https://tumorboard.hospital.example"
+    assert portal_url_is_set(None) == []
 
 
 def test_the_schema_and_the_docs_need_a_signed_in_user(client, api, coordinator):
