@@ -49,7 +49,7 @@ run: demo
 	@echo "  Sign in as coordinator, chair, radiologist, pathologist, orthopaedic, radonc or outsider"
 	@echo "  with the password tumorboard-demo."
 	@echo ""
-	@echo "  A job worker (packet rendering) runs beside the server; both stop with Ctrl-C."
+	@echo "  A job worker (packets, e-mails, the daily reminders) runs beside the server; both stop with Ctrl-C."
 	export TUMORBOARD_PORTAL_URL="$${TUMORBOARD_PORTAL_URL:-http://127.0.0.1:$(PORT)}"; \
 		DJANGO_DEBUG=1 $(PY) manage.py jobs_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 		DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)

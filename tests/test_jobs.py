@@ -164,6 +164,7 @@ def start_worker(**env) -> subprocess.Popen:
             "DJANGO_SETTINGS_MODULE": "tumorboard.settings",
             "DJANGO_SECRET_KEY": "k" * 50,
             "DATABASE_URL": _database_url(),
+            "TUMORBOARD_DAILY_AT": "",  # these workers run the tests' jobs only, not the day's notifications
             **env,
         },
         stdout=subprocess.PIPE,

@@ -146,6 +146,40 @@ def test_a_digest_preference_holds_the_email_for_the_daily_digest(
     assert m.AuditEvent.objects.filter(action="notification.preferences", actor=radiologist).exists()
 
 
+def test_the_worker_queues_the_daily_round_itself_once_a_day(
+    smtp, board, coordinator, radiologist, make_case, settings, django_capture_on_commit_callbacks
+):
+    """No cron needed (make run has none): past TUMORBOARD_DAILY_AT a worker queues the day's round, keyed by the
+    day, so two workers queue one job; the round sends the digest as the command does."""
+    from datetime import datetime
+
+    from cases.jobs.worker import daily_round_due, queue_daily_round
+
+    radiologist.email = "radiologist@example.org"
+    radiologist.save()
+    notification_preferences_set(user=radiologist, deliveries={"agenda": "digest"})
+    meeting = f.MeetingFactory(board=board, created_by=coordinator)
+    meetings.agenda_add(meeting=meeting, case=make_case("consensus"), by=coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.agenda_publish(meeting=meeting, by=coordinator)
+    run_jobs()
+    settings.TUMORBOARD_DAILY_AT = "07:00"
+    early = timezone.make_aware(datetime(2026, 12, 8, 6, 59))
+    late = timezone.make_aware(datetime(2026, 12, 8, 7, 0))
+    assert daily_round_due(early) is None and queue_daily_round(early) is None
+    assert daily_round_due(late) == "2026-12-08"
+    first, second = queue_daily_round(late), queue_daily_round(late)  # two workers
+    assert first.pk == second.pk and m.Job.objects.filter(kind="notify.daily").count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        run_jobs()
+    run_jobs()
+    first.refresh_from_db()
+    assert first.status == m.JobStatus.DONE and first.result["digests"] == 1
+    assert [msg["Subject"] for msg in smtp.messages] == ["Tumor board: your daily digest (1)"]
+    settings.TUMORBOARD_DAILY_AT = ""
+    assert daily_round_due(late) is None
+
+
 def test_a_failing_mail_server_never_blocks_the_action_and_the_send_is_retried(smtp, published, settings):
     meeting, case = published
     assert m.Meeting.objects.get(pk=meeting.pk).is_published  # the action happened

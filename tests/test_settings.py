@@ -170,3 +170,9 @@ def test_checkpoints_among_the_stored_files_or_the_print_cache_are_refused(setti
     assert error.id == "tumorboard.E003" and place in error.msg and str(tmp_path / "folder") in error.msg
     settings.TUMORBOARD_AUDIT_CHECKPOINTS = tmp_path / "elsewhere" / "checkpoints.jsonl"
     assert audit_checkpoints_live_apart(None) == []
+
+
+def test_a_daily_round_time_that_is_no_time_of_day_is_refused_at_start():
+    refused = run_check(DJANGO_SECRET_KEY="k" * 50, TUMORBOARD_DAILY_AT="7am")
+    assert refused.returncode != 0 and "TUMORBOARD_DAILY_AT is a time of day such as 07:00" in refused.stderr
+    assert run_check(DJANGO_SECRET_KEY="k" * 50, TUMORBOARD_DAILY_AT="06:30").returncode == 0

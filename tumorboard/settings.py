@@ -5,6 +5,7 @@ See the configuration table in README.md for every variable.
 
 import hashlib
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -456,6 +457,11 @@ JOBS_POLL_SECONDS = float(os.environ.get("TUMORBOARD_JOBS_POLL_SECONDS", "1" if 
 JOBS_LEASE_SECONDS = int(os.environ.get("TUMORBOARD_JOBS_LEASE_SECONDS", "120"))
 JOBS_RETRY_BASE_SECONDS = float(os.environ.get("TUMORBOARD_JOBS_RETRY_BASE_SECONDS", "5"))
 JOBS_RETRY_MAX_SECONDS = float(os.environ.get("TUMORBOARD_JOBS_RETRY_MAX_SECONDS", "600"))
+# Each day at this local time ("HH:MM") a worker queues the round of input reminders, due notices and digests
+# (one job a day, however many workers); empty turns it off, for a site that runs `manage.py notify_daily` itself.
+TUMORBOARD_DAILY_AT = os.environ.get("TUMORBOARD_DAILY_AT", "07:00").strip()
+if TUMORBOARD_DAILY_AT and not re.fullmatch(r"(?:[01]\d|2[0-3]):[0-5]\d", TUMORBOARD_DAILY_AT):
+    raise ImproperlyConfigured(f"TUMORBOARD_DAILY_AT is a time of day such as 07:00, not {TUMORBOARD_DAILY_AT!r}.")
 # Run each job in the process that enqueues it (the test suite's default; never in production).
 JOBS_INLINE = False
 # How long an API download waits for its job before answering 202 with a Location to poll.

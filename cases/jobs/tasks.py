@@ -32,6 +32,14 @@ def notify_email(job, *, progress, notification_id: int):
     return send_notification(notification_id)
 
 
+@job("notify.daily")
+def notify_daily(job, *, progress, day: str):
+    """The daily round of reminders, due notices and digests (queued once a day by the worker, keyed by the day)."""
+    from ..services.notify import notify_daily as daily_round
+
+    return daily_round()
+
+
 @job("notify.digest")
 def notify_digest(job, *, progress, user_id: int):
     from ..notify.email import send_digest

@@ -145,12 +145,35 @@ def idle_seconds(poll: float) -> float:
     return min(poll, max(0.05, (min(moments) - timezone.now()).total_seconds()))
 
 
+def daily_round_due(now=None) -> str | None:
+    """Today's date (ISO) once the local time has passed TUMORBOARD_DAILY_AT ("HH:MM"; empty turns it off)."""
+    if not settings.TUMORBOARD_DAILY_AT:
+        return None
+    local = timezone.localtime(now)
+    hour, minute = (int(part) for part in settings.TUMORBOARD_DAILY_AT.split(":"))
+    return local.date().isoformat() if (local.hour, local.minute) >= (hour, minute) else None
+
+
+def queue_daily_round(now=None) -> Job | None:
+    """The day's round of notifications, queued once however many workers ask: the job's key is the day."""
+    from ..services.jobs import job_enqueue
+
+    day = daily_round_due(now)
+    if day is None:
+        return None
+    return job_enqueue(kind="notify.daily", args={"day": day}, key=f"notify.daily:{day}", max_attempts=3)
+
+
 def work(*, stop=lambda: False, poll_seconds: float | None = None) -> None:
-    """Run jobs until `stop()`; between jobs wait for a wake-up, the polling interval, or the next due job."""
+    """Run jobs until `stop()`; between jobs wait for a wake-up, the polling interval, or the next due job.
+    Once a day it also queues the round of reminders and digests (queue_daily_round)."""
     worker = worker_name()
     poll = poll_seconds if poll_seconds is not None else settings.JOBS_POLL_SECONDS
     logger.info("job worker %s started (%s)", worker, "redis wake-ups" if broker.uses_redis() else "polling")
+    queued_for = None
     while not stop():
         close_old_connections()
+        if daily_round_due() not in (None, queued_for):
+            queued_for = getattr(queue_daily_round(), "args", {}).get("day")
         if not run_once(worker):
             broker.wait(idle_seconds(poll))

@@ -23,6 +23,7 @@ from ..models import (
     FollowUp,
     FollowUpStatus,
     Meeting,
+    MeetingStatus,
     Notification,
     NotificationKind,
     NotificationPreference,
@@ -267,6 +268,29 @@ def notify_follow_ups_due(*, today: date, within_days: int = 7) -> list[Notifica
             case_id=follow_up.case_id,
         )
     return sent
+
+
+def notify_daily() -> dict[str, int]:
+    """The daily round: input reminders for published meetings starting within INPUT_REMINDER_HOURS, follow-ups due
+    or overdue, and each user's digest. Safe to run twice a day: a reminder or a due notice goes once, a digest
+    once a day (its job key). Run by the job worker every day at TUMORBOARD_DAILY_AT, or by `manage.py notify_daily`.
+    """
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    now = timezone.now()
+    soon = now + timedelta(hours=settings.INPUT_REMINDER_HOURS)
+    meetings = Meeting.objects.filter(
+        starts_at__gte=now, starts_at__lte=soon, status=MeetingStatus.SCHEDULED, agenda_published_at__isnull=False
+    ).select_related("board")
+    reminders = sum(len(notify_input_requested(meeting=meeting, reminder=True)) for meeting in meetings)
+    due = len(notify_follow_ups_due(today=timezone.localdate()))
+    waiting = Notification.objects.filter(email_status=EmailStatus.DIGEST).values("user_id")
+    users = list(get_user_model().objects.filter(pk__in=waiting).values_list("pk", flat=True))
+    day = timezone.localdate().isoformat()
+    for user_id in users:
+        job_enqueue(kind="notify.digest", args={"user_id": user_id}, key=f"digest:{user_id}:{day}")
+    return {"reminders": reminders, "follow_ups": due, "digests": len(users)}
 
 
 def notify_break_glass(*, access: BreakGlassAccess) -> list[Notification]:
