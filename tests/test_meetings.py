@@ -81,6 +81,28 @@ def test_a_deferred_case_rolls_to_the_next_meeting(meeting, board, coordinator):
     assert case.events.filter(summary__startswith="Deferred case rolled").exists()
 
 
+def test_a_case_rolled_onto_a_published_agenda_is_announced_like_any_addition(
+    meeting, board, coordinator, radiologist, django_capture_on_commit_callbacks
+):
+    case = f.CaseFactory(board=board)
+    item = meetings.agenda_add(meeting=meeting, case=case, by=coordinator)
+    following = meetings.meeting_schedule(
+        board=board, by=coordinator, starts_at=meeting.starts_at + timedelta(days=7), location="Room 4B"
+    )
+    meetings.agenda_add(meeting=following, case=f.CaseFactory(board=board), by=coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.agenda_publish(meeting=following, by=coordinator)
+    sequence = m.Meeting.objects.get(pk=following.pk).calendar_sequence
+    m.Job.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.agenda_item_record_outcome(item=item, by=coordinator, outcome="deferred", reason="Awaiting PET-CT.")
+    assert m.Meeting.objects.get(pk=following.pk).calendar_sequence == sequence + 1
+    told = m.Notification.objects.filter(user=radiologist, subject__contains="agenda changed").get()
+    assert f"case {case.pk} was deferred to it from the meeting of" in told.body
+    assert case.patient.family_name not in told.body
+    assert m.Job.objects.filter(kind="packet.render", args__meeting_id=following.pk).exists()
+
+
 def test_a_deferred_case_waits_for_the_next_meeting_to_be_scheduled(meeting, board, coordinator):
     case = f.CaseFactory(board=board)
     item = meetings.agenda_add(meeting=meeting, case=case, by=coordinator)

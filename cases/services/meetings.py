@@ -100,7 +100,7 @@ def meeting_schedule(
             .order_by("meeting__starts_at", "position")
         )
         for item in waiting:
-            _roll(item=item, to_meeting=meeting, by=by)
+            _roll(item=item, to_meeting=meeting, by=by, announce=False)  # a new meeting: nothing to re-announce
     return meeting
 
 
@@ -539,7 +539,9 @@ def agenda_item_record_outcome(
     return item
 
 
-def _roll(*, item: AgendaItem, to_meeting: Meeting, by: User) -> AgendaItem | None:
+def _roll(*, item: AgendaItem, to_meeting: Meeting, by: User, announce: bool = True) -> AgendaItem | None:
+    """A deferred case joins the next meeting's agenda. Like any addition, the calendar event changes and, once
+    that agenda is published, members are told and the packet is rendered again."""
     if to_meeting.agenda_items.filter(case_id=item.case_id).exists():
         return None
     rolled = _append(
@@ -551,6 +553,9 @@ def _roll(*, item: AgendaItem, to_meeting: Meeting, by: User) -> AgendaItem | No
         summary=f"Deferred case rolled to the meeting of {timezone.localtime(to_meeting.starts_at):%d %b %Y}",
         actor=by,
     )
+    if announce:
+        when = timezone.localtime(item.meeting.starts_at)
+        _agenda_changed(to_meeting, by, f"case {item.case_id} was deferred to it from the meeting of {when:%d %b %Y}")
     return rolled
 
 
