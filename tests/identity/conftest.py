@@ -16,6 +16,11 @@ ACCOUNTS = {
     "hosp-0005": {"preferred_username": "dr.quill", "mischief": "tampered"},
     "hosp-0006": {"preferred_username": "dr.stale", "mischief": "expired"},
     "hosp-0007": {"preferred_username": "dr.amr", "amr": ["pwd", "mfa"]},
+    "hosp-0008": {"preferred_username": "dr.iss", "mischief": "wrong-issuer"},
+    "hosp-0009": {"preferred_username": "dr.nonce", "mischief": "wrong-nonce"},
+    "hosp-0010": {"preferred_username": "dr.future", "mischief": "future"},
+    "hosp-0011": {"preferred_username": "dr.none", "mischief": "alg-none"},
+    "hosp-0012": {"preferred_username": "dr.hmac", "mischief": "hs256"},
 }
 
 

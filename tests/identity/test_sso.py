@@ -89,6 +89,47 @@ def test_an_expired_id_token_is_refused(client, sso, linked):
     refused(client.get(callback_path(sign_in(client, sso, "hosp-0006"))), "id_token_expired")
 
 
+@pytest.mark.parametrize(
+    ("subject", "code", "says"),
+    [
+        ("hosp-0008", "wrong_issuer", "another issuer"),
+        ("hosp-0009", "nonce_mismatch", "does not belong to the one this browser started"),
+        ("hosp-0010", "id_token_invalid", "dated in the future"),
+        ("hosp-0011", "id_token_invalid", "signature does not match"),  # alg "none": no signature at all
+        ("hosp-0012", "id_token_invalid", "signature does not match"),  # HS256 with the client secret
+    ],
+)
+def test_a_token_signed_by_the_provider_but_wrong_or_forged_without_its_key_is_refused(
+    client, sso, linked, subject, code, says
+):
+    linked(f"user-{subject}", subject)
+    response = client.get(callback_path(sign_in(client, sso, subject)))
+    refused(response, code)
+    assert says in response.content.decode() and "_auth_user_id" not in client.session
+
+
+def test_the_providers_own_refusal_is_shown_and_audited(client, sso, linked):
+    linked("lind", "hosp-0001")
+    location = client.get("/login/sso/")["Location"]
+    state = parse_qs(urlparse(location).query)["state"][0]
+    response = client.get("/login/sso/callback/", {"state": state, "error": "access_denied",
+                                                   "error_description": "The user cancelled."})  # fmt: skip
+    refused(response, "provider_error")
+    assert "The user cancelled." in response.content.decode() and "_auth_user_id" not in client.session
+
+
+def test_a_provider_that_does_not_answer_is_refused_plainly(client, db, settings):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.OIDC_ISSUER, settings.OIDC_CLIENT_ID, settings.OIDC_TIMEOUT = f"http://127.0.0.1:{port}", "tumorboard", 2
+    response = client.get("/login/sso/")
+    refused(response, "provider_unreachable")
+    assert "did not answer" in response.content.decode()
+
+
 def test_a_replayed_state_is_refused(client, sso, linked):
     linked("lind", "hosp-0001")
     callback = callback_path(sign_in(client, sso, "hosp-0001"))

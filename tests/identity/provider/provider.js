@@ -7,7 +7,10 @@
 //              person in (e.g. ["pwd", "mfa"]). `mischief` makes the token endpoint answer
 //              with an ID token a real provider could be tricked or broken into sending:
 //              "wrong-audience" (signed by this provider, for another client), "tampered" (a claim
-//              changed after signing), "expired" (signed, but its exp long past).
+//              changed after signing), "expired" (signed, but its exp long past), "wrong-issuer" (signed,
+//              naming another issuer), "wrong-nonce" (signed, with a nonce of another sign-in), "future"
+//              (signed, issued an hour from now), "alg-none" (unsigned, alg "none"), "hs256" (signed with
+//              the client's own secret, HS256: a key-confusion forgery anyone holding the secret could make).
 import http from 'node:http';
 import { URLSearchParams } from 'node:url';
 
@@ -68,6 +71,18 @@ server.listen(0, '127.0.0.1', async () => {
       ctx.body = { ...ctx.body, id_token: await sign({ ...claims, aud: 'another-application' }) };
     } else if (mischief === 'expired') {
       ctx.body = { ...ctx.body, id_token: await sign({ ...claims, iat: claims.iat - 7200, exp: claims.iat - 3600 }) };
+    } else if (mischief === 'wrong-issuer') {
+      ctx.body = { ...ctx.body, id_token: await sign({ ...claims, iss: 'https://login.elsewhere.example' }) };
+    } else if (mischief === 'wrong-nonce') {
+      ctx.body = { ...ctx.body, id_token: await sign({ ...claims, nonce: 'a-nonce-of-another-sign-in' }) };
+    } else if (mischief === 'future') {
+      ctx.body = { ...ctx.body, id_token: await sign({ ...claims, iat: claims.iat + 3600, exp: claims.exp + 3600 }) };
+    } else if (mischief === 'alg-none') {
+      ctx.body = { ...ctx.body, id_token: new jose.UnsecuredJWT(claims).encode() };
+    } else if (mischief === 'hs256') {
+      const secret = new TextEncoder().encode(clients[0].client_secret);
+      const forged = await new jose.SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: jwk.kid }).sign(secret);
+      ctx.body = { ...ctx.body, id_token: forged };
     } else if (mischief === 'tampered') {
       const [header, , signature] = ctx.body.id_token.split('.');
       const payload = Buffer.from(JSON.stringify({ ...claims, sub: 'someone-else' })).toString('base64url');
