@@ -261,7 +261,8 @@ def break_glass_case(request, pk, case_pk):
     access = services.break_glass_for_user(user=request.user, pk=pk)
     case = selectors.case_detail_for_patient(patient=access.patient, pk=case_pk)
     audit_record(actor=request.user, action="break_glass.case_view", obj=case, changes={"access": access.pk})
-    context = case_page_context(request.user, case) | {"access": access}
+    # emergency: the case's pages elsewhere (codes, meetings) stay closed to this access, so they are not linked.
+    context = case_page_context(request.user, case) | {"access": access, "emergency": True}
     return render(request, "identity/break_glass_case.html", context)
 
 

@@ -49,6 +49,24 @@ def test_a_clinician_of_another_board_reads_a_case_by_exact_mrn_with_a_reason(op
     assert m.AuditEvent.objects.get(action="break_glass.case_view").case_id == case.pk
 
 
+def test_every_link_on_the_emergency_case_page_opens(opened, board, coordinator, chair, quorate_meeting, case):
+    """The page links nothing the access does not open: no codes page, no meeting page (both 404 to it)."""
+    import re
+
+    from cases.services import decisions
+
+    f.on_agenda(quorate_meeting, case)
+    decisions.decision_record(case=case, by=coordinator, meeting=quorate_meeting, consensus_diagnosis="X.",
+                              plan=[{"category": "surveillance"}])  # fmt: skip
+    client, access = opened
+    html = client.get(reverse("break-glass-case", args=[access.pk, case.pk])).content.decode()
+    links = sorted(link for link in set(re.findall(r'href="(/[^"#]*)', html)) if not link.startswith("/static/"))
+    assert reverse("case-coding", args=[case.pk]) not in links and "Diagnosis and staging codes" not in html
+    assert quorate_meeting.starts_at.strftime("%-d %b %Y") in html  # the meeting is named, not linked
+    broken = {link: status for link in links if (status := client.get(link).status_code) >= 400}
+    assert broken == {}, broken
+
+
 def test_the_banner_shows_on_every_page_while_the_access_runs(opened):
     client, access = opened
     for url in ("/", "/cases/", "/meetings/", reverse("break-glass-detail", args=[access.pk])):
