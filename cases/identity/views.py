@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from .. import permissions, selectors
@@ -175,7 +176,8 @@ def mfa_enrol(request):
         cancel="logout-page" if mfa_state(request.session) == MFA_ENROL else "dashboard",
         template="identity/mfa_enrol.html",
         secret=secret,
-        uri=services.totp_uri(user=request.user, secret=secret),
+        uri=(uri := services.totp_uri(user=request.user, secret=secret)),
+        qr_svg=mark_safe(services.totp_qr_svg(uri)),  # segno's own markup: paths of the code, nothing of the user's
         enrolled=enrolled,
     )
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pyotp
 import pytest
+import segno
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -70,6 +71,12 @@ def test_enrolment_with_a_real_code_gives_one_time_recovery_codes(settings, staf
     assert page.status_code == 200
     secret = client.session[PENDING_SECRET_SESSION_KEY]
     assert f"secret={secret}" in page.content.decode()
+    # The set-up link as a QR code to scan, drawn as inline SVG: nothing the CSP would block.
+    html = page.content.decode()
+    svg = html[html.index('<div class="totp-qr">') : html.index("</svg>") + 6]
+    uri = pyotp.TOTP(secret).provisioning_uri(name="admin-ines", issuer_name=settings.MFA_ISSUER_NAME)
+    assert segno.make(uri, error="m").svg_inline(scale=4, title="QR code of the authenticator set-up link") in svg
+    assert "style=" not in svg and "<script" not in svg
     wrong = client.post(reverse("mfa-enrol"), {"code": "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"})
     assert wrong.status_code == 400 and not services.mfa_enrolled(staff_user)
     done = client.post(reverse("mfa-enrol"), {"code": pyotp.TOTP(secret).now()}, follow=True)
