@@ -63,6 +63,8 @@ def test_every_link_on_the_emergency_case_page_opens(opened, board, coordinator,
     links = sorted(link for link in set(re.findall(r'href="(/[^"#]*)', html)) if not link.startswith("/static/"))
     assert reverse("case-coding", args=[case.pk]) not in links and "Diagnosis and staging codes" not in html
     assert quorate_meeting.starts_at.strftime("%-d %b %Y") in html  # the meeting is named, not linked
+    anchors = set(re.findall(r'href="#([\w-]+)"', html))
+    assert {anchor for anchor in anchors if f'id="{anchor}"' not in html} == set()  # every in-page link lands
     broken = {link: status for link in links if (status := client.get(link).status_code) >= 400}
     assert broken == {}, broken
 
