@@ -125,9 +125,9 @@ def test_the_inbox_lists_them_with_the_unread_count(signed_in, smtp, published, 
     assert "0 unread" in portal.get(reverse("inbox")).content.decode()
 
 
-def test_a_digest_preference_holds_the_email_for_the_daily_digest(
-    smtp, board, coordinator, radiologist, make_case, django_capture_on_commit_callbacks
-):
+@pytest.fixture
+def digest_waiting(smtp, board, coordinator, radiologist, make_case, django_capture_on_commit_callbacks):
+    """The radiologist keeps agenda news for the digest; an agenda is published: one notification waits."""
     radiologist.email = "radiologist@example.org"
     radiologist.save()
     notification_preferences_set(user=radiologist, deliveries={"agenda": "digest"})
@@ -136,6 +136,11 @@ def test_a_digest_preference_holds_the_email_for_the_daily_digest(
     with django_capture_on_commit_callbacks(execute=True):
         meetings.agenda_publish(meeting=meeting, by=coordinator)
     run_jobs()
+    return radiologist
+
+
+def test_a_digest_preference_holds_the_email_for_the_daily_digest(smtp, digest_waiting):
+    radiologist = digest_waiting
     assert [msg["To"] for msg in smtp.messages] == []
     from django.core.management import call_command
 
@@ -147,7 +152,7 @@ def test_a_digest_preference_holds_the_email_for_the_daily_digest(
 
 
 def test_the_worker_queues_the_daily_round_itself_once_a_day(
-    smtp, board, coordinator, radiologist, make_case, settings, django_capture_on_commit_callbacks
+    smtp, digest_waiting, settings, django_capture_on_commit_callbacks
 ):
     """No cron needed (make run has none): past TUMORBOARD_DAILY_AT a worker queues the day's round, keyed by the
     day, so two workers queue one job; the round sends the digest as the command does."""
@@ -155,14 +160,6 @@ def test_the_worker_queues_the_daily_round_itself_once_a_day(
 
     from cases.jobs.worker import daily_round_due, queue_daily_round
 
-    radiologist.email = "radiologist@example.org"
-    radiologist.save()
-    notification_preferences_set(user=radiologist, deliveries={"agenda": "digest"})
-    meeting = f.MeetingFactory(board=board, created_by=coordinator)
-    meetings.agenda_add(meeting=meeting, case=make_case("consensus"), by=coordinator)
-    with django_capture_on_commit_callbacks(execute=True):
-        meetings.agenda_publish(meeting=meeting, by=coordinator)
-    run_jobs()
     settings.TUMORBOARD_DAILY_AT = "07:00"
     early = timezone.make_aware(datetime(2026, 12, 8, 6, 59))
     late = timezone.make_aware(datetime(2026, 12, 8, 7, 0))
