@@ -28,3 +28,18 @@ def refusal_for(exception) -> tuple[int, str, str]:
     if isinstance(exception, BadRequest) and exception.args:
         return 400, "bad_request", str(exception)
     return 400, "bad_request", "The request could not be read."
+
+
+def json_strings(data):
+    """Every key and string value of a parsed JSON document, without recursion (the nesting may be deep): what
+    the API's parser and the FHIR intake check for text no database can store."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            yield from (key for key in item if isinstance(key, str))
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)

@@ -3,19 +3,7 @@
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-
-def _strings(data):
-    """Every key and string value of a parsed document, without recursion (the nesting may be deep)."""
-    pending = [data]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, dict):
-            yield from (key for key in item if isinstance(key, str))
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
+from ..refusals import json_strings
 
 
 def _is_unicode(text: str) -> bool:
@@ -33,6 +21,6 @@ class JSONParser(parsers.JSONParser):
         except RecursionError:
             raise ParseError("JSON parse error - the document is nested too deeply.") from None
         # A "\ud800" escape is valid JSON but no text: PostgreSQL cannot store it.
-        if not all(_is_unicode(text) for text in _strings(data)):
+        if not all(_is_unicode(text) for text in json_strings(data)):
             raise ParseError("JSON parse error - a string holds a lone UTF-16 surrogate, which is not text.")
         return data

@@ -11,6 +11,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError as ModelError
 
 from .. import codes
+from ..refusals import json_strings
 from ..services.intake import Diagnosis, IntakeRefused, Issue, Referral
 from .fhir import HISTOLOGY_EXTENSION, LATERALITY_EXTENSION, MCODE, V2_0203
 
@@ -39,7 +40,7 @@ class _Reader:
             raise IntakeRefused([Issue("required", "The Bundle has no entries.", "Bundle.entry")])
         if len(entries) > MAX_ENTRIES:
             raise IntakeRefused([Issue("too-costly", f"A referral has at most {MAX_ENTRIES} entries.", "Bundle.entry")])
-        if any("\x00" in text for text in _strings(data)):
+        if any("\x00" in text for text in json_strings(data)):
             raise IntakeRefused([Issue("invalid", "A string holds a NUL character, which is not text.", "Bundle")])
         self.check_models(entries)
         if self.issues:
@@ -245,20 +246,6 @@ class _Reader:
                 line += f" (ICD-O-3 {', '.join(code for code in coded if code)})"
             found.append(line[:2000])
         return found
-
-
-def _strings(data):
-    """Every key and string value of the document, without recursion (the nesting may be deep)."""
-    pending = [data]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, dict):
-            yield from (key for key in item if isinstance(key, str))
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
 
 
 def _icdo3(value: str) -> codes.Coding:
