@@ -35,19 +35,9 @@ BOARD = "Analytics bench board"
 
 
 def ensure_database() -> None:
-    import psycopg2
+    from bench import common
 
-    url = urlparse(DATABASE_URL)
-    name = url.path.lstrip("/")
-    admin = psycopg2.connect(
-        dbname="postgres", user=url.username, password=url.password, host=url.hostname, port=url.port or 5432
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
+    common.ensure_database(DATABASE_URL)
 
 
 def generate(start: date) -> "object":

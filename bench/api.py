@@ -20,7 +20,6 @@ import time
 import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,19 +38,9 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 
 
 def ensure_database() -> None:
-    import psycopg2
+    from bench import common
 
-    url = urlparse(DATABASE_URL)
-    name = url.path.lstrip("/")
-    admin = psycopg2.connect(
-        dbname="postgres", user=url.username, password=url.password, host=url.hostname, port=url.port or 5432
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
+    common.ensure_database(DATABASE_URL)
 
 
 def generate() -> None:
