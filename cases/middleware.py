@@ -1,3 +1,4 @@
+import ipaddress
 import logging
 import re
 import time
@@ -29,9 +30,17 @@ def client_address(request) -> str | None:
     if getattr(settings, "TUMORBOARD_TRUST_X_FORWARDED_FOR", False):
         forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         hops = max(1, getattr(settings, "TUMORBOARD_PROXY_HOPS", 1))
-        if forwarded[0] and len(forwarded) >= hops:
-            return forwarded[-hops] or None
+        if len(forwarded) >= hops and _is_address(forwarded[-hops]):
+            return forwarded[-hops]
     return request.META.get("REMOTE_ADDR") or None
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 class RequestContextMiddleware:

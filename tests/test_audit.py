@@ -64,6 +64,10 @@ def test_the_forwarded_address_is_used_only_behind_a_trusted_proxy(rf, settings)
     spoofed = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.66, 198.51.100.7")
     assert client_address(spoofed) == "198.51.100.7"
     assert client_address(rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7")) == "198.51.100.7"
+    # Whatever the client writes left of the proxy's entry changes nothing, an empty entry or garbage included.
+    for written in (",", "not-an-address", ", ,"):
+        tricked = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=f"{written}, 198.51.100.7")
+        assert client_address(tricked) == "198.51.100.7", written
     # Fewer entries than proxies: the header was not written by them all; the direct peer is what is known.
     settings.TUMORBOARD_PROXY_HOPS = 3
     assert client_address(spoofed) == "10.0.0.2"

@@ -116,16 +116,39 @@ def test_a_decision_is_signed_only_at_a_meeting_that_had_the_case_before_it(
     with pytest.raises(GatesUnmet) as refused:
         decisions.decision_sign(decision=decision, by=chair)
     assert refused.value.codes == ["case_not_on_agenda"]
+    assert "That meeting is over and its agenda never listed the case" in str(refused.value)
     # Deferred from that meeting: it did not decide the case either.
     item = m.AgendaItem.objects.create(
         meeting=held, case=case, position=1, outcome="deferred", deferral_reason="Awaiting the MRI."
     )
     with pytest.raises(GatesUnmet) as deferred:
         decisions.decision_sign(decision=decision, by=chair)
-    assert deferred.value.codes == ["case_not_on_agenda"]
+    assert deferred.value.codes == [
+        "case_not_on_agenda"
+    ] and "sign the decision at the meeting it was deferred to" in str(deferred.value)
     assert m.Decision.objects.get(pk=decision.pk).status == "draft"
     m.AgendaItem.objects.filter(pk=item.pk).update(outcome="discussed")
     assert decisions.decision_sign(decision=decision, by=chair).status == "signed"
+
+
+def test_a_correction_at_the_meeting_of_the_decision_it_corrects_needs_no_agenda_row(
+    make_case, board, coordinator, chair, specialists
+):
+    """A decision signed before the agenda rule may rest on a meeting that never listed the case: its correction
+    is signed at that same meeting."""
+    held = f.MeetingFactory(board=board, starts_at=timezone.now() - timedelta(days=30), status="held")
+    for specialty, user in specialists.items():
+        f.AttendanceFactory(meeting=held, user=user, specialty=specialty)
+    case = make_case("consensus")
+    legacy = m.Decision.objects.create(
+        case=case, meeting=held, consensus_diagnosis="X.", plan=PLAN, recorded_by=coordinator, status="signed",
+        signed_by=chair, signed_at=timezone.now(),
+    )  # fmt: skip
+    correction = decisions.decision_correct(
+        decision=legacy, by=chair, reason="Typo in the plan.", consensus_diagnosis="X.", plan=PLAN
+    )
+    assert correction.meeting_id == held.pk
+    assert decisions.decision_sign(decision=correction, by=chair).status == "signed"
 
 
 def test_a_meeting_starts_at_most_an_hour_early_then_ends_held(board, coordinator, next_week):

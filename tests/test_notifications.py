@@ -177,6 +177,22 @@ def test_the_worker_queues_the_daily_round_itself_once_a_day(
     assert daily_round_due(late) is None
 
 
+def test_a_round_queued_before_midnight_and_run_after_it_keeps_its_own_day(smtp, digest_waiting, settings):
+    """Its digest key is the day it was queued for: the next day's round still sends that day's digest."""
+    from datetime import datetime
+    from unittest import mock
+
+    from cases.jobs.worker import queue_daily_round
+
+    settings.TUMORBOARD_DAILY_AT = "07:00"
+    queue_daily_round(timezone.make_aware(datetime(2026, 12, 8, 23, 59)))
+    after_midnight = timezone.make_aware(datetime(2026, 12, 9, 0, 1))
+    with mock.patch("django.utils.timezone.now", return_value=after_midnight):
+        run_jobs()
+    assert m.Job.objects.filter(kind="notify.digest", key__endswith=":2026-12-08").count() == 1
+    assert not m.Job.objects.filter(key__endswith=":2026-12-09").exists()
+
+
 def test_a_failing_mail_server_never_blocks_the_action_and_the_send_is_retried(smtp, published, settings):
     meeting, case = published
     assert m.Meeting.objects.get(pk=meeting.pk).is_published  # the action happened

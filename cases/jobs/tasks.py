@@ -35,9 +35,11 @@ def notify_email(job, *, progress, notification_id: int):
 @job("notify.daily")
 def notify_daily(job, *, progress, day: str):
     """The daily round of reminders, due notices and digests (queued once a day by the worker, keyed by the day)."""
+    from datetime import date
+
     from ..services.notify import notify_daily as daily_round
 
-    return daily_round()
+    return daily_round(today=date.fromisoformat(day))  # the day it was queued for, even if run after midnight
 
 
 @job("notify.digest")

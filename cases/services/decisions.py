@@ -216,9 +216,27 @@ def _meeting_gates(meeting: Meeting | None) -> list[Gate]:
     return gates
 
 
-def _discussed_at(case: Case, meeting: Meeting) -> bool:
-    """On the meeting's agenda and not deferred from it: the meeting had the case before it."""
-    return AgendaItem.objects.filter(meeting=meeting, case=case).exclude(outcome=Outcome.DEFERRED).exists()
+def _agenda_gates(case: Case, decision: Decision) -> list[Gate]:
+    """A decision is signed at a meeting that had the case before it: on its agenda and not deferred from it.
+
+    A correction signed at the meeting of the decision it corrects is that meeting's own (decisions signed before
+    this rule may rest on a meeting whose agenda never listed the case)."""
+    meeting = decision.meeting
+    if meeting is None or (decision.supersedes_id and decision.supersedes.meeting_id == meeting.pk):
+        return []
+    items = list(AgendaItem.objects.filter(meeting=meeting, case=case).values_list("outcome", flat=True))
+    if items and any(outcome != Outcome.DEFERRED for outcome in items):
+        return []
+    if items:
+        message = "The case was deferred from that meeting: sign the decision at the meeting it was deferred to."
+    elif meeting.status == MeetingStatus.HELD:
+        message = "That meeting is over and its agenda never listed the case: choose the meeting that discussed it."
+    else:
+        message = (
+            "The case is not on that meeting's agenda: add it (a late addition), or choose the meeting that "
+            "discusses it."
+        )
+    return [Gate("case_not_on_agenda", message)]
 
 
 def _signing_gates(case: Case, decision: Decision, suspended_follow_ups: str) -> list[Gate]:
@@ -226,14 +244,7 @@ def _signing_gates(case: Case, decision: Decision, suspended_follow_ups: str) ->
     if case.stage != Stage.CONSENSUS:
         gates.append(Gate("case_not_in_consensus", "A decision is signed when the case is in consensus."))
     gates += _meeting_gates(decision.meeting)
-    if decision.meeting is not None and not _discussed_at(case, decision.meeting):
-        gates.append(
-            Gate(
-                "case_not_on_agenda",
-                "The case is not on that meeting's agenda, or was deferred from it: a decision is signed at the "
-                "meeting that discussed the case. Add it to the agenda, or choose that meeting.",
-            )
-        )
+    gates += _agenda_gates(case, decision)
     current = current_signed_decision(case)
     if current is not None and decision.supersedes_id != current.pk:
         gates.append(

@@ -22,6 +22,7 @@ from ..models import (
     EmailStatus,
     FollowUp,
     FollowUpStatus,
+    JobStatus,
     Meeting,
     MeetingStatus,
     Notification,
@@ -270,10 +271,11 @@ def notify_follow_ups_due(*, today: date, within_days: int = 7) -> list[Notifica
     return sent
 
 
-def notify_daily() -> dict[str, int]:
+def notify_daily(today: date | None = None) -> dict[str, int]:
     """The daily round: input reminders for published meetings starting within INPUT_REMINDER_HOURS, follow-ups due
     or overdue, and each user's digest. Safe to run twice a day: a reminder or a due notice goes once, a digest
     once a day (its job key). Run by the job worker every day at TUMORBOARD_DAILY_AT, or by `manage.py notify_daily`.
+    `today` is the day the round is for (the job's own, should it run after midnight); by default the local date.
     """
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -284,13 +286,15 @@ def notify_daily() -> dict[str, int]:
         starts_at__gte=now, starts_at__lte=soon, status=MeetingStatus.SCHEDULED, agenda_published_at__isnull=False
     ).select_related("board")
     reminders = sum(len(notify_input_requested(meeting=meeting, reminder=True)) for meeting in meetings)
-    due = len(notify_follow_ups_due(today=timezone.localdate()))
+    today = today or timezone.localdate()
+    due = len(notify_follow_ups_due(today=today))
     waiting = Notification.objects.filter(email_status=EmailStatus.DIGEST).values("user_id")
     users = list(get_user_model().objects.filter(pk__in=waiting).values_list("pk", flat=True))
-    day = timezone.localdate().isoformat()
+    queued = 0
     for user_id in users:
-        job_enqueue(kind="notify.digest", args={"user_id": user_id}, key=f"digest:{user_id}:{day}")
-    return {"reminders": reminders, "follow_ups": due, "digests": len(users)}
+        job = job_enqueue(kind="notify.digest", args={"user_id": user_id}, key=f"digest:{user_id}:{today.isoformat()}")
+        queued += job.status == JobStatus.QUEUED and job.attempts == 0  # new today, not one already sent
+    return {"reminders": reminders, "follow_ups": due, "digests": queued}
 
 
 def notify_break_glass(*, access: BreakGlassAccess) -> list[Notification]:

@@ -104,8 +104,9 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
     ("date", re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?[\s.,/-]*(?:of\s+)?(?:{SAFE_MONTHS})\b", re.I)),
     ("date", re.compile(rf"\b(?:{MONTHS})\b\.?[\s.,/-]*\d{{1,2}}(?:st|nd|rd|th)?\b[\s,.-]*\d{{2,4}}\b", re.I)),
     ("date", re.compile(rf"\b(?:{SAFE_MONTHS})\b\.?[\s.,/-]*\d{{1,2}}(?:st|nd|rd|th)?\b", re.I)),
-    ("date", re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?[\s.,/-]*(?:of\s+)?(?:{CAPITAL_MONTHS})\b")),
-    ("date", re.compile(rf"\b(?:{CAPITAL_MONTHS})\b\.?[\s.,/-]*\d{{1,2}}(?:st|nd|rd|th)?\b")),
+    # Only a space, slash or hyphen between: "ECOG 1. May benefit" is a sentence break, not 1 May.
+    ("date", re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?(?:\s+|[/-])(?:of\s+)?(?:{CAPITAL_MONTHS})\b")),
+    ("date", re.compile(rf"\b(?:{CAPITAL_MONTHS})\b\.?(?:\s+|[/-])\d{{1,2}}(?:st|nd|rd|th)?\b")),
     ("date", re.compile(rf"\b(?:{MONTHS})\b\.?[\s,/-]*\d{{4}}\b", re.I)),
     ("date", re.compile(r"\b\d{4}[./-]\d{1,2}[./-]\d{1,2}\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b")),
     ("date", re.compile(r"\b\d{1,2}[./-]\d{4}\b")),
@@ -120,7 +121,14 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
     ),
     ("postcode", re.compile(r"〒\s?\d{3}-?\d{4}")),
     # Whatever stands right before a Japanese honorific is a name (or a role: over-scrubbing that is harmless).
-    ("name", re.compile(r"[\u30a0-\u30ff\u4e00-\u9fff々]{1,6}(?=\s?(?:さん|様|さま|氏|君|くん|ちゃん|先生|殿))")),
+    # 様 is also the "-like" of reports (すりガラス様陰影, 骨肉腫様の, 肉腫様成分): there a kanji or の follows it.
+    (
+        "name",
+        re.compile(
+            r"[\u30a0-\u30ff\u4e00-\u9fff々・]{1,12}"
+            r"(?=\s?(?:さん|さま|氏|君|くん|ちゃん|先生|殿)|\s?様(?![\u4e00-\u9fffの]))"
+        ),
+    ),
     (
         "record",
         re.compile(
