@@ -221,8 +221,8 @@ def _agenda_gates(case: Case, decision: Decision) -> list[Gate]:
 
     A correction signed at the meeting of the decision it corrects is that meeting's own (decisions signed before
     this rule may rest on a meeting whose agenda never listed the case)."""
-    meeting = decision.meeting
-    if meeting is None or (decision.supersedes_id and decision.supersedes.meeting_id == meeting.pk):
+    meeting, corrected = decision.meeting, decision.supersedes
+    if meeting is None or (corrected is not None and corrected.meeting_id == meeting.pk):
         return []
     items = list(AgendaItem.objects.filter(meeting=meeting, case=case).values_list("outcome", flat=True))
     if items and any(outcome != Outcome.DEFERRED for outcome in items):
