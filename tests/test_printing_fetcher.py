@@ -118,3 +118,22 @@ def test_hostile_case_fields_print_as_text_and_fetch_nothing(board, coordinator,
     text = "".join("".join(page.extract_text() for page in reader.pages).split())
     assert f'<linkrel=attachmenthref="{url}">' in text
     assert '<imgsrc="file:///etc/passwd">' in text
+
+
+def test_a_stylesheet_is_parsed_once_per_process_and_still_styles_every_document(monkeypatch):
+    """A packet is one small document per case: print.css is parsed for the first and reused by the others, with
+    the same result as a linked stylesheet. A changed stylesheet (other bytes) is parsed afresh."""
+    url = ORIGIN + "static/printing/print.css"
+    sheet = b"@page { size: A5 } p { color: rgb(1, 2, 3) }"
+    parsed = []
+    real_css = engine.CSS
+    monkeypatch.setattr(engine, "CSS", lambda **kw: parsed.append(kw["base_url"]) or real_css(**kw))
+    monkeypatch.setattr(engine, "_parsed_stylesheets", {})
+    html = '<html><head><link rel="stylesheet" href="/static/printing/print.css"></head><body><p>x</p></body></html>'
+    for _ in range(3):
+        pdf = engine.render(html, fetcher=AppURLFetcher(resources={url: sheet}))
+        page = PdfReader(io.BytesIO(pdf)).pages[0]
+        assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (420, 595)  # A5: applied
+    assert parsed == [url]
+    engine.render(html, fetcher=AppURLFetcher(resources={url: sheet.replace(b"A5", b"A4")}))
+    assert parsed == [url, url]
