@@ -103,6 +103,26 @@ def test_a_case_rolled_onto_a_published_agenda_is_announced_like_any_addition(
     assert m.Job.objects.filter(kind="packet.render", args__meeting_id=following.pk).exists()
 
 
+def test_cases_rolled_on_by_a_cancellation_are_announced_once_for_all_of_them(
+    meeting, board, coordinator, radiologist, django_capture_on_commit_callbacks
+):
+    cases = [f.CaseFactory(board=board) for _ in range(3)]
+    for case in cases:
+        meetings.agenda_add(meeting=meeting, case=case, by=coordinator)
+    following = meetings.meeting_schedule(
+        board=board, by=coordinator, starts_at=meeting.starts_at + timedelta(days=7), location="Room 4B"
+    )
+    meetings.agenda_add(meeting=following, case=f.CaseFactory(board=board), by=coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.agenda_publish(meeting=following, by=coordinator)
+    sequence = m.Meeting.objects.get(pk=following.pk).calendar_sequence
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.meeting_cancel(meeting=meeting, by=coordinator, reason="Public holiday.", agenda="roll")
+    assert m.Meeting.objects.get(pk=following.pk).calendar_sequence == sequence + 1
+    told = m.Notification.objects.filter(user=radiologist, subject__contains="agenda changed").get()
+    assert f"cases {', '.join(str(c.pk) for c in cases)} were deferred to it" in told.body
+
+
 def test_a_deferred_case_waits_for_the_next_meeting_to_be_scheduled(meeting, board, coordinator):
     case = f.CaseFactory(board=board)
     item = meetings.agenda_add(meeting=meeting, case=case, by=coordinator)

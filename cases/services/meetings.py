@@ -100,7 +100,7 @@ def meeting_schedule(
             .order_by("meeting__starts_at", "position")
         )
         for item in waiting:
-            _roll(item=item, to_meeting=meeting, by=by, announce=False)  # a new meeting: nothing to re-announce
+            _roll(item=item, to_meeting=meeting, by=by)  # a new meeting: nothing to re-announce
     return meeting
 
 
@@ -370,17 +370,9 @@ def meeting_cancel(*, meeting: Meeting, by: User, reason: str, agenda: str = "re
 
 def _release_agenda(*, meeting: Meeting, by: User, agenda: str) -> list[int]:
     """Pending cases are deferred with the cancellation as reason; rolled on now, or when the next is scheduled."""
-    following = None
-    if agenda == "roll":
-        following = (
-            Meeting.objects.filter(
-                board_id=meeting.board_id, starts_at__gt=meeting.starts_at, status=MeetingStatus.SCHEDULED
-            )
-            .order_by("starts_at")
-            .first()
-        )
-    moved = []
-    for item in meeting.agenda_items.filter(outcome=Outcome.PENDING).select_related("case"):
+    following = _next_meeting(meeting) if agenda == "roll" else None
+    pending = list(meeting.agenda_items.filter(outcome=Outcome.PENDING).select_related("case"))
+    for item in pending:
         item.outcome, item.deferral_reason = Outcome.DEFERRED, f"Meeting cancelled: {meeting.cancel_reason}"
         item.save(update_fields=["outcome", "deferral_reason"])
         case_event_add(
@@ -390,10 +382,9 @@ def _release_agenda(*, meeting: Meeting, by: User, agenda: str) -> list[int]:
             actor=by,
             note=meeting.cancel_reason,
         )
-        if following is not None:
-            _roll(item=item, to_meeting=following, by=by)
-        moved.append(item.case_id)
-    return moved
+    if following is not None:
+        _roll_on(pending, to_meeting=following, by=by)
+    return [item.case_id for item in pending]
 
 
 def meeting_set_status(
@@ -525,23 +516,34 @@ def agenda_item_record_outcome(
             | ({"actual_minutes": actual_minutes} if actual_minutes is not None else {}),
         )
         if outcome == Outcome.DEFERRED:
-            following = (
-                Meeting.objects.filter(
-                    board_id=item.meeting.board_id, starts_at__gt=item.meeting.starts_at, status=MeetingStatus.SCHEDULED
-                )
-                .order_by("starts_at")
-                .first()
-            )
+            following = _next_meeting(item.meeting)
             if following is not None:
-                _roll(item=item, to_meeting=following, by=by)
+                _roll_on([item], to_meeting=following, by=by)
             # Where the case went, for the answer to the person who deferred it.
             item.deferred_to = following
     return item
 
 
-def _roll(*, item: AgendaItem, to_meeting: Meeting, by: User, announce: bool = True) -> AgendaItem | None:
-    """A deferred case joins the next meeting's agenda. Like any addition, the calendar event changes and, once
-    that agenda is published, members are told and the packet is rendered again."""
+def _next_meeting(meeting: Meeting) -> Meeting | None:
+    """The board's next scheduled meeting after this one: where its deferred cases go."""
+    later = Meeting.objects.filter(board_id=meeting.board_id, starts_at__gt=meeting.starts_at)
+    return later.filter(status=MeetingStatus.SCHEDULED).order_by("starts_at").first()
+
+
+def _roll_on(items: list[AgendaItem], *, to_meeting: Meeting, by: User) -> None:
+    """Deferred cases join the next meeting's agenda and, like any addition, are announced: the calendar event
+    changes and, once that agenda is published, members are told (once for all of them) and the packet re-renders."""
+    rolled = [item for item in items if _roll(item=item, to_meeting=to_meeting, by=by)]
+    if rolled:
+        when = timezone.localtime(rolled[0].meeting.starts_at)
+        cases = ", ".join(str(item.case_id) for item in rolled)
+        what = f"case {cases} was" if len(rolled) == 1 else f"cases {cases} were"
+        _agenda_changed(to_meeting, by, f"{what} deferred to it from the meeting of {when:%d %b %Y}")
+
+
+def _roll(*, item: AgendaItem, to_meeting: Meeting, by: User) -> AgendaItem | None:
+    """A deferred case joins the next meeting's agenda (unless already on it). Announcing it is the caller's:
+    _roll_on for a meeting that exists, nothing for one being scheduled."""
     if to_meeting.agenda_items.filter(case_id=item.case_id).exists():
         return None
     rolled = _append(
@@ -553,9 +555,6 @@ def _roll(*, item: AgendaItem, to_meeting: Meeting, by: User, announce: bool = T
         summary=f"Deferred case rolled to the meeting of {timezone.localtime(to_meeting.starts_at):%d %b %Y}",
         actor=by,
     )
-    if announce:
-        when = timezone.localtime(item.meeting.starts_at)
-        _agenda_changed(to_meeting, by, f"case {item.case_id} was deferred to it from the meeting of {when:%d %b %Y}")
     return rolled
 
 
