@@ -115,6 +115,7 @@ def case_list(request):
 
 
 def _study(s):
+    successor = getattr(s, "superseded_by", None)  # select_related: None when no amendment replaced it
     return {
         "id": s.pk,
         "case": s.case_id,
@@ -127,8 +128,8 @@ def _study(s):
         "radiologist": _user(s.radiologist),
         "key_images": [],
         "supersedes": s.supersedes_id,
-        "superseded_by": getattr(s, "superseded_by", None) and s.superseded_by.pk,
-        "is_current": getattr(s, "superseded_by", None) is None,
+        "superseded_by": successor.pk if successor else None,
+        "is_current": successor is None,
         "amendment_reason": s.amendment_reason,
         "created_at": _t(s.created_at),
     }

@@ -41,7 +41,7 @@ class WithoutQueryString(logging.Filter):
     """runserver's request lines (django.server) with the query string cut off: `?search=<MRN>` stays out."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # WSGIRequestHandler.log_message: '"%s" %s %s' with the request line as the first argument.
         if isinstance(record.args, tuple) and record.args and isinstance(record.args[0], str):
             record.args = (re.sub(r"\?[^ ]*", "", record.args[0], count=1), *record.args[1:])
-        record.msg = re.sub(r"\?[^ \"]*", "", str(record.msg), count=1) if not record.args else record.msg
         return True

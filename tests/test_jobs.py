@@ -326,3 +326,16 @@ def socket_closed_port():
         yield port  # nothing listens there any more
 
     return closed()
+
+
+def test_the_worker_loop_asks_for_the_days_round_once_a_day(settings, monkeypatch):
+    """Past TUMORBOARD_DAILY_AT the loop queues the round, then no more that day: not at every poll."""
+    settings.TUMORBOARD_DAILY_AT = "00:00"
+    asked = []
+    queue = worker._queue_round
+    monkeypatch.setattr(worker, "_queue_round", lambda day: asked.append(day) or queue(day))
+    monkeypatch.setattr(worker, "close_old_connections", lambda: None)  # the test's transaction stays open
+    turns = iter([False, False, False, True])
+    worker.work(stop=lambda: next(turns), poll_seconds=0.01)
+    assert asked == [timezone.localdate().isoformat()]
+    assert m.Job.objects.filter(kind="notify.daily", status=m.JobStatus.DONE).count() == 1

@@ -425,27 +425,40 @@ def pathology_reports(entries: Entries, case: Case, subject: dict, people) -> No
             resource["conclusionCode"] = [concept(c) for c in conclusion]
         if report.pk in successor:
             # Still the record of what was reported then: kept, tagged, and linked from its successor.
-            resource["meta"] = {"tag": [local("record-state", "superseded", "Superseded by an amended report")]}
+            resource["meta"] = superseded_meta("report")
         entries.add(resource)
         if report.supersedes_id:
-            amendment_provenance(entries, report, people)
+            entries.add(
+                revision_provenance(
+                    f"amendment-{report.pk}",
+                    amended=f"pathology-{report.pk}",
+                    replaced=f"pathology-{report.supersedes_id}",
+                    recorded=report.signed_out_at or report.created_at,
+                    reason=concept(local("amendment-discrepancy", report.discrepancy), text=report.amendment_reason),
+                    author=people(report.pathologist),
+                )
+            )
 
 
-def amendment_provenance(entries: Entries, report, people) -> None:
-    entries.add(
-        {
-            "resourceType": "Provenance",
-            "id": f"amendment-{report.pk}",
-            "target": [ref("DiagnosticReport", f"pathology-{report.pk}")],
-            "recorded": instant(report.signed_out_at or report.created_at),
-            "activity": concept(coding(DATA_OPERATION, "UPDATE", "revise")),
-            "reason": [concept(local("amendment-discrepancy", report.discrepancy), text=report.amendment_reason)],
-            "agent": [
-                {"type": concept(coding(PROVENANCE_PARTICIPANT, "author", "Author")), "who": people(report.pathologist)}
-            ],
-            "entity": [{"role": "revision", "what": ref("DiagnosticReport", f"pathology-{report.supersedes_id}")}],
-        }
-    )
+def superseded_meta(what: str) -> dict:
+    return {"tag": [local("record-state", "superseded", f"Superseded by an amended {what}")]}
+
+
+def revision_provenance(
+    provenance_id: str, *, amended: str, replaced: str, recorded, reason: dict, author: dict
+) -> dict:
+    """The Provenance of an amendment: its DiagnosticReport (`amended`) is a revision of the one it replaces.
+    R4's DiagnosticReport has no "replaces" element; this is FHIR's own way to say it (docs/fhir.md)."""
+    return {
+        "resourceType": "Provenance",
+        "id": provenance_id,
+        "target": [ref("DiagnosticReport", amended)],
+        "recorded": instant(recorded),
+        "activity": concept(coding(DATA_OPERATION, "UPDATE", "revise")),
+        "reason": [reason],
+        "agent": [{"type": concept(coding(PROVENANCE_PARTICIPANT, "author", "Author")), "who": author}],
+        "entity": [{"role": "revision", "what": ref("DiagnosticReport", replaced)}],
+    }
 
 
 def imaging_studies(entries: Entries, case: Case, subject: dict, people) -> None:
@@ -487,28 +500,18 @@ def imaging_studies(entries: Entries, case: Case, subject: dict, people) -> None
             report["status"] = "amended"
         if study.pk in replaced:
             # As pathology: the study as first reported stays, tagged, and its amendment links back to it.
-            for kept in (resource, report):
-                kept["meta"] = {"tag": [local("record-state", "superseded", "Superseded by an amended study")]}
+            resource["meta"], report["meta"] = superseded_meta("study"), superseded_meta("study")
         entries.add(report)
         if study.supersedes_id:
             entries.add(
-                {
-                    "resourceType": "Provenance",
-                    "id": f"imaging-amendment-{study.pk}",
-                    "target": [ref("DiagnosticReport", f"imaging-report-{study.pk}")],
-                    "recorded": instant(study.created_at),
-                    "activity": concept(coding(DATA_OPERATION, "UPDATE", "revise")),
-                    "reason": [concept(text=study.amendment_reason)],
-                    "agent": [
-                        {
-                            "type": concept(coding(PROVENANCE_PARTICIPANT, "author", "Author")),
-                            "who": people(study.radiologist),
-                        }
-                    ],
-                    "entity": [
-                        {"role": "revision", "what": ref("DiagnosticReport", f"imaging-report-{study.supersedes_id}")}
-                    ],
-                }
+                revision_provenance(
+                    f"imaging-amendment-{study.pk}",
+                    amended=f"imaging-report-{study.pk}",
+                    replaced=f"imaging-report-{study.supersedes_id}",
+                    recorded=study.created_at,
+                    reason=concept(text=study.amendment_reason),
+                    author=people(study.radiologist),
+                )
             )
 
 

@@ -155,12 +155,14 @@ def daily_round_due(now=None) -> str | None:
 
 
 def queue_daily_round(now=None) -> Job | None:
-    """The day's round of notifications, queued once however many workers ask: the job's key is the day."""
+    """The day's round of notifications once it is due, queued once however many workers ask (the key is the day)."""
+    day = daily_round_due(now)
+    return None if day is None else _queue_round(day)
+
+
+def _queue_round(day: str) -> Job:
     from ..services.jobs import job_enqueue
 
-    day = daily_round_due(now)
-    if day is None:
-        return None
     return job_enqueue(kind="notify.daily", args={"day": day}, key=f"notify.daily:{day}", max_attempts=3)
 
 
@@ -173,7 +175,9 @@ def work(*, stop=lambda: False, poll_seconds: float | None = None) -> None:
     queued_for = None
     while not stop():
         close_old_connections()
-        if daily_round_due() not in (None, queued_for):
-            queued_for = getattr(queue_daily_round(), "args", {}).get("day")
+        day = daily_round_due()
+        if day is not None and day != queued_for:  # the table is asked once a day, not at every poll
+            _queue_round(day)
+            queued_for = day
         if not run_once(worker):
             broker.wait(idle_seconds(poll))

@@ -293,7 +293,7 @@ def notify_daily(today: date | None = None) -> dict[str, int]:
     queued = 0
     for user_id in users:
         job = job_enqueue(kind="notify.digest", args={"user_id": user_id}, key=f"digest:{user_id}:{today.isoformat()}")
-        queued += job.status == JobStatus.QUEUED and job.attempts == 0  # new today, not one already sent
+        queued += job.status == JobStatus.QUEUED and job.attempts == 0  # waiting to send: not one sent earlier today
     return {"reminders": reminders, "follow_ups": due, "digests": queued}
 
 
