@@ -13,7 +13,6 @@ from ..models import (
     BoardMembership,
     Case,
     CaseEventKind,
-    DecisionStatus,
     DeviationCode,
     FollowUp,
     FollowUpKind,
@@ -32,6 +31,7 @@ from .common import (
     validate_dates,
 )
 from .errors import Conflict
+from .workflow import current_signed_decision
 
 REASSIGN_FIELDS = ["owner", "due_on"]
 
@@ -186,7 +186,7 @@ def follow_up_apply_template(
         if applied.exists():
             raise Conflict("This schedule is already applied to the case.", code="template_applied")
         # The visits follow from the plan in force: an amendment that puts that plan under review suspends them too.
-        in_force = case.decisions.filter(status=DecisionStatus.SIGNED, superseded_at__isnull=True).first()
+        in_force = current_signed_decision(case)
         if in_force is not None and in_force.needs_review:
             raise Conflict(
                 "The signed decision is under review after a pathology amendment: its follow-up is suspended. "
