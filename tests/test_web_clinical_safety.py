@@ -78,6 +78,8 @@ def test_the_first_reports_diagnosis_stays_in_view_where_input_and_decisions_are
     form = text(signed_in(radiologist).get(reverse("opinion-edit", args=[reviewed_case.pk])))
     changed = form[form.index("Changed since the first report") :]
     assert "Diagnosis:" in changed and "Tumoral calcinosis." in changed and "(major discrepancy)" in form
+    decision_form = text(signed_in(coordinator).get(reverse("decision-edit", args=[reviewed_case.pk])))
+    assert "Changed since the first report (major discrepancy)" in decision_form
     item = quorate_meeting.agenda_items.get(case=reviewed_case)
     run = signed_in(coordinator).get(reverse("meeting-run-item", args=[quorate_meeting.pk, item.pk])).content.decode()
     assert 'id="what-changed"' in run and 'href="#what-changed"' in run

@@ -70,7 +70,7 @@ def case_follow_ups(user, case) -> list:
 
 
 def decision_context(case, *, exclude_author=None) -> dict:
-    """What the opinion form shows beside it, from the rows selectors.case_detail prefetched."""
+    """What the opinion and decision forms show beside them, from the rows selectors.case_detail prefetched."""
     return {
         "context_studies": [study for study in selectors.imaging_record(case) if study.current][-3:],
         "context_reports": [report for report in selectors.pathology_chain(case) if report.is_current],
@@ -173,6 +173,7 @@ def decision_page(request, form, case, *, draft=None, correcting=False):
         case=case,
         template="cases/decision_form.html",
         intro=CORRECTION_INTRO if correcting else "",
+        **decision_context(case),
     )
 
 
