@@ -81,18 +81,24 @@ def test_a_deferred_case_rolls_to_the_next_meeting(meeting, board, coordinator):
     assert case.events.filter(summary__startswith="Deferred case rolled").exists()
 
 
+def published_next_meeting(meeting, coordinator, capture) -> m.Meeting:
+    """The board's next meeting, a week on, with one case on its published agenda."""
+    following = meetings.meeting_schedule(
+        board=meeting.board, by=coordinator, starts_at=meeting.starts_at + timedelta(days=7), location="Room 4B"
+    )
+    meetings.agenda_add(meeting=following, case=f.CaseFactory(board=meeting.board), by=coordinator)
+    with capture(execute=True):
+        meetings.agenda_publish(meeting=following, by=coordinator)
+    return m.Meeting.objects.get(pk=following.pk)
+
+
 def test_a_case_rolled_onto_a_published_agenda_is_announced_like_any_addition(
     meeting, board, coordinator, radiologist, django_capture_on_commit_callbacks
 ):
     case = f.CaseFactory(board=board)
     item = meetings.agenda_add(meeting=meeting, case=case, by=coordinator)
-    following = meetings.meeting_schedule(
-        board=board, by=coordinator, starts_at=meeting.starts_at + timedelta(days=7), location="Room 4B"
-    )
-    meetings.agenda_add(meeting=following, case=f.CaseFactory(board=board), by=coordinator)
-    with django_capture_on_commit_callbacks(execute=True):
-        meetings.agenda_publish(meeting=following, by=coordinator)
-    sequence = m.Meeting.objects.get(pk=following.pk).calendar_sequence
+    following = published_next_meeting(meeting, coordinator, django_capture_on_commit_callbacks)
+    sequence = following.calendar_sequence
     m.Job.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         meetings.agenda_item_record_outcome(item=item, by=coordinator, outcome="deferred", reason="Awaiting PET-CT.")
@@ -109,13 +115,8 @@ def test_cases_rolled_on_by_a_cancellation_are_announced_once_for_all_of_them(
     cases = [f.CaseFactory(board=board) for _ in range(3)]
     for case in cases:
         meetings.agenda_add(meeting=meeting, case=case, by=coordinator)
-    following = meetings.meeting_schedule(
-        board=board, by=coordinator, starts_at=meeting.starts_at + timedelta(days=7), location="Room 4B"
-    )
-    meetings.agenda_add(meeting=following, case=f.CaseFactory(board=board), by=coordinator)
-    with django_capture_on_commit_callbacks(execute=True):
-        meetings.agenda_publish(meeting=following, by=coordinator)
-    sequence = m.Meeting.objects.get(pk=following.pk).calendar_sequence
+    following = published_next_meeting(meeting, coordinator, django_capture_on_commit_callbacks)
+    sequence = following.calendar_sequence
     with django_capture_on_commit_callbacks(execute=True):
         meetings.meeting_cancel(meeting=meeting, by=coordinator, reason="Public holiday.", agenda="roll")
     assert m.Meeting.objects.get(pk=following.pk).calendar_sequence == sequence + 1
